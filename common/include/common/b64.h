@@ -1,0 +1,18 @@
+/* Base64 (RFC 4648 §4) and base64url without padding (§5, as JWT uses). */
+#ifndef COMMON_B64_H
+#define COMMON_B64_H
+
+#include <stddef.h>
+
+/* Bytes needed to encode len bytes, terminating NUL included. */
+size_t b64_encoded_size(size_t len);
+
+/* Encode into out (b64_encoded_size(len) bytes suffice); url selects base64url without padding.
+ * Returns the string length, or -1 when outlen is too small. */
+long b64_encode(const unsigned char *in, size_t len, char *out, size_t outlen, int url);
+
+/* Decode standard or url alphabet, padding optional. Returns the byte count or -1 on bad input
+ * or short buffer. */
+long b64_decode(const char *in, size_t len, unsigned char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,49 @@
+/* Phone numbers (SPEC §6): E.164 normalisation for matching, masking for logs, display form.
+ *
+ * Every function writes into a caller-owned buffer and allocates nothing. On any failure the
+ * output buffer (when outlen > 0) holds an empty string, so a caller that ignores the return
+ * code never prints half a number. */
+#ifndef COMMON_PHONE_H
+#define COMMON_PHONE_H
+
+#include <stddef.h>
+
+/* Buffer sizes, terminating NUL included. */
+#define PHONE_E164_LEN    17 /* '+' and up to 15 digits */
+#define PHONE_MASK_LEN    13 /* "+7916***4567" */
+#define PHONE_DISPLAY_LEN 20 /* "+7 (916) 123-45-67" */
+
+enum phone_rc {
+    PHONE_OK = 0,
+    /* Not an error: the number is hidden ("", blanks, "anonymous", "unknown", "null",
+     * "hidden", "private", "restricted"; any case). The caller stores null. */
+    PHONE_EMPTY = 1,
+    PHONE_EINVAL = -1,   /* a character other than digits, separators and one leading '+' */
+    PHONE_ESHORT = -2,   /* fewer than 5 digits */
+    PHONE_ELONG = -3,    /* more than 15 digits */
+    PHONE_ERUSSIAN = -4, /* country code 7 without exactly 10 national digits */
+    PHONE_ENOSPC = -5,   /* the output buffer is too small */
+};
+
+/* Normalise raw into E.164 ("+79161234567") in out (PHONE_E164_LEN bytes suffice).
+ * Russian forms 8XXXXXXXXXX, 7XXXXXXXXXX, +7 (XXX) XXX-XX-XX and a bare 10-digit XXXXXXXXXX
+ * become +7XXXXXXXXXX; "00" and "810" international prefixes become '+'; any other 5..15 digits
+ * are taken as an international number with its country code. Separators: space, tab, - ( ) .
+ * Returns PHONE_OK, PHONE_EMPTY or a negative enum phone_rc. */
+int phone_normalize(const char *raw, char *out, size_t outlen);
+
+/* Mask for logs: the first 5 and last 4 characters of strings of 12 or more, else only the last
+ * 2, with "***" in between ("+79161234567" → "+7916***4567", "12345" → "***45"). Works on any
+ * string, raw forms included; bytes that are not printable ASCII become '?'. NULL gives "".
+ * Returns PHONE_OK or PHONE_ENOSPC (PHONE_MASK_LEN bytes always suffice). */
+int phone_mask(const char *number, char *out, size_t outlen);
+
+/* Display form for popups: "+7 (916) 123-45-67" for a +7 number of 11 digits, else e164
+ * unchanged. Returns PHONE_OK, PHONE_EINVAL (NULL) or PHONE_ENOSPC (PHONE_DISPLAY_LEN bytes
+ * suffice for any output of phone_normalize). */
+int phone_format(const char *e164, char *out, size_t outlen);
+
+/* A lowercase phrase for a return code, for messages such as "from_number <phrase>". Static. */
+const char *phone_strerror(int rc);
+
+#endif

@@ -1,0 +1,90 @@
+#include "common/pgconn.h"
+
+#include "common/ids.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PGC_BACKOFF_MIN_MS 100
+#define PGC_BACKOFF_MAX_MS 5000
+
+int pgc_init(struct pgc *pg, const char *dsn)
+{
+    memset(pg, 0, sizeof(*pg));
+    pg->dsn = strdup(dsn);
+    if (!pg->dsn)
+        return -ENOMEM;
+    pg->backoff_ms = PGC_BACKOFF_MIN_MS;
+    atomic_store(&pg->ready, 0);
+    return 0;
+}
+
+void pgc_release(struct pgc *pg)
+{
+    if (pg->conn)
+        PQfinish(pg->conn);
+    free(pg->dsn);
+    memset(pg, 0, sizeof(*pg));
+}
+
+static void pgc_drop(struct pgc *pg)
+{
+    if (pg->conn)
+        PQfinish(pg->conn);
+    pg->conn = NULL;
+    atomic_store(&pg->ready, 0);
+    pg->next_try_us = ids_mono_us() + (int64_t)pg->backoff_ms * 1000;
+    pg->backoff_ms *= 2;
+    if (pg->backoff_ms > PGC_BACKOFF_MAX_MS)
+        pg->backoff_ms = PGC_BACKOFF_MAX_MS;
+}
+
+PGconn *pgc_get(struct pgc *pg, char *err, size_t errlen)
+{
+    if (pg->conn && PQstatus(pg->conn) == CONNECTION_OK)
+        return pg->conn;
+    if (pg->conn)
+        pgc_drop(pg);
+    if (ids_mono_us() < pg->next_try_us) {
+        snprintf(err, errlen, "postgresql unreachable, next attempt in %ld ms", pgc_wait_ms(pg));
+        return NULL;
+    }
+    pg->conn = PQconnectdb(pg->dsn);
+    if (PQstatus(pg->conn) != CONNECTION_OK) {
+        const char *msg = PQerrorMessage(pg->conn);
+        size_t n;
+
+        snprintf(err, errlen, "postgresql connect: %s", msg);
+        n = strlen(err);
+        while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' '))
+            err[--n] = '\0';
+        pgc_drop(pg);
+        return NULL;
+    }
+    pg->backoff_ms = PGC_BACKOFF_MIN_MS;
+    atomic_store(&pg->ready, 1);
+    return pg->conn;
+}
+
+int pgc_check_failure(struct pgc *pg)
+{
+    if (!pg->conn || PQstatus(pg->conn) != CONNECTION_OK) {
+        pgc_drop(pg);
+        return 1;
+    }
+    return 0;
+}
+
+int pgc_ready(struct pgc *pg)
+{
+    return atomic_load(&pg->ready);
+}
+
+long pgc_wait_ms(const struct pgc *pg)
+{
+    int64_t left = pg->next_try_us - ids_mono_us();
+
+    return left > 0 ? (long)(left / 1000) : 0;
+}

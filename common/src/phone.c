@@ -1,0 +1,220 @@
+#include "common/phone.h"
+
+#include <stdbool.h>
+#include <string.h>
+#include <strings.h>
+
+/* Room for an international prefix ("00", "810") in front of 15 digits, so that the length
+ * check runs on the number itself rather than on what the caller typed. */
+#define PHONE_DIGITS_MAX 18
+
+static void phone_clear(char *out, size_t outlen)
+{
+    if (out != NULL && outlen > 0)
+        out[0] = '\0';
+}
+
+static bool phone_is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+}
+
+/* Words UIS and SIP trunks put where the caller id was withheld. */
+static bool phone_is_hidden_word(const char *b, size_t len)
+{
+    static const char *const words[] = {"anonymous", "unknown",    "null", "hidden",
+                                        "private",   "restricted", NULL};
+
+    for (size_t i = 0; words[i] != NULL; i++) {
+        if (strlen(words[i]) == len && strncasecmp(b, words[i], len) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Collect the digits of [b, e), checking that everything else is a separator.
+ * Returns the digit count (which may exceed PHONE_DIGITS_MAX; only that many are stored) or a
+ * negative enum phone_rc. */
+static int phone_collect(const char *b, const char *e, char digits[PHONE_DIGITS_MAX], bool *plus)
+{
+    int n = 0;
+    bool in_paren = false;
+
+    *plus = false;
+    for (const char *p = b; p < e; p++) {
+        char c = *p;
+
+        if (c >= '0' && c <= '9') {
+            if (n < PHONE_DIGITS_MAX)
+                digits[n] = c;
+            if (n <= PHONE_DIGITS_MAX)
+                n++;
+        } else if (c == '+') {
+            if (p != b)
+                return PHONE_EINVAL;
+            *plus = true;
+        } else if (c == '(') {
+            if (in_paren)
+                return PHONE_EINVAL;
+            in_paren = true;
+        } else if (c == ')') {
+            if (!in_paren)
+                return PHONE_EINVAL;
+            in_paren = false;
+        } else if (c != ' ' && c != '\t' && c != '-' && c != '.') {
+            return PHONE_EINVAL;
+        }
+    }
+    return in_paren ? PHONE_EINVAL : n;
+}
+
+static int phone_emit(const char *cc, const char *d, int n, char *out, size_t outlen)
+{
+    size_t cclen = strlen(cc);
+
+    if (cclen + (size_t)n + 2 > outlen)
+        return PHONE_ENOSPC;
+    out[0] = '+';
+    memcpy(out + 1, cc, cclen);
+    memcpy(out + 1 + cclen, d, (size_t)n);
+    out[1 + cclen + (size_t)n] = '\0';
+    return PHONE_OK;
+}
+
+static int phone_build(const char *d, int n, bool plus, char *out, size_t outlen)
+{
+    if (!plus) {
+        /* A bare 10- or 11-digit number from a Russian PBX is far more likely Russian than a
+         * foreign number written without its '+'; "00" cannot start a Russian national number. */
+        if (n >= 2 && d[0] == '0' && d[1] == '0') {
+            d += 2;
+            n -= 2;
+        } else if (n == 11 && (d[0] == '8' || d[0] == '7')) {
+            return phone_emit("7", d + 1, 10, out, outlen);
+        } else if (n == 10) {
+            return phone_emit("7", d, 10, out, outlen);
+        } else if (n > 11 && strncmp(d, "810", 3) == 0) {
+            d += 3;
+            n -= 3;
+        }
+    }
+    if (n > 15)
+        return PHONE_ELONG;
+    /* Country code 7 has a closed 10-digit plan; any other length is a typo, not a number. */
+    if (n > 0 && d[0] == '7' && n != 11)
+        return PHONE_ERUSSIAN;
+    if (n < 5)
+        return PHONE_ESHORT;
+    return phone_emit("", d, n, out, outlen);
+}
+
+int phone_normalize(const char *raw, char *out, size_t outlen)
+{
+    char digits[PHONE_DIGITS_MAX];
+    const char *b = raw;
+    const char *e;
+    bool plus;
+    int n;
+    int rc;
+
+    phone_clear(out, outlen);
+    if (out == NULL || outlen == 0)
+        return PHONE_ENOSPC;
+    if (raw == NULL)
+        return PHONE_EMPTY;
+    e = raw + strlen(raw);
+    while (b < e && phone_is_space(*b))
+        b++;
+    while (e > b && phone_is_space(e[-1]))
+        e--;
+    if (b == e || phone_is_hidden_word(b, (size_t)(e - b)))
+        return PHONE_EMPTY;
+    n = phone_collect(b, e, digits, &plus);
+    if (n < 0)
+        return n;
+    if (n > PHONE_DIGITS_MAX)
+        return PHONE_ELONG;
+    rc = phone_build(digits, n, plus, out, outlen);
+    if (rc != PHONE_OK)
+        phone_clear(out, outlen);
+    return rc;
+}
+
+static char phone_safe_char(char c)
+{
+    return (c >= 0x20 && c < 0x7f) ? c : '?';
+}
+
+int phone_mask(const char *number, char *out, size_t outlen)
+{
+    size_t len = number != NULL ? strlen(number) : 0;
+    size_t head = len >= 12 ? 5 : 0;
+    size_t tail = len >= 12 ? 4 : (len > 2 ? 2 : 0);
+    size_t o = 0;
+
+    phone_clear(out, outlen);
+    if (out == NULL || outlen < PHONE_MASK_LEN)
+        return PHONE_ENOSPC;
+    if (len == 0)
+        return PHONE_OK;
+    for (size_t i = 0; i < head; i++)
+        out[o++] = phone_safe_char(number[i]);
+    memcpy(out + o, "***", 3);
+    o += 3;
+    for (size_t i = len - tail; i < len; i++)
+        out[o++] = phone_safe_char(number[i]);
+    out[o] = '\0';
+    return PHONE_OK;
+}
+
+int phone_format(const char *e164, char *out, size_t outlen)
+{
+    size_t len;
+    const char *d;
+
+    phone_clear(out, outlen);
+    if (e164 == NULL)
+        return PHONE_EINVAL;
+    len = strlen(e164);
+    if (len == 12 && strncmp(e164, "+7", 2) == 0 && strspn(e164 + 1, "0123456789") == 11) {
+        if (outlen < PHONE_DISPLAY_LEN - 1)
+            return PHONE_ENOSPC;
+        d = e164 + 2;
+        memcpy(out, "+7 (", 4);
+        memcpy(out + 4, d, 3);
+        memcpy(out + 7, ") ", 2);
+        memcpy(out + 9, d + 3, 3);
+        out[12] = '-';
+        memcpy(out + 13, d + 6, 2);
+        out[15] = '-';
+        memcpy(out + 16, d + 8, 2);
+        out[18] = '\0';
+        return PHONE_OK;
+    }
+    if (len + 1 > outlen)
+        return PHONE_ENOSPC;
+    memcpy(out, e164, len + 1);
+    return PHONE_OK;
+}
+
+const char *phone_strerror(int rc)
+{
+    switch (rc) {
+    case PHONE_OK:
+        return "is a valid phone number";
+    case PHONE_EMPTY:
+        return "is hidden or empty";
+    case PHONE_EINVAL:
+        return "has a character other than digits, spaces, - ( ) . and one leading +";
+    case PHONE_ESHORT:
+        return "has fewer than 5 digits";
+    case PHONE_ELONG:
+        return "has more than 15 digits";
+    case PHONE_ERUSSIAN:
+        return "has country code 7 but not exactly 10 digits after it";
+    case PHONE_ENOSPC:
+        return "does not fit the output buffer";
+    default:
+        return "is not a phone number";
+    }
+}

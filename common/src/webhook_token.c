@@ -1,0 +1,157 @@
+#include "common/webhook_token.h"
+
+#include "common/b64.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WTOKEN_MAC_B64 43 /* 32 bytes in base64url without padding */
+
+static int wtoken_kid_valid(const char *kid, size_t n)
+{
+    if (n == 0 || n > WTOKEN_KID_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = kid[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+int wtoken_tenant_valid(const char *tenant)
+{
+    size_t n = tenant ? strlen(tenant) : 0;
+
+    if (n == 0 || n > 63 || tenant[0] == '-' || tenant[0] == '_')
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = tenant[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+int wtoken_keyring_parse(const char *spec, struct wtoken_keyring *kr, char *err, size_t errlen)
+{
+    const char *p = spec;
+
+    memset(kr, 0, sizeof(*kr));
+    while (p && *p) {
+        size_t item = strcspn(p, ",");
+        const char *colon = memchr(p, ':', item);
+        struct wtoken_key *k;
+        long n;
+
+        if (kr->n == WTOKEN_MAX_KEYS) {
+            snprintf(err, errlen, "more than %d keys", WTOKEN_MAX_KEYS);
+            return -1;
+        }
+        if (!colon || !wtoken_kid_valid(p, (size_t)(colon - p))) {
+            snprintf(err, errlen, "key %zu: expected kid:base64secret with a kid of 1-%d "
+                     "characters [A-Za-z0-9_-]", kr->n + 1, WTOKEN_KID_MAX);
+            return -1;
+        }
+        k = &kr->keys[kr->n];
+        memcpy(k->kid, p, (size_t)(colon - p));
+        n = b64_decode(colon + 1, item - (size_t)(colon - p) - 1, k->secret, sizeof(k->secret));
+        if (n < 16) {
+            snprintf(err, errlen, "key '%s': secret must be base64 of 16 to 64 bytes", k->kid);
+            return -1;
+        }
+        k->secret_len = (size_t)n;
+        kr->n++;
+        p += item + (p[item] == ',');
+    }
+    if (kr->n == 0) {
+        snprintf(err, errlen, "no keys given");
+        return -1;
+    }
+    return 0;
+}
+
+static const struct wtoken_key *wtoken_find(const struct wtoken_keyring *kr, const char *kid,
+                                            size_t n)
+{
+    for (size_t i = 0; i < kr->n; i++) {
+        if (strlen(kr->keys[i].kid) == n && memcmp(kr->keys[i].kid, kid, n) == 0)
+            return &kr->keys[i];
+    }
+    return NULL;
+}
+
+static int wtoken_mac(const struct wtoken_key *k, const char *tenant, unsigned long version,
+                      char out[WTOKEN_MAC_B64 + 1])
+{
+    unsigned char msg[128];
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int maclen = 0;
+    int n = snprintf((char *)msg, sizeof(msg), "uis-webhook%c%s%c%lu", 0, tenant, 0, version);
+
+    if (n < 0 || (size_t)n >= sizeof(msg))
+        return -1;
+    if (!HMAC(EVP_sha256(), k->secret, (int)k->secret_len, msg, (size_t)n, mac, &maclen) ||
+        maclen != 32)
+        return -1;
+    return b64_encode(mac, 32, out, WTOKEN_MAC_B64 + 1, 1) == WTOKEN_MAC_B64 ? 0 : -1;
+}
+
+int wtoken_mint(const struct wtoken_keyring *kr, const char *kid, const char *tenant,
+                unsigned long version, char *out, size_t outlen)
+{
+    const struct wtoken_key *k = wtoken_find(kr, kid, strlen(kid));
+    char mac[WTOKEN_MAC_B64 + 1];
+    int n;
+
+    if (!k || !wtoken_tenant_valid(tenant) || version == 0 || wtoken_mac(k, tenant, version, mac) < 0)
+        return -1;
+    n = snprintf(out, outlen, "%s.%lu.%s", kid, version, mac);
+    return (n < 0 || (size_t)n >= outlen) ? -1 : 0;
+}
+
+int wtoken_verify(const struct wtoken_keyring *kr, const char *tenant, const char *token,
+                  unsigned long *version)
+{
+    static const struct wtoken_key dummy = {"", {0}, 32};
+    const struct wtoken_key *k;
+    char expect[WTOKEN_MAC_B64 + 1];
+    const char *dot1, *dot2, *given;
+    char *end = NULL;
+    unsigned long ver;
+    int ok = 1;
+
+    if (!token || !wtoken_tenant_valid(tenant) || strlen(token) >= WTOKEN_LEN)
+        return -1;
+    dot1 = strchr(token, '.');
+    dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
+    if (!dot2)
+        return -1;
+    ver = strtoul(dot1 + 1, &end, 10);
+    if (end != dot2 || ver == 0 || dot1[1] == '0')
+        return -1;
+    k = wtoken_find(kr, token, (size_t)(dot1 - token));
+    /* An unknown kid still costs one HMAC so that timing does not tell kids apart. */
+    if (!k) {
+        k = &dummy;
+        ok = 0;
+    }
+    if (wtoken_mac(k, tenant, ver, expect) < 0)
+        return -1;
+    given = dot2 + 1;
+    if (strlen(given) != WTOKEN_MAC_B64)
+        ok = 0;
+    else if (CRYPTO_memcmp(given, expect, WTOKEN_MAC_B64) != 0)
+        ok = 0;
+    if (!ok)
+        return -1;
+    *version = ver;
+    return 0;
+}

@@ -1,0 +1,58 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/b64.h"
+
+static void test_rfc4648_vectors(void **state)
+{
+    static const char *const plain[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
+    static const char *const std[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=",
+                                      "Zm9vYmFy"};
+    static const char *const url[] = {"", "Zg", "Zm8", "Zm9v", "Zm9vYg", "Zm9vYmE", "Zm9vYmFy"};
+    char out[32];
+    unsigned char back[32];
+
+    (void)state;
+    for (size_t i = 0; i < 7; i++) {
+        size_t n = strlen(plain[i]);
+
+        assert_int_equal(b64_encode((const unsigned char *)plain[i], n, out, sizeof(out), 0),
+                         (long)strlen(std[i]));
+        assert_string_equal(out, std[i]);
+        b64_encode((const unsigned char *)plain[i], n, out, sizeof(out), 1);
+        assert_string_equal(out, url[i]);
+        assert_int_equal(b64_decode(std[i], strlen(std[i]), back, sizeof(back)), (long)n);
+        assert_memory_equal(back, plain[i], n);
+        assert_int_equal(b64_decode(url[i], strlen(url[i]), back, sizeof(back)), (long)n);
+    }
+}
+
+static void test_url_alphabet_and_errors(void **state)
+{
+    const unsigned char bin[] = {0xfb, 0xff, 0xfe};
+    char out[8];
+    unsigned char back[8];
+
+    (void)state;
+    b64_encode(bin, 3, out, sizeof(out), 0);
+    assert_string_equal(out, "+//+");
+    b64_encode(bin, 3, out, sizeof(out), 1);
+    assert_string_equal(out, "-__-");
+    assert_int_equal(b64_decode("a$bc", 4, back, sizeof(back)), -1);
+    assert_int_equal(b64_decode("Z", 1, back, sizeof(back)), -1);
+    assert_int_equal(b64_encode(bin, 3, out, 4, 0), -1);
+    assert_int_equal(b64_decode("Zm9vYmFy", 8, back, 2), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rfc4648_vectors),
+        cmocka_unit_test(test_url_alphabet_and_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

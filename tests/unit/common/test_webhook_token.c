@@ -1,0 +1,91 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/webhook_token.h"
+
+/* 32 bytes each, base64. */
+#define T_KEYS "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=,k2:ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA="
+
+static void test_mint_verify(void **state)
+{
+    struct wtoken_keyring kr;
+    char err[128], tok[WTOKEN_LEN];
+    unsigned long ver = 0;
+
+    (void)state;
+    assert_int_equal(wtoken_keyring_parse(T_KEYS, &kr, err, sizeof(err)), 0);
+    assert_int_equal(kr.n, 2);
+    assert_int_equal(wtoken_mint(&kr, "k1", "acme", 3, tok, sizeof(tok)), 0);
+    assert_true(strncmp(tok, "k1.3.", 5) == 0);
+    assert_int_equal(wtoken_verify(&kr, "acme", tok, &ver), 0);
+    assert_int_equal(ver, 3);
+}
+
+static void test_refusals(void **state)
+{
+    struct wtoken_keyring kr, other;
+    char err[128], tok[WTOKEN_LEN], bad[WTOKEN_LEN];
+    unsigned long ver = 0;
+
+    (void)state;
+    wtoken_keyring_parse(T_KEYS, &kr, err, sizeof(err));
+    wtoken_mint(&kr, "k2", "acme", 1, tok, sizeof(tok));
+    assert_int_equal(wtoken_verify(&kr, "acme2", tok, &ver), -1); /* other tenant */
+    strcpy(bad, tok);
+    bad[strlen(bad) - 1] ^= 1; /* one bit of the mac */
+    assert_int_equal(wtoken_verify(&kr, "acme", bad, &ver), -1);
+    strcpy(bad, tok);
+    bad[3] = '2'; /* version changed: mac no longer matches */
+    assert_int_equal(wtoken_verify(&kr, "acme", bad, &ver), -1);
+    assert_int_equal(wtoken_verify(&kr, "acme", "k9.1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+                                   &ver), -1);
+    assert_int_equal(wtoken_verify(&kr, "acme", "", &ver), -1);
+    assert_int_equal(wtoken_verify(&kr, "acme", "k1..x", &ver), -1);
+    assert_int_equal(wtoken_verify(&kr, "ACME", tok, &ver), -1); /* invalid tenant id */
+    /* Rotation: a keyring without k2 refuses tokens minted under it. */
+    assert_int_equal(
+        wtoken_keyring_parse("k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", &other, err,
+                             sizeof(err)), 0);
+    assert_int_equal(wtoken_verify(&other, "acme", tok, &ver), -1);
+}
+
+static void test_keyring_errors_never_quote_secret(void **state)
+{
+    struct wtoken_keyring kr;
+    char err[128];
+
+    (void)state;
+    assert_int_equal(wtoken_keyring_parse("", &kr, err, sizeof(err)), -1);
+    assert_int_equal(wtoken_keyring_parse("nocolon", &kr, err, sizeof(err)), -1);
+    assert_int_equal(wtoken_keyring_parse("k1:c2hvcnQ=", &kr, err, sizeof(err)), -1);
+    assert_null(strstr(err, "c2hvcnQ"));
+    assert_non_null(strstr(err, "k1"));
+    assert_int_equal(wtoken_keyring_parse("bad kid:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+                                          &kr, err, sizeof(err)), -1);
+}
+
+static void test_tenant_ids(void **state)
+{
+    (void)state;
+    assert_true(wtoken_tenant_valid("acme"));
+    assert_true(wtoken_tenant_valid("demo-2_x"));
+    assert_false(wtoken_tenant_valid(""));
+    assert_false(wtoken_tenant_valid("-x"));
+    assert_false(wtoken_tenant_valid("a/b"));
+    assert_false(wtoken_tenant_valid("Acme"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_mint_verify),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_keyring_errors_never_quote_secret),
+        cmocka_unit_test(test_tenant_ids),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
