@@ -18,8 +18,7 @@ static int kafka_set(rd_kafka_conf_t *conf, const char *key, const char *value, 
     return 0;
 }
 
-static int kafka_set_all(rd_kafka_conf_t *conf, const struct kafka_kv *kv, char *err,
-                         size_t errlen)
+static int kafka_set_all(rd_kafka_conf_t *conf, const struct kafka_kv *kv, char *err, size_t errlen)
 {
     for (; kv && kv->key; kv++) {
         if (kafka_set(conf, kv->key, kv->value, err, errlen) < 0)
@@ -31,17 +30,18 @@ static int kafka_set_all(rd_kafka_conf_t *conf, const struct kafka_kv *kv, char 
 static void kafka_on_error(rd_kafka_t *rk, int code, const char *reason, void *opaque)
 {
     (void)opaque;
-    log_warn("kafka error", json_pack("{s:s, s:s, s:s, s:b}", "client", rd_kafka_name(rk),
-                                      "code", rd_kafka_err2name((rd_kafka_resp_err_t)code),
-                                      "reason", reason, "fatal",
-                                      code == RD_KAFKA_RESP_ERR__FATAL));
+    log_warn("kafka error", json_pack("{s:s, s:s, s:s, s:b}", "client", rd_kafka_name(rk), "code",
+                                      rd_kafka_err2name((rd_kafka_resp_err_t)code), "reason",
+                                      reason, "fatal", code == RD_KAFKA_RESP_ERR__FATAL));
 }
 
 static void kafka_on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     (void)rk;
-    log_write(level <= 3 ? LOG_ERROR : level <= 5 ? LOG_WARN : LOG_DEBUG, "librdkafka",
-              json_pack("{s:s, s:s}", "facility", fac, "detail", buf));
+    log_write(level <= 3   ? LOG_ERROR
+              : level <= 5 ? LOG_WARN
+                           : LOG_DEBUG,
+              "librdkafka", json_pack("{s:s, s:s}", "facility", fac, "detail", buf));
 }
 
 static void kafka_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
@@ -79,12 +79,8 @@ rd_kafka_t *kafka_producer_new(const char *brokers, const char *client_id,
                                const struct kafka_kv *extra, char *err, size_t errlen)
 {
     static const struct kafka_kv durable[] = {
-        {"acks", "all"},
-        {"enable.idempotence", "true"},
-        {"compression.type", "lz4"},
-        {"linger.ms", "2"},
-        {"message.timeout.ms", "30000"},
-        {NULL, NULL},
+        {"acks", "all"},    {"enable.idempotence", "true"},  {"compression.type", "lz4"},
+        {"linger.ms", "2"}, {"message.timeout.ms", "30000"}, {NULL, NULL},
     };
     char rkerr[512];
     rd_kafka_conf_t *conf = kafka_conf_base(brokers, client_id, err, errlen);
@@ -130,8 +126,8 @@ int kafka_produce_sync(rd_kafka_t *rk, const char *topic, const void *key, size_
 
     rerr = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, keylen),
                              RD_KAFKA_V_VALUE((void *)value, len),
-                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                             RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(&d), RD_KAFKA_V_END);
+                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
+                             RD_KAFKA_V_OPAQUE(&d), RD_KAFKA_V_END);
     if (rerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
         /* On failure the headers were not taken over. */
         if (hdrs)
@@ -157,8 +153,8 @@ int kafka_produce_sync(rd_kafka_t *rk, const char *topic, const void *key, size_
 }
 
 int kafka_dlq_send(rd_kafka_t *producer, const char *dlq_topic, const char *service,
-                   const rd_kafka_message_t *orig, const char *reason, int timeout_ms,
-                   char *err, size_t errlen)
+                   const rd_kafka_message_t *orig, const char *reason, int timeout_ms, char *err,
+                   size_t errlen)
 {
     rd_kafka_headers_t *hdrs = NULL;
     rd_kafka_headers_t *src = NULL;
@@ -210,9 +206,9 @@ static void kafka_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     }
 }
 
-rd_kafka_t *kafka_consumer_new(const char *brokers, const char *group_id,
-                               const char *instance_id, const char *const *topics,
-                               const struct kafka_kv *extra, char *err, size_t errlen)
+rd_kafka_t *kafka_consumer_new(const char *brokers, const char *group_id, const char *instance_id,
+                               const char *const *topics, const struct kafka_kv *extra, char *err,
+                               size_t errlen)
 {
     static const struct kafka_kv at_least_once[] = {
         {"enable.auto.offset.store", "false"},

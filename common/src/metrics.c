@@ -125,10 +125,9 @@ static struct mx_series *mx_series_get(struct mx_family *fam, const char *labels
     return s;
 }
 
-static struct mx_family *mx_register(struct mx_registry *reg, enum mx_kind kind,
-                                     const char *name, const char *help,
-                                     const char *label_names, const double *buckets,
-                                     size_t nbuckets)
+static struct mx_family *mx_register(struct mx_registry *reg, enum mx_kind kind, const char *name,
+                                     const char *help, const char *label_names,
+                                     const double *buckets, size_t nbuckets)
 {
     struct mx_family *fam;
 

@@ -35,9 +35,8 @@ static enum MHD_Result ops_reply(struct MHD_Connection *conn, unsigned status, c
 }
 
 static enum MHD_Result ops_handle(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **req_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **req_cls)
 {
     struct ops_http *ops = cls;
     char why[200];
@@ -106,8 +105,8 @@ struct ops_http *ops_http_start(const char *addr, unsigned port, struct mx_regis
     atomic_store(&ops->stall_ms, 60000);
     ops->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, (uint16_t)port,
                                    NULL, NULL, ops_handle, ops, MHD_OPTION_SOCK_ADDR, &sin,
-                                   MHD_OPTION_CONNECTION_TIMEOUT, 10U,
-                                   MHD_OPTION_CONNECTION_LIMIT, 64U, MHD_OPTION_END);
+                                   MHD_OPTION_CONNECTION_TIMEOUT, 10U, MHD_OPTION_CONNECTION_LIMIT,
+                                   64U, MHD_OPTION_END);
     if (!ops->daemon) {
         snprintf(err, errlen, "ops server: cannot listen on %s:%u (port in use?)", addr, port);
         free(ops);

@@ -56,8 +56,10 @@ int wtoken_keyring_parse(const char *spec, struct wtoken_keyring *kr, char *err,
             return -1;
         }
         if (!colon || !wtoken_kid_valid(p, (size_t)(colon - p))) {
-            snprintf(err, errlen, "key %zu: expected kid:base64secret with a kid of 1-%d "
-                     "characters [A-Za-z0-9_-]", kr->n + 1, WTOKEN_KID_MAX);
+            snprintf(err, errlen,
+                     "key %zu: expected kid:base64secret with a kid of 1-%d "
+                     "characters [A-Za-z0-9_-]",
+                     kr->n + 1, WTOKEN_KID_MAX);
             return -1;
         }
         k = &kr->keys[kr->n];
@@ -111,7 +113,8 @@ int wtoken_mint(const struct wtoken_keyring *kr, const char *kid, const char *te
     char mac[WTOKEN_MAC_B64 + 1];
     int n;
 
-    if (!k || !wtoken_tenant_valid(tenant) || version == 0 || wtoken_mac(k, tenant, version, mac) < 0)
+    if (!k || !wtoken_tenant_valid(tenant) || version == 0 ||
+        wtoken_mac(k, tenant, version, mac) < 0)
         return -1;
     n = snprintf(out, outlen, "%s.%lu.%s", kid, version, mac);
     return (n < 0 || (size_t)n >= outlen) ? -1 : 0;

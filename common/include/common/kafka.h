@@ -45,14 +45,14 @@ int kafka_produce_sync(rd_kafka_t *rk, const char *topic, const void *key, size_
 /* Produce to the dead-letter topic: the original key, value and headers plus dlq_reason,
  * dlq_source_topic, dlq_partition, dlq_offset and dlq_service, synchronously. */
 int kafka_dlq_send(rd_kafka_t *producer, const char *dlq_topic, const char *service,
-                   const rd_kafka_message_t *orig, const char *reason, int timeout_ms,
-                   char *err, size_t errlen);
+                   const rd_kafka_message_t *orig, const char *reason, int timeout_ms, char *err,
+                   size_t errlen);
 
 /* A new consumer subscribed to topics (NULL-terminated). instance_id "" or NULL: dynamic
  * membership. The handle is owned by the caller (kafka_consumer_close). */
-rd_kafka_t *kafka_consumer_new(const char *brokers, const char *group_id,
-                               const char *instance_id, const char *const *topics,
-                               const struct kafka_kv *extra, char *err, size_t errlen);
+rd_kafka_t *kafka_consumer_new(const char *brokers, const char *group_id, const char *instance_id,
+                               const char *const *topics, const struct kafka_kv *extra, char *err,
+                               size_t errlen);
 
 /* Store the offset after msg (its effect is durable). Returns 0 or a negative error. */
 int kafka_consumer_store(rd_kafka_t *rk, const rd_kafka_message_t *msg);

@@ -202,8 +202,8 @@ static void test_phone_format_edges(void **state)
 
 static void test_phone_strerror(void **state)
 {
-    static const int codes[] = {PHONE_OK,     PHONE_EMPTY,    PHONE_EINVAL, PHONE_ESHORT,
-                                PHONE_ELONG,  PHONE_ERUSSIAN, PHONE_ENOSPC, -99};
+    static const int codes[] = {PHONE_OK,    PHONE_EMPTY,    PHONE_EINVAL, PHONE_ESHORT,
+                                PHONE_ELONG, PHONE_ERUSSIAN, PHONE_ENOSPC, -99};
 
     (void)state;
     for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {

@@ -8,7 +8,9 @@
 #include "common/webhook_token.h"
 
 /* 32 bytes each, base64. */
-#define T_KEYS "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=,k2:ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA="
+#define T_KEYS                                                                                     \
+    "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=,k2:"                                          \
+    "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA="
 
 static void test_mint_verify(void **state)
 {
@@ -41,15 +43,15 @@ static void test_refusals(void **state)
     strcpy(bad, tok);
     bad[3] = '2'; /* version changed: mac no longer matches */
     assert_int_equal(wtoken_verify(&kr, "acme", bad, &ver), -1);
-    assert_int_equal(wtoken_verify(&kr, "acme", "k9.1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-                                   &ver), -1);
+    assert_int_equal(
+        wtoken_verify(&kr, "acme", "k9.1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", &ver), -1);
     assert_int_equal(wtoken_verify(&kr, "acme", "", &ver), -1);
     assert_int_equal(wtoken_verify(&kr, "acme", "k1..x", &ver), -1);
     assert_int_equal(wtoken_verify(&kr, "ACME", tok, &ver), -1); /* invalid tenant id */
     /* Rotation: a keyring without k2 refuses tokens minted under it. */
-    assert_int_equal(
-        wtoken_keyring_parse("k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", &other, err,
-                             sizeof(err)), 0);
+    assert_int_equal(wtoken_keyring_parse("k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", &other,
+                                          err, sizeof(err)),
+                     0);
     assert_int_equal(wtoken_verify(&other, "acme", tok, &ver), -1);
 }
 
@@ -65,7 +67,8 @@ static void test_keyring_errors_never_quote_secret(void **state)
     assert_null(strstr(err, "c2hvcnQ"));
     assert_non_null(strstr(err, "k1"));
     assert_int_equal(wtoken_keyring_parse("bad kid:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
-                                          &kr, err, sizeof(err)), -1);
+                                          &kr, err, sizeof(err)),
+                     -1);
 }
 
 static void test_tenant_ids(void **state)

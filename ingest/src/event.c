@@ -1,0 +1,103 @@
+#include "event.h"
+
+#include "common/b64.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+json_t *event_build(const struct uis_event *ev, const char *tenant, const char *received_at,
+                    const char *event_id)
+{
+    json_t *obj = uis_event_to_json(ev);
+
+    if (!obj)
+        return NULL;
+    if (json_object_set_new(obj, "tenant", json_string(tenant)) < 0 ||
+        json_object_set_new(obj, "received_at", json_string(received_at)) < 0 ||
+        json_object_set_new(obj, "event_id", json_string(event_id)) < 0) {
+        json_decref(obj);
+        return NULL;
+    }
+    return obj;
+}
+
+int event_key(const struct uis_event *ev, const char *tenant, char *out, size_t outlen)
+{
+    int n;
+
+    if (ev->from_number[0])
+        n = snprintf(out, outlen, "%s:%s", tenant, ev->from_number);
+    else
+        n = snprintf(out, outlen, "%s:call:%s", tenant, ev->call_id);
+    return (n < 0 || (size_t)n >= outlen) ? -1 : 0;
+}
+
+const char *event_ce_type(const struct uis_event *ev)
+{
+    switch (ev->state) {
+    case UIS_STATE_RINGING:
+        return "ru.uis.call.ringing";
+    case UIS_STATE_ANSWERED:
+        return "ru.uis.call.answered";
+    case UIS_STATE_HANGUP:
+        return "ru.uis.call.hangup";
+    case UIS_STATE_MISSED:
+        return "ru.uis.call.missed";
+    case UIS_STATE_NONE:
+        break;
+    }
+    return NULL;
+}
+
+/* A body cut at max_body may end inside a multi-byte character: it is then not valid UTF-8,
+ * and json_stringn refuses it, so fall back to base64 and keep every byte. */
+static json_t *event_body_value(const char *body, size_t len, const char **encoding)
+{
+    json_t *text = memchr(body, '\0', len) ? NULL : json_stringn(body, len);
+    size_t cap;
+    char *b64;
+    json_t *val;
+
+    if (text) {
+        *encoding = "utf-8";
+        return text;
+    }
+    *encoding = "base64";
+    cap = b64_encoded_size(len);
+    b64 = malloc(cap);
+    if (!b64)
+        return NULL;
+    b64_encode((const unsigned char *)body, len, b64, cap, 0);
+    val = json_string(b64);
+    free(b64);
+    return val;
+}
+
+json_t *event_rejected(const char *tenant, const char *received_at, const char *event_id,
+                       unsigned status, const struct uis_error *err, const char *body, size_t len,
+                       size_t total_len, json_t *headers)
+{
+    const char *encoding = "utf-8";
+    json_t *obj = uis_error_to_json(err);
+    json_t *body_val = event_body_value(body ? body : "", body ? len : 0, &encoding);
+    json_t *extra;
+
+    if (!obj || !body_val) {
+        json_decref(obj);
+        json_decref(body_val);
+        return NULL;
+    }
+    extra =
+        json_pack("{s:s, s:s, s:s, s:i, s:o, s:s, s:b, s:I, s:o}", "tenant", tenant, "received_at",
+                  received_at, "event_id", event_id, "status", (int)status, "body", body_val,
+                  "body_encoding", encoding, "body_truncated", total_len > len, "body_size",
+                  (json_int_t)total_len, "headers", headers ? json_incref(headers) : json_object());
+    if (!extra || json_object_update(obj, extra) < 0) {
+        json_decref(extra);
+        json_decref(obj);
+        return NULL;
+    }
+    json_decref(extra);
+    return obj;
+}

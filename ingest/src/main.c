@@ -1,0 +1,245 @@
+/* ingest: UIS webhooks → uis.call-events.v1. Wiring only: configuration, the producer, the
+ * tenant-token feed, the HTTP servers and the poll loop that drives delivery reports. */
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "common/cfg.h"
+#include "common/ids.h"
+#include "common/kafka.h"
+#include "common/log.h"
+#include "common/metrics.h"
+#include "common/ops_http.h"
+#include "common/sig.h"
+#include "common/webhook_token.h"
+#include "token_feed.h"
+#include "token_map.h"
+#include "webhook.h"
+
+struct ingest_cfg {
+    struct common_cfg common;
+    const char *http_addr;
+    long http_port;
+    long http_threads;
+    long max_body;
+    long conn_limit;
+    long conn_timeout_s;
+    long deadline_ms;
+    long retry_after_s;
+    long drain_ms;
+    const char *topic_events;
+    const char *topic_rejected;
+    const char *topic_tokens;
+    const char *webhook_keys;
+};
+
+static const struct cfg_var ingest_vars[] = {
+    CFG_COMMON_VARS(struct ingest_cfg, common, "9101"),
+    {"HTTP_ADDR", CFG_STR, "127.0.0.1", "address the webhook server listens on",
+     offsetof(struct ingest_cfg, http_addr), 0, 0},
+    {"HTTP_PORT", CFG_INT, "8080", "webhook port", offsetof(struct ingest_cfg, http_port), 1,
+     65535},
+    {"HTTP_THREADS", CFG_INT, "2", "HTTP worker threads (epoll thread pool)",
+     offsetof(struct ingest_cfg, http_threads), 1, 64},
+    {"MAX_BODY_BYTES", CFG_INT, "65536", "largest body accepted; larger gets 413",
+     offsetof(struct ingest_cfg, max_body), 1024, 16777216},
+    {"CONN_LIMIT", CFG_INT, "4096", "concurrent connections at most",
+     offsetof(struct ingest_cfg, conn_limit), 1, 1000000},
+    {"CONN_TIMEOUT_S", CFG_INT, "10", "idle or slow client timeout",
+     offsetof(struct ingest_cfg, conn_timeout_s), 1, 3600},
+    {"DELIVERY_DEADLINE_MS", CFG_INT, "5000",
+     "how long a webhook waits for Kafka before 503 (message.timeout.ms)",
+     offsetof(struct ingest_cfg, deadline_ms), 100, 300000},
+    {"RETRY_AFTER_S", CFG_INT, "5", "Retry-After of a 503",
+     offsetof(struct ingest_cfg, retry_after_s), 1, 3600},
+    {"DRAIN_MS", CFG_INT, "15000", "on SIGTERM, how long to wait for requests in flight",
+     offsetof(struct ingest_cfg, drain_ms), 0, 600000},
+    {"TOPIC_CALL_EVENTS", CFG_STR, "uis.call-events.v1", "normalised events topic",
+     offsetof(struct ingest_cfg, topic_events), 0, 0},
+    {"TOPIC_REJECTED", CFG_STR, "uis.call-events.rejected.v1", "refused bodies topic",
+     offsetof(struct ingest_cfg, topic_rejected), 0, 0},
+    {"TOPIC_TENANT_TOKENS", CFG_STR, "crm.tenant-tokens.v1",
+     "compacted topic of each tenant's current token version",
+     offsetof(struct ingest_cfg, topic_tokens), 0, 0},
+    {"WEBHOOK_KEYS", CFG_SECRET, NULL, "token keys: kid:base64secret[,kid:base64secret...]",
+     offsetof(struct ingest_cfg, webhook_keys), 0, 0},
+};
+#define INGEST_NVARS (sizeof(ingest_vars) / sizeof(ingest_vars[0]))
+
+static const char ingest_usage[] =
+    "usage: ingest            run the webhook service\n"
+    "       ingest check [FILE]  parse a webhook body (stdin when no FILE) and print the\n"
+    "                            normalised event, or the refusal (exit 1)";
+
+struct ingest_state {
+    rd_kafka_t *producer;
+    struct token_feed *feed;
+    atomic_int kafka_up;
+};
+
+static int ingest_ready(void *ctx, char *why, size_t whylen)
+{
+    struct ingest_state *st = ctx;
+
+    if (!atomic_load(&st->kafka_up)) {
+        snprintf(why, whylen, "kafka unreachable");
+        return 0;
+    }
+    if (!token_feed_ready(st->feed)) {
+        snprintf(why, whylen, "tenant tokens not loaded yet");
+        return 0;
+    }
+    return 1;
+}
+
+static int ingest_check(int argc, char **argv)
+{
+    FILE *in = stdin;
+    int rc;
+
+    if (argc > 2 && !(in = fopen(argv[2], "rb"))) {
+        fprintf(stderr, "ingest check: cannot open %s\n", argv[2]);
+        return 2;
+    }
+    rc = check_run(in, stdout);
+    if (in != stdin)
+        fclose(in);
+    return rc;
+}
+
+static void ingest_drain(struct webhook *wh, rd_kafka_t *producer, long drain_ms)
+{
+    int64_t until = ids_mono_us() + (int64_t)drain_ms * 1000;
+
+    webhook_quiesce(wh);
+    while (webhook_in_flight(wh) > 0 && ids_mono_us() < until)
+        rd_kafka_poll(producer, 50);
+    log_info("draining done", json_pack("{s:i}", "left_in_flight", webhook_in_flight(wh)));
+}
+
+int main(int argc, char **argv)
+{
+    struct ingest_cfg cfg;
+    struct wtoken_keyring keys;
+    struct webhook_metrics wmx;
+    struct ingest_state st = {0};
+    struct mx_registry *reg = NULL;
+    struct token_map *tokens = NULL;
+    struct ops_http *ops = NULL;
+    struct webhook *wh = NULL;
+    struct mx_family *queue_len;
+    char err[512], timeout[16];
+    enum log_level level;
+    int64_t next_probe = 0;
+    int rc = 1;
+
+    if (argc > 1 && strcmp(argv[1], "check") == 0)
+        return ingest_check(argc, argv);
+    if (cfg_wants_help(argc, argv)) {
+        cfg_help(stdout, ingest_usage, ingest_vars, INGEST_NVARS);
+        return 0;
+    }
+    if (cfg_load(ingest_vars, INGEST_NVARS, &cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "ingest: %s\n", err);
+        return 2;
+    }
+    if (log_level_parse(cfg.common.log_level, &level) < 0) {
+        fprintf(stderr, "ingest: LOG_LEVEL: '%s' is not debug, info, warn or error\n",
+                cfg.common.log_level);
+        return 2;
+    }
+    if (wtoken_keyring_parse(cfg.webhook_keys, &keys, err, sizeof(err)) < 0) {
+        fprintf(stderr, "ingest: WEBHOOK_KEYS: %s\n", err);
+        return 2;
+    }
+    log_init("ingest", level, NULL);
+    log_info("starting", cfg_to_json(ingest_vars, INGEST_NVARS, &cfg));
+    sig_install();
+
+    snprintf(timeout, sizeof(timeout), "%ld",
+             cfg.deadline_ms > 1000 ? cfg.deadline_ms - 500 : cfg.deadline_ms);
+    {
+        const struct kafka_kv extra[] = {{"message.timeout.ms", timeout}, {NULL, NULL}};
+
+        st.producer =
+            kafka_producer_new(cfg.common.kafka_brokers, "ingest", extra, err, sizeof(err));
+    }
+    reg = mx_registry_new();
+    tokens = token_map_new();
+    if (!st.producer || !reg || !tokens || webhook_metrics_init(&wmx, reg) < 0) {
+        log_error("cannot start",
+                  json_pack("{s:s}", "reason", st.producer ? "out of memory" : err));
+        goto out;
+    }
+    queue_len =
+        mx_gauge(reg, "ingest_kafka_queue_length", "Messages waiting in the producer.", NULL);
+    st.feed =
+        token_feed_start(cfg.common.kafka_brokers, cfg.topic_tokens, tokens, err, sizeof(err));
+    if (!st.feed) {
+        log_error("cannot start", json_pack("{s:s}", "reason", err));
+        goto out;
+    }
+    ops = ops_http_start(cfg.common.ops_addr, (unsigned)cfg.common.ops_port, reg, ingest_ready, &st,
+                         err, sizeof(err));
+    if (!ops) {
+        log_error("cannot start", json_pack("{s:s}", "reason", err));
+        goto out;
+    }
+    {
+        const struct webhook_cfg wcfg = {
+            .addr = cfg.http_addr,
+            .port = (unsigned)cfg.http_port,
+            .threads = (unsigned)cfg.http_threads,
+            .max_body = (size_t)cfg.max_body,
+            .conn_limit = (unsigned)cfg.conn_limit,
+            .conn_timeout_s = (unsigned)cfg.conn_timeout_s,
+            .retry_after_s = (unsigned)cfg.retry_after_s,
+            .topic_events = cfg.topic_events,
+            .topic_rejected = cfg.topic_rejected,
+        };
+
+        wh = webhook_start(&wcfg, st.producer, &keys, tokens, &wmx, err, sizeof(err));
+    }
+    if (!wh) {
+        log_error("cannot start", json_pack("{s:s}", "reason", err));
+        goto out;
+    }
+    log_info("listening", json_pack("{s:s, s:i, s:i}", "addr", cfg.http_addr, "port",
+                                    (int)cfg.http_port, "ops_port", (int)cfg.common.ops_port));
+
+    /* The poll loop runs the delivery reports that resume suspended requests. */
+    while (!sig_stop_requested()) {
+        rd_kafka_poll(st.producer, 50);
+        ops_http_heartbeat(ops);
+        if (kafka_fatal(st.producer, err, sizeof(err))) {
+            log_error("kafka producer failed", json_pack("{s:s}", "reason", err));
+            break;
+        }
+        if (ids_mono_us() >= next_probe) {
+            /* Metadata is cheap and shares the producer's connections. */
+            atomic_store(&st.kafka_up, kafka_probe(st.producer, 1000) == 0);
+            mx_set(queue_len, NULL, rd_kafka_outq_len(st.producer));
+            next_probe = ids_mono_us() + 2000000;
+        }
+    }
+    log_info("stopping", json_pack("{s:i}", "in_flight", webhook_in_flight(wh)));
+    ingest_drain(wh, st.producer, cfg.drain_ms);
+    rc = sig_stop_requested() ? 0 : 1;
+out:
+    webhook_stop(wh);
+    ops_http_stop(ops);
+    token_feed_stop(st.feed);
+    if (st.producer) {
+        int left = kafka_producer_close(st.producer, 10000);
+
+        if (left > 0)
+            log_error("messages not delivered at exit", json_pack("{s:i}", "count", left));
+    }
+    token_map_free(tokens);
+    mx_registry_free(reg);
+    log_info("stopped", NULL);
+    return rc;
+}

@@ -1,0 +1,391 @@
+#include "webhook.h"
+
+#include "common/cloudevents.h"
+#include "common/ids.h"
+#include "common/kafka.h"
+#include "common/log.h"
+#include "event.h"
+#include "route.h"
+#include "uis_parse.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+struct webhook {
+    struct webhook_cfg cfg;
+    struct MHD_Daemon *daemon;
+    rd_kafka_t *producer;
+    const struct wtoken_keyring *keys;
+    struct token_map *tokens;
+    struct webhook_metrics *mx;
+    atomic_int in_flight;
+};
+
+enum wh_stage { WH_READING, WH_WAITING, WH_ANSWERED };
+
+/* One request from its first byte to its completion; owned by MHD's request slot and freed in
+ * wh_completed. While WH_WAITING it is also referenced by the message in flight (dr.ctx). */
+struct wh_req {
+    struct webhook *wh;
+    struct MHD_Connection *conn;
+    enum wh_stage stage;
+    struct route route;
+    char *body;
+    size_t len, total;
+    int64_t start_us;
+    struct kafka_delivery dr;
+    int refused;             /* the message in flight is a refusal for the rejected topic */
+    unsigned refusal_status; /* 400 or 413 */
+    struct uis_error perr;
+    char event_id[IDS_UUID_LEN];
+};
+
+static const char wh_not_found[] = "{\"error\":\"not found\"}";
+
+static enum MHD_Result wh_reply(struct wh_req *req, unsigned status, const char *body)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+    char code[8], retry[16];
+    enum MHD_Result ret;
+
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    if (status == MHD_HTTP_SERVICE_UNAVAILABLE) {
+        snprintf(retry, sizeof(retry), "%u", req->wh->cfg.retry_after_s);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry);
+    }
+    if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "POST");
+    ret = MHD_queue_response(req->conn, status, resp);
+    MHD_destroy_response(resp);
+    snprintf(code, sizeof(code), "%u", status);
+    mx_inc(req->wh->mx->requests, code);
+    req->stage = WH_ANSWERED;
+    return ret;
+}
+
+static enum MHD_Result wh_reply_json(struct wh_req *req, unsigned status, json_t *obj)
+{
+    char *text = obj ? json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    enum MHD_Result ret;
+
+    json_decref(obj);
+    if (!text)
+        return wh_reply(req, MHD_HTTP_SERVICE_UNAVAILABLE, "{\"error\":\"out of memory\"}");
+    ret = wh_reply(req, status, text);
+    free(text);
+    return ret;
+}
+
+static enum MHD_Result wh_unavailable(struct wh_req *req, const char *reason)
+{
+    return wh_reply_json(
+        req, MHD_HTTP_SERVICE_UNAVAILABLE,
+        json_pack("{s:s, s:s}", "error", "temporarily unavailable", "reason", reason));
+}
+
+/* Runs on the thread that polls the producer: record the outcome and wake the connection. */
+static void wh_delivered(struct kafka_delivery *d)
+{
+    struct wh_req *req = d->ctx;
+
+    mx_observe(req->wh->mx->delivery, NULL, (double)(ids_mono_us() - req->start_us) / 1e6);
+    MHD_resume_connection(req->conn);
+}
+
+static enum MHD_Result wh_collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                         const char *value)
+{
+    (void)kind;
+    /* Credentials never reach a topic. */
+    if (strcasecmp(key, "authorization") != 0 && strcasecmp(key, "cookie") != 0 &&
+        strcasecmp(key, "proxy-authorization") != 0)
+        json_object_set_new(cls, key, json_string(value ? value : ""));
+    return MHD_YES;
+}
+
+static rd_kafka_resp_err_t wh_produce(struct wh_req *req, const char *topic, const char *key,
+                                      const char *ce_type, json_t *value)
+{
+    struct traceparent tp;
+    struct ce_attrs ce;
+    char source[96];
+    rd_kafka_headers_t *hdrs;
+    rd_kafka_resp_err_t err;
+    char *text = json_dumps(value, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+    if (!text)
+        return RD_KAFKA_RESP_ERR__FAIL;
+    tp_continue(MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "traceparent"), &tp);
+    snprintf(source, sizeof(source), "/v1/uis/%s", req->route.tenant);
+    if (ce_attrs_init(&ce, req->event_id, ce_type, source, &tp) < 0 ||
+        !(hdrs = ce_headers_new(&ce))) {
+        free(text);
+        return RD_KAFKA_RESP_ERR__FAIL;
+    }
+    req->dr.done = wh_delivered;
+    req->dr.ctx = req;
+    atomic_store(&req->dr.state, 0);
+    err = rd_kafka_producev(req->wh->producer, RD_KAFKA_V_TOPIC(topic),
+                            RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_VALUE(text, strlen(text)),
+                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE), RD_KAFKA_V_HEADERS(hdrs),
+                            RD_KAFKA_V_OPAQUE(&req->dr), RD_KAFKA_V_END);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        /* Not enqueued: the value and the headers are still ours. */
+        free(text);
+        rd_kafka_headers_destroy(hdrs);
+    }
+    return err;
+}
+
+/* Queue the refusal on the rejected topic; the 400/413 is sent once the broker has it. */
+static enum MHD_Result wh_refuse(struct wh_req *req, unsigned status)
+{
+    char received_at[IDS_TIME_LEN];
+    json_t *headers = json_object();
+    json_t *value;
+    rd_kafka_resp_err_t err;
+
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, wh_collect_header, headers);
+    ids_rfc3339(ids_now_us(), received_at);
+    value = event_rejected(req->route.tenant, received_at, req->event_id, status, &req->perr,
+                           req->body, req->len, req->total, headers);
+    json_decref(headers);
+    if (!value)
+        return wh_unavailable(req, "out of memory");
+    mx_inc(req->wh->mx->refusals, req->perr.field[0] ? req->perr.field : "body");
+    log_info("webhook refused", json_pack("{s:s, s:s, s:s, s:i, s:s}", "tenant", req->route.tenant,
+                                          "event_id", req->event_id, "field", req->perr.field,
+                                          "status", (int)status, "reason", req->perr.reason));
+    req->refused = 1;
+    req->refusal_status = status;
+    err = wh_produce(req, req->wh->cfg.topic_rejected, req->route.tenant, "ru.uis.call.rejected",
+                     value);
+    json_decref(value);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return wh_unavailable(req, rd_kafka_err2str(err));
+    req->stage = WH_WAITING;
+    MHD_suspend_connection(req->conn);
+    return MHD_YES;
+}
+
+static enum MHD_Result wh_accept(struct wh_req *req)
+{
+    struct uis_event ev;
+    char received_at[IDS_TIME_LEN];
+    char key[128];
+    json_t *value;
+    rd_kafka_resp_err_t err;
+    int rc;
+
+    if (req->total > req->wh->cfg.max_body) {
+        req->perr.code = UIS_ESYNTAX;
+        snprintf(req->perr.reason, sizeof(req->perr.reason),
+                 "body of %zu bytes exceeds the limit of %zu bytes", req->total,
+                 req->wh->cfg.max_body);
+        return wh_refuse(req, MHD_HTTP_CONTENT_TOO_LARGE);
+    }
+    rc = uis_parse(req->body ? req->body : "", req->len, &ev, &req->perr);
+    if (rc == UIS_ENOMEM)
+        return wh_unavailable(req, "out of memory");
+    if (rc != UIS_OK)
+        return wh_refuse(req, MHD_HTTP_BAD_REQUEST);
+    ids_rfc3339(ids_now_us(), received_at);
+    value = event_build(&ev, req->route.tenant, received_at, req->event_id);
+    if (!value || event_key(&ev, req->route.tenant, key, sizeof(key)) < 0) {
+        json_decref(value);
+        uis_event_release(&ev);
+        return wh_unavailable(req, "out of memory");
+    }
+    log_debug("webhook accepted",
+              json_pack("{s:s, s:s, s:s, s:s, s:o}", "tenant", req->route.tenant, "event_id",
+                        req->event_id, "call_id", ev.call_id, "state", uis_state_name(ev.state),
+                        "from", log_phone(ev.from_number)));
+    err = wh_produce(req, req->wh->cfg.topic_events, key, event_ce_type(&ev), value);
+    json_decref(value);
+    uis_event_release(&ev);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return wh_unavailable(req, rd_kafka_err2str(err));
+    req->stage = WH_WAITING;
+    MHD_suspend_connection(req->conn);
+    return MHD_YES;
+}
+
+/* After the delivery report resumed the connection. */
+static enum MHD_Result wh_answer(struct wh_req *req)
+{
+    if (req->dr.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        log_warn("webhook not delivered",
+                 json_pack("{s:s, s:s, s:s}", "tenant", req->route.tenant, "event_id",
+                           req->event_id, "reason", rd_kafka_err2str(req->dr.err)));
+        return wh_unavailable(req, "the event could not be stored in time; retry");
+    }
+    if (req->refused)
+        return wh_reply_json(req, req->refusal_status, uis_error_to_json(&req->perr));
+    return wh_reply_json(req, MHD_HTTP_OK, json_pack("{s:s}", "event_id", req->event_id));
+}
+
+static int wh_authorized(struct webhook *wh, const struct route *route)
+{
+    unsigned long version = 0;
+    int ok = wtoken_verify(wh->keys, route->tenant, route->token, &version) == 0;
+
+    return ok && token_map_get(wh->tokens, route->tenant) == version;
+}
+
+static enum MHD_Result wh_handle(void *cls, struct MHD_Connection *conn, const char *url,
+                                 const char *method, const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **req_cls)
+{
+    struct webhook *wh = cls;
+    struct wh_req *req = *req_cls;
+
+    (void)version;
+    if (!req) {
+        req = calloc(1, sizeof(*req));
+        if (!req)
+            return MHD_NO;
+        req->wh = wh;
+        req->conn = conn;
+        req->start_us = ids_mono_us();
+        *req_cls = req;
+        atomic_fetch_add(&wh->in_flight, 1);
+        mx_add(wh->mx->in_flight, NULL, 1);
+        route_parse(url, &req->route);
+        if (req->route.kind != ROUTE_WEBHOOK)
+            return wh_reply(req, MHD_HTTP_NOT_FOUND, wh_not_found);
+        if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+            return wh_reply(req, MHD_HTTP_METHOD_NOT_ALLOWED,
+                            "{\"error\":\"method not allowed\",\"reason\":\"use POST\"}");
+        /* A wrong token and an unknown tenant get the same answer as an unknown path. */
+        if (!wh_authorized(wh, &req->route))
+            return wh_reply(req, MHD_HTTP_NOT_FOUND, wh_not_found);
+        if (ids_uuid4(req->event_id) < 0)
+            return MHD_NO;
+        return MHD_YES;
+    }
+    if (req->stage == WH_ANSWERED) {
+        *upload_data_size = 0; /* the rest of a refused body is discarded */
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        size_t room = wh->cfg.max_body - req->len;
+        size_t take = *upload_data_size < room ? *upload_data_size : room;
+
+        if (take > 0) {
+            char *grown = realloc(req->body, req->len + take + 1);
+
+            if (!grown)
+                return MHD_NO;
+            req->body = grown;
+            memcpy(req->body + req->len, upload_data, take);
+            req->len += take;
+            req->body[req->len] = '\0';
+        }
+        req->total += *upload_data_size;
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (req->stage == WH_WAITING)
+        return wh_answer(req);
+    return wh_accept(req);
+}
+
+static void wh_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct webhook *wh = cls;
+    struct wh_req *req = *req_cls;
+
+    (void)conn;
+    (void)toe;
+    if (!req)
+        return;
+    free(req->body);
+    free(req);
+    *req_cls = NULL;
+    atomic_fetch_sub(&wh->in_flight, 1);
+    mx_add(wh->mx->in_flight, NULL, -1);
+}
+
+int webhook_metrics_init(struct webhook_metrics *mx, struct mx_registry *reg)
+{
+    mx->requests =
+        mx_counter(reg, "ingest_requests_total", "Webhook requests by HTTP status.", "code");
+    mx->refusals = mx_counter(reg, "ingest_refusals_total",
+                              "Webhook bodies refused, by the field at fault.", "field");
+    mx->delivery =
+        mx_histogram(reg, "ingest_delivery_seconds", "From the request to Kafka's delivery report.",
+                     NULL, mx_latency_buckets, mx_latency_nbuckets);
+    mx->in_flight =
+        mx_gauge(reg, "ingest_in_flight", "Requests being read or awaiting Kafka.", NULL);
+    return (mx->requests && mx->refusals && mx->delivery && mx->in_flight) ? 0 : -1;
+}
+
+struct webhook *webhook_start(const struct webhook_cfg *cfg, rd_kafka_t *producer,
+                              const struct wtoken_keyring *keys, struct token_map *tokens,
+                              struct webhook_metrics *mx, char *err, size_t errlen)
+{
+    struct webhook *wh = calloc(1, sizeof(*wh));
+    struct sockaddr_in sin;
+
+    if (!wh) {
+        snprintf(err, errlen, "webhook server: out of memory");
+        return NULL;
+    }
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons((uint16_t)cfg->port);
+    if (inet_pton(AF_INET, cfg->addr, &sin.sin_addr) != 1) {
+        snprintf(err, errlen, "webhook server: '%s' is not an IPv4 address", cfg->addr);
+        free(wh);
+        return NULL;
+    }
+    wh->cfg = *cfg;
+    wh->producer = producer;
+    wh->keys = keys;
+    wh->tokens = tokens;
+    wh->mx = mx;
+    wh->daemon = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC,
+        (uint16_t)cfg->port, NULL, NULL, wh_handle, wh, MHD_OPTION_SOCK_ADDR, &sin,
+        MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, MHD_OPTION_CONNECTION_LIMIT, cfg->conn_limit,
+        MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout_s, MHD_OPTION_NOTIFY_COMPLETED,
+        wh_completed, wh, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U, MHD_OPTION_END);
+    if (!wh->daemon) {
+        snprintf(err, errlen, "webhook server: cannot listen on %s:%u (port in use?)", cfg->addr,
+                 cfg->port);
+        free(wh);
+        return NULL;
+    }
+    return wh;
+}
+
+void webhook_quiesce(struct webhook *wh)
+{
+    MHD_socket fd = MHD_quiesce_daemon(wh->daemon);
+
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+}
+
+int webhook_in_flight(struct webhook *wh)
+{
+    return atomic_load(&wh->in_flight);
+}
+
+void webhook_stop(struct webhook *wh)
+{
+    if (!wh)
+        return;
+    MHD_stop_daemon(wh->daemon);
+    free(wh);
+}

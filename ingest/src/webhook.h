@@ -1,0 +1,56 @@
+/* The webhook HTTP server: POST /v1/uis/{tenant}/{token} → uis.call-events.v1, answered only
+ * once the broker has the event (the connection is suspended meanwhile, never a blocked
+ * thread). Refusals go to the rejected topic before their 400/413 is sent. */
+#ifndef INGEST_WEBHOOK_H
+#define INGEST_WEBHOOK_H
+
+#include <stddef.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "common/metrics.h"
+#include "common/webhook_token.h"
+#include "token_map.h"
+
+struct webhook_cfg {
+    const char *addr;
+    unsigned port;
+    unsigned threads;
+    size_t max_body;
+    unsigned conn_limit;
+    unsigned conn_timeout_s;
+    unsigned retry_after_s;
+    const char *topic_events;
+    const char *topic_rejected;
+};
+
+struct webhook_metrics {
+    struct mx_family *requests;  /* by code */
+    struct mx_family *refusals;  /* by field */
+    struct mx_family *delivery;  /* seconds from request to delivery report */
+    struct mx_family *in_flight; /* requests being read or waiting for Kafka */
+};
+
+/* Register the metrics in reg. Returns 0 or -1. */
+int webhook_metrics_init(struct webhook_metrics *mx, struct mx_registry *reg);
+
+struct webhook;
+
+/* Start listening. Every pointer is borrowed and must outlive the server; the producer must
+ * have been made by kafka_producer_new (its delivery reports resume the connections) and be
+ * polled by the caller. Returns NULL with the reason in err. */
+struct webhook *webhook_start(const struct webhook_cfg *cfg, rd_kafka_t *producer,
+                              const struct wtoken_keyring *keys, struct token_map *tokens,
+                              struct webhook_metrics *mx, char *err, size_t errlen);
+
+/* Stop accepting new connections; requests in flight go on. */
+void webhook_quiesce(struct webhook *wh);
+
+/* Requests accepted and not yet completed. */
+int webhook_in_flight(struct webhook *wh);
+
+/* Close every connection and free. Call after webhook_in_flight() reached 0 (a suspended
+ * request still waits for its delivery report). NULL is ignored. */
+void webhook_stop(struct webhook *wh);
+
+#endif

@@ -1,0 +1,103 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/b64.h"
+#include "event.h"
+
+static void t_parse(const char *body, struct uis_event *ev)
+{
+    struct uis_error err;
+
+    assert_int_equal(uis_parse(body, strlen(body), ev, &err), UIS_OK);
+}
+
+static void test_event_has_envelope(void **state)
+{
+    struct uis_event ev;
+    json_t *j;
+
+    (void)state;
+    t_parse("{\"from_number\":79031112233,\"diversion\":74993482958,\"direction\":in,"
+            "\"call_id\":2981734650,\"user_extension\":,\"call_state\":\"RINGING\"}",
+            &ev);
+    j = event_build(&ev, "acme", "2026-11-25T11:40:10.123Z", "e-1");
+    assert_string_equal(json_string_value(json_object_get(j, "tenant")), "acme");
+    assert_string_equal(json_string_value(json_object_get(j, "received_at")),
+                        "2026-11-25T11:40:10.123Z");
+    assert_string_equal(json_string_value(json_object_get(j, "event_id")), "e-1");
+    assert_string_equal(json_string_value(json_object_get(j, "call_id")), "2981734650");
+    assert_string_equal(json_string_value(json_object_get(j, "from_number")), "+79031112233");
+    assert_string_equal(event_ce_type(&ev), "ru.uis.call.ringing");
+    json_decref(j);
+    uis_event_release(&ev);
+}
+
+static void test_key_by_caller_or_call(void **state)
+{
+    struct uis_event ev;
+    char key[64];
+
+    (void)state;
+    t_parse("{\"from_number\":\"8 (903) 111-22-33\",\"direction\":\"in\",\"call_id\":\"7\","
+            "\"call_state\":\"ANSWERED\"}",
+            &ev);
+    assert_int_equal(event_key(&ev, "acme", key, sizeof(key)), 0);
+    assert_string_equal(key, "acme:+79031112233");
+    assert_string_equal(event_ce_type(&ev), "ru.uis.call.answered");
+    assert_int_equal(event_key(&ev, "acme", key, 8), -1);
+    uis_event_release(&ev);
+    t_parse("{\"from_number\":,\"direction\":\"in\",\"call_id\":\"77\",\"call_state\":\"MISSED\"}",
+            &ev);
+    assert_int_equal(event_key(&ev, "acme", key, sizeof(key)), 0);
+    assert_string_equal(key, "acme:call:77");
+    uis_event_release(&ev);
+}
+
+static void test_rejected_text_and_binary(void **state)
+{
+    struct uis_error err = {UIS_EVALUE, "call_id", "call_id must be digits"};
+    json_t *hdrs = json_pack("{s:s}", "content-type", "application/json");
+    const char bin[] = {'{', '\0', '\xff', '}'};
+    unsigned char back[8];
+    json_t *j;
+
+    (void)state;
+    j = event_rejected("acme", "t", "e-2", 400, &err, "{\"call_id\":\"x\"}", 15, 15, hdrs);
+    assert_string_equal(json_string_value(json_object_get(j, "field")), "call_id");
+    assert_string_equal(json_string_value(json_object_get(j, "reason")), "call_id must be digits");
+    assert_string_equal(json_string_value(json_object_get(j, "body")), "{\"call_id\":\"x\"}");
+    assert_string_equal(json_string_value(json_object_get(j, "body_encoding")), "utf-8");
+    assert_int_equal(json_integer_value(json_object_get(j, "status")), 400);
+    assert_false(json_is_true(json_object_get(j, "body_truncated")));
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(j, "headers"), "content-type")),
+        "application/json");
+    json_decref(j);
+
+    j = event_rejected("acme", "t", "e-3", 413, &err, bin, sizeof(bin), 100000, NULL);
+    assert_string_equal(json_string_value(json_object_get(j, "body_encoding")), "base64");
+    assert_true(json_is_true(json_object_get(j, "body_truncated")));
+    assert_int_equal(json_integer_value(json_object_get(j, "body_size")), 100000);
+    assert_int_equal(b64_decode(json_string_value(json_object_get(j, "body")),
+                                strlen(json_string_value(json_object_get(j, "body"))), back,
+                                sizeof(back)),
+                     4);
+    assert_memory_equal(back, bin, 4);
+    json_decref(j);
+    json_decref(hdrs);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_event_has_envelope),
+        cmocka_unit_test(test_key_by_caller_or_call),
+        cmocka_unit_test(test_rejected_text_and_binary),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
