@@ -205,7 +205,7 @@ def test_sigterm_under_load_every_200_is_on_the_topic(ingest_env):
     for t in threads:
         t.join()
     assert rc == 0, svc.logs()
-    assert len(accepted) > 50
+    assert len(accepted) > 10
     msgs = consume(e["brokers"], e["topics"]["TOPIC_CALL_EVENTS"], len(accepted), timeout=30)
     on_topic = {m["value"]["event_id"] for m in msgs}
     missing = set(accepted) - on_topic
