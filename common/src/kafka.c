@@ -60,13 +60,14 @@ static void kafka_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, voi
         d->done(d);
 }
 
-static rd_kafka_conf_t *kafka_conf_base(const char *brokers, const char *client_id, char *err,
-                                        size_t errlen)
+rd_kafka_conf_t *kafka_conf_new(const char *brokers, const char *client_id,
+                                const struct kafka_kv *extra, char *err, size_t errlen)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
 
     if (kafka_set(conf, "bootstrap.servers", brokers, err, errlen) < 0 ||
-        kafka_set(conf, "client.id", client_id, err, errlen) < 0) {
+        kafka_set(conf, "client.id", client_id, err, errlen) < 0 ||
+        kafka_set_all(conf, extra, err, errlen) < 0) {
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
@@ -83,7 +84,7 @@ rd_kafka_t *kafka_producer_new(const char *brokers, const char *client_id,
         {"linger.ms", "2"}, {"message.timeout.ms", "30000"}, {NULL, NULL},
     };
     char rkerr[512];
-    rd_kafka_conf_t *conf = kafka_conf_base(brokers, client_id, err, errlen);
+    rd_kafka_conf_t *conf = kafka_conf_new(brokers, client_id, NULL, err, errlen);
     rd_kafka_t *rk;
 
     if (!conf)
@@ -221,7 +222,7 @@ rd_kafka_t *kafka_consumer_new(const char *brokers, const char *group_id, const 
         {NULL, NULL},
     };
     char rkerr[512];
-    rd_kafka_conf_t *conf = kafka_conf_base(brokers, group_id, err, errlen);
+    rd_kafka_conf_t *conf = kafka_conf_new(brokers, group_id, NULL, err, errlen);
     rd_kafka_topic_partition_list_t *subs;
     rd_kafka_resp_err_t rerr;
     rd_kafka_t *rk;

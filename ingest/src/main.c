@@ -1,5 +1,6 @@
 /* ingest: UIS webhooks → uis.call-events.v1. Wiring only: configuration, the producer, the
  * tenant-token feed, the HTTP servers and the poll loop that drives delivery reports. */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -78,7 +79,22 @@ struct ingest_state {
     rd_kafka_t *producer;
     struct token_feed *feed;
     atomic_int kafka_up;
+    atomic_int probe_stop;
 };
+
+/* Metadata requests block for up to their timeout when the broker is away: they run here, not in
+ * the poll loop, whose delivery reports answer the webhooks. */
+static void *ingest_probe_run(void *arg)
+{
+    struct ingest_state *st = arg;
+
+    while (!atomic_load(&st->probe_stop)) {
+        atomic_store(&st->kafka_up, kafka_probe(st->producer, 1500) == 0);
+        for (int i = 0; i < 20 && !atomic_load(&st->probe_stop); i++)
+            usleep(100000);
+    }
+    return NULL;
+}
 
 static int ingest_ready(void *ctx, char *why, size_t whylen)
 {
@@ -115,8 +131,10 @@ static void ingest_drain(struct webhook *wh, rd_kafka_t *producer, long drain_ms
     int64_t until = ids_mono_us() + (int64_t)drain_ms * 1000;
 
     webhook_quiesce(wh);
-    while (webhook_in_flight(wh) > 0 && ids_mono_us() < until)
-        rd_kafka_poll(producer, 50);
+    while (webhook_in_flight(wh) > 0 && ids_mono_us() < until) {
+        rd_kafka_poll(producer, 20);
+        webhook_expire(wh);
+    }
     log_info("draining done", json_pack("{s:i}", "left_in_flight", webhook_in_flight(wh)));
 }
 
@@ -133,7 +151,9 @@ int main(int argc, char **argv)
     struct mx_family *queue_len;
     char err[512], timeout[16];
     enum log_level level;
-    int64_t next_probe = 0;
+    int64_t next_gauge = 0;
+    pthread_t probe;
+    int probing = 0;
     int rc = 1;
 
     if (argc > 1 && strcmp(argv[1], "check") == 0)
@@ -182,6 +202,7 @@ int main(int argc, char **argv)
         log_error("cannot start", json_pack("{s:s}", "reason", err));
         goto out;
     }
+    probing = pthread_create(&probe, NULL, ingest_probe_run, &st) == 0;
     ops = ops_http_start(cfg.common.ops_addr, (unsigned)cfg.common.ops_port, reg, ingest_ready, &st,
                          err, sizeof(err));
     if (!ops) {
@@ -197,6 +218,7 @@ int main(int argc, char **argv)
             .conn_limit = (unsigned)cfg.conn_limit,
             .conn_timeout_s = (unsigned)cfg.conn_timeout_s,
             .retry_after_s = (unsigned)cfg.retry_after_s,
+            .deadline_ms = cfg.deadline_ms,
             .topic_events = cfg.topic_events,
             .topic_rejected = cfg.topic_rejected,
         };
@@ -212,23 +234,25 @@ int main(int argc, char **argv)
 
     /* The poll loop runs the delivery reports that resume suspended requests. */
     while (!sig_stop_requested()) {
-        rd_kafka_poll(st.producer, 50);
+        rd_kafka_poll(st.producer, 20);
+        webhook_expire(wh);
         ops_http_heartbeat(ops);
         if (kafka_fatal(st.producer, err, sizeof(err))) {
             log_error("kafka producer failed", json_pack("{s:s}", "reason", err));
             break;
         }
-        if (ids_mono_us() >= next_probe) {
-            /* Metadata is cheap and shares the producer's connections. */
-            atomic_store(&st.kafka_up, kafka_probe(st.producer, 1000) == 0);
+        if (ids_mono_us() >= next_gauge) {
             mx_set(queue_len, NULL, rd_kafka_outq_len(st.producer));
-            next_probe = ids_mono_us() + 2000000;
+            next_gauge = ids_mono_us() + 1000000;
         }
     }
     log_info("stopping", json_pack("{s:i}", "in_flight", webhook_in_flight(wh)));
     ingest_drain(wh, st.producer, cfg.drain_ms);
     rc = sig_stop_requested() ? 0 : 1;
 out:
+    atomic_store(&st.probe_stop, 1);
+    if (probing)
+        pthread_join(probe, NULL);
     webhook_stop(wh);
     ops_http_stop(ops);
     token_feed_stop(st.feed);

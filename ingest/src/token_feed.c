@@ -1,5 +1,6 @@
 #include "token_feed.h"
 
+#include "common/kafka.h"
 #include "common/log.h"
 
 #include <librdkafka/rdkafka.h>
@@ -97,25 +98,32 @@ static void *token_feed_run(void *arg)
 struct token_feed *token_feed_start(const char *brokers, const char *topic, struct token_map *map,
                                     char *err, size_t errlen)
 {
+    /* group.id is required by the consumer API, but partitions are assigned, never committed. */
+    static const struct kafka_kv props[] = {
+        {"enable.partition.eof", "true"},
+        {"group.id", "ingest-token-feed"},
+        {"enable.auto.commit", "false"},
+        {NULL, NULL},
+    };
     struct token_feed *feed = calloc(1, sizeof(*feed));
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_t *conf;
     char rkerr[256];
 
-    err[0] = '\0';
-    if (!feed || !conf)
-        goto fail;
-    if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, rkerr, sizeof(rkerr)) ||
-        rd_kafka_conf_set(conf, "enable.partition.eof", "true", rkerr, sizeof(rkerr)) ||
-        rd_kafka_conf_set(conf, "client.id", "ingest-token-feed", rkerr, sizeof(rkerr)) ||
-        rd_kafka_conf_set(conf, "group.id", "ingest-token-feed-unused", rkerr, sizeof(rkerr)) ||
-        rd_kafka_conf_set(conf, "enable.auto.commit", "false", rkerr, sizeof(rkerr))) {
-        snprintf(err, errlen, "token feed config: %s", rkerr);
-        goto fail;
+    if (!feed) {
+        snprintf(err, errlen, "token feed: out of memory");
+        return NULL;
+    }
+    conf = kafka_conf_new(brokers, "ingest-token-feed", props, err, errlen);
+    if (!conf) {
+        free(feed);
+        return NULL;
     }
     feed->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, rkerr, sizeof(rkerr));
     if (!feed->rk) {
         snprintf(err, errlen, "token feed consumer: %s", rkerr);
-        goto fail;
+        rd_kafka_conf_destroy(conf);
+        free(feed);
+        return NULL;
     }
     conf = NULL; /* rd_kafka_new took ownership */
     rd_kafka_poll_set_consumer(feed->rk);
@@ -129,13 +137,6 @@ struct token_feed *token_feed_start(const char *brokers, const char *topic, stru
         return NULL;
     }
     return feed;
-fail:
-    if (conf)
-        rd_kafka_conf_destroy(conf);
-    if (err[0] == '\0')
-        snprintf(err, errlen, "token feed: out of memory");
-    free(feed);
-    return NULL;
 }
 
 int token_feed_ready(struct token_feed *feed)

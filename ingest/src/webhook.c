@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,12 +26,28 @@ struct webhook {
     struct token_map *tokens;
     struct webhook_metrics *mx;
     atomic_int in_flight;
+    atomic_int stopping;
+    /* Requests waiting for a delivery report, oldest first (deadlines are in the same order).
+     * The lock also orders suspend/produce on an HTTP thread before resume on the poll thread. */
+    pthread_mutex_t lock;
+    struct wh_ticket *head, *tail;
 };
 
 enum wh_stage { WH_READING, WH_WAITING, WH_ANSWERED };
 
+struct wh_req;
+
+/* What the message in flight points at. It outlives its request when the deadline answered
+ * first: the delivery report then finds req == NULL and frees the ticket alone. */
+struct wh_ticket {
+    struct wh_ticket *prev, *next;
+    struct wh_req *req; /* NULL once detached */
+    int64_t deadline_us;
+    struct kafka_delivery dr;
+};
+
 /* One request from its first byte to its completion; owned by MHD's request slot and freed in
- * wh_completed. While WH_WAITING it is also referenced by the message in flight (dr.ctx). */
+ * wh_completed. While WH_WAITING its ticket links it to the message in flight. */
 struct wh_req {
     struct webhook *wh;
     struct MHD_Connection *conn;
@@ -39,7 +56,8 @@ struct wh_req {
     char *body;
     size_t len, total;
     int64_t start_us;
-    struct kafka_delivery dr;
+    struct wh_ticket *ticket; /* while WH_WAITING */
+    rd_kafka_resp_err_t outcome;
     int refused;             /* the message in flight is a refusal for the rejected topic */
     unsigned refusal_status; /* 400 or 413 */
     struct uis_error perr;
@@ -61,6 +79,8 @@ static enum MHD_Result wh_reply(struct wh_req *req, unsigned status, const char 
     if (status == MHD_HTTP_SERVICE_UNAVAILABLE) {
         snprintf(retry, sizeof(retry), "%u", req->wh->cfg.retry_after_s);
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry);
+        if (atomic_load(&req->wh->stopping))
+            MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     }
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "POST");
@@ -92,13 +112,58 @@ static enum MHD_Result wh_unavailable(struct wh_req *req, const char *reason)
         json_pack("{s:s, s:s}", "error", "temporarily unavailable", "reason", reason));
 }
 
-/* Runs on the thread that polls the producer: record the outcome and wake the connection. */
+static void wh_unlink(struct webhook *wh, struct wh_ticket *t)
+{
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        wh->head = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    else
+        wh->tail = t->prev;
+    t->prev = t->next = NULL;
+}
+
+/* With wh->lock held: give req its outcome and wake its connection. */
+static void wh_finish(struct webhook *wh, struct wh_ticket *t, rd_kafka_resp_err_t outcome)
+{
+    struct wh_req *req = t->req;
+
+    wh_unlink(wh, t);
+    t->req = NULL;
+    req->ticket = NULL;
+    req->outcome = outcome;
+    mx_observe(wh->mx->delivery, NULL, (double)(ids_mono_us() - req->start_us) / 1e6);
+    MHD_resume_connection(req->conn);
+}
+
+/* Runs on the thread that polls the producer. */
 static void wh_delivered(struct kafka_delivery *d)
 {
-    struct wh_req *req = d->ctx;
+    struct wh_ticket *t = d->ctx;
+    struct webhook *wh;
 
-    mx_observe(req->wh->mx->delivery, NULL, (double)(ids_mono_us() - req->start_us) / 1e6);
-    MHD_resume_connection(req->conn);
+    if (!t->req) { /* answered by the deadline already */
+        free(t);
+        return;
+    }
+    wh = t->req->wh;
+    pthread_mutex_lock(&wh->lock);
+    wh_finish(wh, t, d->err);
+    pthread_mutex_unlock(&wh->lock);
+    free(t);
+}
+
+void webhook_expire(struct webhook *wh)
+{
+    int64_t now = ids_mono_us();
+
+    pthread_mutex_lock(&wh->lock);
+    /* The ticket stays with its message (detached) until the delivery report frees it. */
+    while (wh->head && wh->head->deadline_us <= now)
+        wh_finish(wh, wh->head, RD_KAFKA_RESP_ERR__MSG_TIMED_OUT);
+    pthread_mutex_unlock(&wh->lock);
 }
 
 static enum MHD_Result wh_collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -112,38 +177,64 @@ static enum MHD_Result wh_collect_header(void *cls, enum MHD_ValueKind kind, con
     return MHD_YES;
 }
 
-static rd_kafka_resp_err_t wh_produce(struct wh_req *req, const char *topic, const char *key,
-                                      const char *ce_type, json_t *value)
+/* Produce value and suspend the connection until its delivery report or the deadline (a
+ * produce error resumes it at once with that outcome). Returns 0 when suspended, -1 when nothing
+ * happened (out of memory) and the caller answers now. */
+static int wh_produce(struct wh_req *req, const char *topic, const char *key, const char *ce_type,
+                      json_t *value)
 {
+    struct webhook *wh = req->wh;
     struct traceparent tp;
     struct ce_attrs ce;
     char source[96];
     rd_kafka_headers_t *hdrs;
     rd_kafka_resp_err_t err;
+    struct wh_ticket *t;
     char *text = json_dumps(value, JSON_COMPACT | JSON_PRESERVE_ORDER);
 
     if (!text)
-        return RD_KAFKA_RESP_ERR__FAIL;
+        return -1;
     tp_continue(MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "traceparent"), &tp);
     snprintf(source, sizeof(source), "/v1/uis/%s", req->route.tenant);
-    if (ce_attrs_init(&ce, req->event_id, ce_type, source, &tp) < 0 ||
+    t = calloc(1, sizeof(*t));
+    if (!t || ce_attrs_init(&ce, req->event_id, ce_type, source, &tp) < 0 ||
         !(hdrs = ce_headers_new(&ce))) {
+        free(t);
         free(text);
-        return RD_KAFKA_RESP_ERR__FAIL;
+        return -1;
     }
-    req->dr.done = wh_delivered;
-    req->dr.ctx = req;
-    atomic_store(&req->dr.state, 0);
-    err = rd_kafka_producev(req->wh->producer, RD_KAFKA_V_TOPIC(topic),
-                            RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_VALUE(text, strlen(text)),
+    t->req = req;
+    t->deadline_us = req->start_us + (int64_t)wh->cfg.deadline_ms * 1000;
+    t->dr.done = wh_delivered;
+    t->dr.ctx = t;
+    pthread_mutex_lock(&wh->lock);
+    /* Suspended before the message exists, so its report can never resume a live handler. */
+    MHD_suspend_connection(req->conn);
+    err = rd_kafka_producev(wh->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
+                            RD_KAFKA_V_VALUE(text, strlen(text)),
                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE), RD_KAFKA_V_HEADERS(hdrs),
-                            RD_KAFKA_V_OPAQUE(&req->dr), RD_KAFKA_V_END);
+                            RD_KAFKA_V_OPAQUE(&t->dr), RD_KAFKA_V_END);
+    req->stage = WH_WAITING;
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        /* Not enqueued: the value and the headers are still ours. */
+        /* Not enqueued (queue full, unknown topic): the value, the headers and the ticket are
+         * still ours; the handler, called again, answers 503. */
+        req->outcome = err;
+        MHD_resume_connection(req->conn);
+        pthread_mutex_unlock(&wh->lock);
         free(text);
         rd_kafka_headers_destroy(hdrs);
+        free(t);
+        return 0;
     }
-    return err;
+    t->prev = wh->tail;
+    if (wh->tail)
+        wh->tail->next = t;
+    else
+        wh->head = t;
+    wh->tail = t;
+    req->ticket = t;
+    pthread_mutex_unlock(&wh->lock);
+    return 0;
 }
 
 /* Queue the refusal on the rejected topic; the 400/413 is sent once the broker has it. */
@@ -152,7 +243,7 @@ static enum MHD_Result wh_refuse(struct wh_req *req, unsigned status)
     char received_at[IDS_TIME_LEN];
     json_t *headers = json_object();
     json_t *value;
-    rd_kafka_resp_err_t err;
+    int rc;
 
     MHD_get_connection_values(req->conn, MHD_HEADER_KIND, wh_collect_header, headers);
     ids_rfc3339(ids_now_us(), received_at);
@@ -167,14 +258,10 @@ static enum MHD_Result wh_refuse(struct wh_req *req, unsigned status)
                                           "status", (int)status, "reason", req->perr.reason));
     req->refused = 1;
     req->refusal_status = status;
-    err = wh_produce(req, req->wh->cfg.topic_rejected, req->route.tenant, "ru.uis.call.rejected",
-                     value);
+    rc = wh_produce(req, req->wh->cfg.topic_rejected, req->route.tenant, "ru.uis.call.rejected",
+                    value);
     json_decref(value);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-        return wh_unavailable(req, rd_kafka_err2str(err));
-    req->stage = WH_WAITING;
-    MHD_suspend_connection(req->conn);
-    return MHD_YES;
+    return rc < 0 ? wh_unavailable(req, "out of memory") : MHD_YES;
 }
 
 static enum MHD_Result wh_accept(struct wh_req *req)
@@ -183,7 +270,6 @@ static enum MHD_Result wh_accept(struct wh_req *req)
     char received_at[IDS_TIME_LEN];
     char key[128];
     json_t *value;
-    rd_kafka_resp_err_t err;
     int rc;
 
     if (req->total > req->wh->cfg.max_body) {
@@ -209,23 +295,19 @@ static enum MHD_Result wh_accept(struct wh_req *req)
               json_pack("{s:s, s:s, s:s, s:s, s:o}", "tenant", req->route.tenant, "event_id",
                         req->event_id, "call_id", ev.call_id, "state", uis_state_name(ev.state),
                         "from", log_phone(ev.from_number)));
-    err = wh_produce(req, req->wh->cfg.topic_events, key, event_ce_type(&ev), value);
+    rc = wh_produce(req, req->wh->cfg.topic_events, key, event_ce_type(&ev), value);
     json_decref(value);
     uis_event_release(&ev);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-        return wh_unavailable(req, rd_kafka_err2str(err));
-    req->stage = WH_WAITING;
-    MHD_suspend_connection(req->conn);
-    return MHD_YES;
+    return rc < 0 ? wh_unavailable(req, "out of memory") : MHD_YES;
 }
 
-/* After the delivery report resumed the connection. */
+/* After the delivery report (or the deadline) resumed the connection. */
 static enum MHD_Result wh_answer(struct wh_req *req)
 {
-    if (req->dr.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (req->outcome != RD_KAFKA_RESP_ERR_NO_ERROR) {
         log_warn("webhook not delivered",
                  json_pack("{s:s, s:s, s:s}", "tenant", req->route.tenant, "event_id",
-                           req->event_id, "reason", rd_kafka_err2str(req->dr.err)));
+                           req->event_id, "reason", rd_kafka_err2str(req->outcome)));
         return wh_unavailable(req, "the event could not be stored in time; retry");
     }
     if (req->refused)
@@ -259,6 +341,9 @@ static enum MHD_Result wh_handle(void *cls, struct MHD_Connection *conn, const c
         *req_cls = req;
         atomic_fetch_add(&wh->in_flight, 1);
         mx_add(wh->mx->in_flight, NULL, 1);
+        /* After in_flight counts the request: webhook_quiesce then waits for it. */
+        if (atomic_load(&wh->stopping))
+            return wh_unavailable(req, "shutting down");
         route_parse(url, &req->route);
         if (req->route.kind != ROUTE_WEBHOOK)
             return wh_reply(req, MHD_HTTP_NOT_FOUND, wh_not_found);
@@ -294,8 +379,10 @@ static enum MHD_Result wh_handle(void *cls, struct MHD_Connection *conn, const c
         *upload_data_size = 0;
         return MHD_YES;
     }
-    if (req->stage == WH_WAITING)
+    if (req->stage == WH_WAITING && !req->ticket)
         return wh_answer(req);
+    if (req->stage == WH_WAITING) /* woken spuriously: still waiting */
+        return MHD_YES;
     return wh_accept(req);
 }
 
@@ -354,6 +441,7 @@ struct webhook *webhook_start(const struct webhook_cfg *cfg, rd_kafka_t *produce
     wh->keys = keys;
     wh->tokens = tokens;
     wh->mx = mx;
+    pthread_mutex_init(&wh->lock, NULL);
     wh->daemon = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC,
         (uint16_t)cfg->port, NULL, NULL, wh_handle, wh, MHD_OPTION_SOCK_ADDR, &sin,
@@ -363,6 +451,7 @@ struct webhook *webhook_start(const struct webhook_cfg *cfg, rd_kafka_t *produce
     if (!wh->daemon) {
         snprintf(err, errlen, "webhook server: cannot listen on %s:%u (port in use?)", cfg->addr,
                  cfg->port);
+        pthread_mutex_destroy(&wh->lock);
         free(wh);
         return NULL;
     }
@@ -371,6 +460,7 @@ struct webhook *webhook_start(const struct webhook_cfg *cfg, rd_kafka_t *produce
 
 void webhook_quiesce(struct webhook *wh)
 {
+    atomic_store(&wh->stopping, 1);
     MHD_socket fd = MHD_quiesce_daemon(wh->daemon);
 
     if (fd != MHD_INVALID_SOCKET)
@@ -387,5 +477,6 @@ void webhook_stop(struct webhook *wh)
     if (!wh)
         return;
     MHD_stop_daemon(wh->daemon);
+    pthread_mutex_destroy(&wh->lock);
     free(wh);
 }

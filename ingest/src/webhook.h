@@ -20,6 +20,7 @@ struct webhook_cfg {
     unsigned conn_limit;
     unsigned conn_timeout_s;
     unsigned retry_after_s;
+    long deadline_ms; /* a request not acknowledged by then gets 503 */
     const char *topic_events;
     const char *topic_rejected;
 };
@@ -42,6 +43,10 @@ struct webhook;
 struct webhook *webhook_start(const struct webhook_cfg *cfg, rd_kafka_t *producer,
                               const struct wtoken_keyring *keys, struct token_map *tokens,
                               struct webhook_metrics *mx, char *err, size_t errlen);
+
+/* Answer 503 to every request whose delivery deadline passed. Call from the thread that polls
+ * the producer, after each poll. */
+void webhook_expire(struct webhook *wh);
 
 /* Stop accepting new connections; requests in flight go on. */
 void webhook_quiesce(struct webhook *wh);

@@ -233,7 +233,8 @@ def test_broker_down_gives_503_then_recovers(ingest_env):
             assert svc.ops("/readyz").status_code == 503
         finally:
             stack_script("stack_kafka_up")
-        deadline = time.time() + 60
+        # The broker needs a few seconds to elect itself and load its logs again.
+        deadline = time.time() + 120
         code = None
         while time.time() < deadline:
             code = post(e["url"], body).status_code

@@ -26,6 +26,13 @@ struct kafka_delivery {
     int64_t offset;
 };
 
+/* A configuration with the bootstrap servers, client id, extra properties and the error and log
+ * callbacks that route librdkafka's messages into the JSON log. For clients that need more than
+ * the producer and consumer below (e.g. a consumer that assigns partitions itself). The caller
+ * owns the result until rd_kafka_new takes it. NULL with the reason in err. */
+rd_kafka_conf_t *kafka_conf_new(const char *brokers, const char *client_id,
+                                const struct kafka_kv *extra, char *err, size_t errlen);
+
 /* A new producer. The returned handle is owned by the caller (kafka_producer_close).
  * NULL on error with the reason in err. */
 rd_kafka_t *kafka_producer_new(const char *brokers, const char *client_id,
