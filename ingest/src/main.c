@@ -149,7 +149,7 @@ int main(int argc, char **argv)
     struct ops_http *ops = NULL;
     struct webhook *wh = NULL;
     struct mx_family *queue_len;
-    char err[512], timeout[16];
+    char err[512], timeout[24];
     enum log_level level;
     int64_t next_gauge = 0;
     pthread_t probe;

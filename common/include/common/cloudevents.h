@@ -9,7 +9,7 @@
 #include "common/traceparent.h"
 
 struct ce_attrs {
-    char id[64];
+    char id[192]; /* deterministic ids (action ids) run to ~160 characters */
     char type[96];
     char source[160];
     char time[IDS_TIME_LEN];
