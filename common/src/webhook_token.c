@@ -149,9 +149,7 @@ int wtoken_verify(const struct wtoken_keyring *kr, const char *tenant, const cha
     if (wtoken_mac(k, tenant, ver, expect) < 0)
         return -1;
     given = dot2 + 1;
-    if (strlen(given) != WTOKEN_MAC_B64)
-        ok = 0;
-    else if (CRYPTO_memcmp(given, expect, WTOKEN_MAC_B64) != 0)
+    if (strlen(given) != WTOKEN_MAC_B64 || CRYPTO_memcmp(given, expect, WTOKEN_MAC_B64) != 0)
         ok = 0;
     if (!ok)
         return -1;

@@ -11,7 +11,7 @@
 
 #include <stdio.h>
 
-#define CHECK_BODY_MAX (1024 * 1024) /* larger bodies are refused, as the webhook does */
+#define CHECK_BODY_MAX ((size_t)1024 * 1024) /* larger bodies are refused, as the webhook does */
 
 enum check_rc {
     CHECK_OK = 0,      /* understood; the event was printed */

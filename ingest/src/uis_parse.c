@@ -156,7 +156,9 @@ static int uis_add_url(struct uis_error *err, struct uis_event *ev, const char *
     }
     /* The same link twice is one recording; keeping one makes equivalent bodies identical. */
     for (size_t i = 0; i < ev->n_call_record_urls; i++) {
-        if (strlen(ev->call_record_urls[i]) == n && memcmp(ev->call_record_urls[i], s, n) == 0)
+        const char *have = ev->call_record_urls[i]; /* every entry below n is set */
+
+        if (have && strlen(have) == n && memcmp(have, s, n) == 0)
             return 0;
     }
     if (ev->n_call_record_urls == UIS_URLS_MAX)

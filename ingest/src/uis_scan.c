@@ -496,7 +496,7 @@ static int uis_skip_nested(struct uis_ps *ps)
 static int uis_read_value(struct uis_ps *ps)
 {
     size_t p = ps->pos;
-    size_t end;
+    size_t end = p;
     char c;
     char buf[48];
     int rc;

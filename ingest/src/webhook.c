@@ -131,6 +131,8 @@ static void wh_finish(struct webhook *wh, struct wh_ticket *t, rd_kafka_resp_err
     struct wh_req *req = t->req;
 
     wh_unlink(wh, t);
+    if (!req) /* only attached tickets are listed */
+        return;
     t->req = NULL;
     req->ticket = NULL;
     req->outcome = outcome;

@@ -36,41 +36,21 @@ struct common_cfg {
     const char *topic_dlq;
 };
 
-#define CFG_COMMON_VARS(type, m, default_ops_port)                                                 \
-    {"KAFKA_BROKERS",                                                                              \
-     CFG_STR,                                                                                      \
-     "127.0.0.1:19092",                                                                            \
-     "Kafka bootstrap servers (host:port,...)",                                                    \
-     offsetof(type, m.kafka_brokers),                                                              \
-     0,                                                                                            \
-     0},                                                                                           \
-        {"LOG_LEVEL", CFG_STR, "info", "debug, info, warn or error", offsetof(type, m.log_level),  \
-         0,           0},                                                                          \
-        {"OPS_ADDR",                                                                               \
-         CFG_STR,                                                                                  \
-         "127.0.0.1",                                                                              \
-         "address of /healthz, /readyz and /metrics",                                              \
-         offsetof(type, m.ops_addr),                                                               \
-         0,                                                                                        \
-         0},                                                                                       \
-        {"OPS_PORT",                                                                               \
-         CFG_INT,                                                                                  \
-         default_ops_port,                                                                         \
-         "port of /healthz, /readyz and /metrics",                                                 \
-         offsetof(type, m.ops_port),                                                               \
-         1,                                                                                        \
-         65535},                                                                                   \
-        {"INSTANCE_ID",                                                                            \
-         CFG_STR,                                                                                  \
-         "",                                                                                       \
-         "stable replica name (pod name); empty: none",                                            \
-         offsetof(type, m.instance_id),                                                            \
-         0,                                                                                        \
-         0},                                                                                       \
-    {                                                                                              \
-        "TOPIC_DLQ", CFG_STR, "pipeline.dead-letter.v1", "dead-letter topic",                      \
-            offsetof(type, m.topic_dlq), 0, 0                                                      \
-    }
+/* clang-format off */
+#define CFG_COMMON_VARS(type, m, default_ops_port)                                              \
+    {"KAFKA_BROKERS", CFG_STR, "127.0.0.1:19092", "Kafka bootstrap servers (host:port,...)",    \
+     offsetof(type, m.kafka_brokers), 0, 0},                                                    \
+    {"LOG_LEVEL", CFG_STR, "info", "debug, info, warn or error",                                \
+     offsetof(type, m.log_level), 0, 0},                                                        \
+    {"OPS_ADDR", CFG_STR, "127.0.0.1", "address of /healthz, /readyz and /metrics",             \
+     offsetof(type, m.ops_addr), 0, 0},                                                         \
+    {"OPS_PORT", CFG_INT, default_ops_port, "port of /healthz, /readyz and /metrics",           \
+     offsetof(type, m.ops_port), 1, 65535},                                                     \
+    {"INSTANCE_ID", CFG_STR, "", "stable replica name (pod name); empty: none",                 \
+     offsetof(type, m.instance_id), 0, 0},                                                      \
+    {"TOPIC_DLQ", CFG_STR, "pipeline.dead-letter.v1", "dead-letter topic",                      \
+     offsetof(type, m.topic_dlq), 0, 0}
+/* clang-format on */
 
 /* Read every variable into base. Returns 0, or -1 with "NAME: reason" in err. */
 int cfg_load(const struct cfg_var *vars, size_t n, void *base, char *err, size_t errlen);
