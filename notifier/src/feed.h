@@ -1,0 +1,35 @@
+/* The Kafka edge: every partition of the popups topic, assigned directly (no consumer group:
+ * every replica needs every popup), starting a read-back window before now so that a
+ * restarted replica can replay too. Messages go to the hub. */
+#ifndef NOTIFIER_FEED_H
+#define NOTIFIER_FEED_H
+
+#include <stddef.h>
+
+struct hub;
+struct mx_registry;
+struct feed;
+
+struct feed_cfg {
+    const char *brokers;
+    const char *topic;
+    const char *client_id;
+    long window_s; /* read back this far at start */
+};
+
+/* A new consumer; partitions are assigned by feed_poll once the topic's metadata is known.
+ * hub and reg stay owned by the caller. NULL with the reason in err. */
+struct feed *feed_new(const struct feed_cfg *cfg, struct hub *hub, struct mx_registry *reg,
+                      char *err, size_t errlen);
+
+/* Poll for up to timeout_ms and hand what arrived to the hub. Returns 0, or -1 after a fatal
+ * consumer error (logged; the service stops). */
+int feed_poll(struct feed *f, int timeout_ms);
+
+/* 1 once every partition was read to the end it had at assignment: from then on messages are
+ * live and the replay memory is complete. For /readyz. */
+int feed_caught_up(const struct feed *f);
+
+void feed_close(struct feed *f);
+
+#endif

@@ -1,0 +1,322 @@
+#include "http.h"
+
+#include "assets.h"
+#include "auth.h"
+#include "common/log.h"
+#include "cors.h"
+#include "event_id.h"
+#include "hub.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define HTTP_STREAM_PATH "/v1/popups/stream"
+#define HTTP_BLOCK       512 /* only HTTP/1.0 streams use it: chunked ones write into the pool */
+
+struct http {
+    struct MHD_Daemon *daemon;
+    struct hub *hub;
+    struct http_cfg cfg;
+    char csp[512];
+};
+
+struct http_stream {
+    struct http *srv;
+    struct hub_conn *hc;
+};
+
+static void http_suspend(void *handle)
+{
+    MHD_suspend_connection(handle);
+}
+
+static void http_resume(void *handle)
+{
+    MHD_resume_connection(handle);
+}
+
+const struct hub_ops *http_hub_ops(void)
+{
+    static const struct hub_ops ops = {http_suspend, http_resume};
+
+    return &ops;
+}
+
+static void http_cors(struct http *s, struct MHD_Connection *conn, struct MHD_Response *resp)
+{
+    const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
+
+    MHD_add_response_header(resp, "Vary", "Origin");
+    if (!cors_allowed(s->cfg.cors, origin))
+        return;
+    MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);
+    if (cors_credentials(s->cfg.cors))
+        MHD_add_response_header(resp, "Access-Control-Allow-Credentials", "true");
+}
+
+static enum MHD_Result http_json(struct http *s, struct MHD_Connection *conn, unsigned status,
+                                 const char *error, const char *reason)
+{
+    json_t *o = json_pack("{s:s}", "error", error);
+    char *body;
+    struct MHD_Response *resp;
+    enum MHD_Result ret;
+
+    if (o && reason)
+        json_object_set_new(o, "reason", json_string(reason));
+    body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!body)
+        return MHD_NO;
+    resp = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    http_cors(s, conn, resp);
+    if (status == MHD_HTTP_UNAUTHORIZED)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                "Bearer error=\"invalid_token\"");
+    if (status == MHD_HTTP_SERVICE_UNAVAILABLE || status == MHD_HTTP_TOO_MANY_REQUESTS) {
+        char retry[24];
+
+        snprintf(retry, sizeof(retry), "%ld", s->cfg.retry_after_s);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry);
+    }
+    if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, OPTIONS");
+    ret = MHD_queue_response(conn, status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static ssize_t http_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct http_stream *st = cls;
+    ssize_t n = hub_read(st->srv->hub, st->hc, buf, max);
+
+    (void)pos;
+    if (n == HUB_READ_END)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    if (n == HUB_READ_ABORT)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    return n;
+}
+
+static void http_stream_free(void *cls)
+{
+    struct http_stream *st = cls;
+
+    hub_disconnect(st->srv->hub, st->hc);
+    free(st);
+}
+
+static enum MHD_Result http_stream(struct http *s, struct MHD_Connection *conn)
+{
+    const char *token;
+    size_t toklen;
+    struct auth_user who;
+    char err[128];
+    struct evid last;
+    int last_state;
+    struct http_stream *st;
+    struct MHD_Response *resp;
+    enum hub_connect_result rc;
+    enum MHD_Result ret;
+
+    auth_pick(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+              MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, "popup_token"),
+              MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "token"), &token, &toklen);
+    if (auth_verify(s->cfg.key, s->cfg.keylen, token, toklen, (long)time(NULL), &who, err,
+                    sizeof(err)) < 0) {
+        hub_count_connect(s->hub, "unauthorized");
+        return http_json(s, conn, MHD_HTTP_UNAUTHORIZED, "unauthorized", err);
+    }
+    last_state = evid_from_request(
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Last-Event-ID"),
+        MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "lastEventId"), &last);
+    st = calloc(1, sizeof(*st));
+    if (!st)
+        return http_json(s, conn, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "out of memory");
+    st->srv = s;
+    rc = hub_connect(s->hub, &who, last_state, &last, conn, &st->hc);
+    if (rc != HUB_CONNECTED) {
+        free(st);
+        if (rc == HUB_USER_LIMIT)
+            return http_json(s, conn, MHD_HTTP_TOO_MANY_REQUESTS, "too_many_streams",
+                             "this user has the most streams allowed open");
+        return http_json(s, conn, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable",
+                         rc == HUB_CLOSING ? "shutting down" : "too many streams");
+    }
+    resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, HTTP_BLOCK, http_stream_read, st,
+                                             http_stream_free);
+    if (!resp) {
+        http_stream_free(st);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    /* nginx and similar proxies must pass events through, not buffer them. */
+    MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+    http_cors(s, conn, resp);
+    ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+    MHD_destroy_response(resp); /* the connection holds it; http_stream_free runs at its end */
+    log_debug("stream opened", json_pack("{s:s, s:s, s:i}", "tenant", who.tenant, "user", who.user,
+                                         "replay", last_state));
+    return ret;
+}
+
+static enum MHD_Result http_preflight(struct http *s, struct MHD_Connection *conn)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+    enum MHD_Result ret;
+
+    if (!resp)
+        return MHD_NO;
+    http_cors(s, conn, resp);
+    MHD_add_response_header(resp, "Access-Control-Allow-Methods", "GET, OPTIONS");
+    MHD_add_response_header(resp, "Access-Control-Allow-Headers",
+                            "Authorization, Last-Event-ID, Cache-Control");
+    MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
+    ret = MHD_queue_response(conn, MHD_HTTP_NO_CONTENT, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static enum MHD_Result http_asset(struct http *s, struct MHD_Connection *conn, const char *url)
+{
+    struct MHD_Response *resp;
+    enum MHD_Result ret;
+
+    if (strcmp(url, "/") == 0 || strcmp(url, "/popup") == 0)
+        url = "/index.html";
+    for (unsigned long i = 0; i < assets_count; i++) {
+        if (strcmp(assets[i].path, url) != 0)
+            continue;
+        resp = MHD_create_response_from_buffer(assets[i].len, (void *)assets[i].data,
+                                               MHD_RESPMEM_PERSISTENT);
+        if (!resp)
+            return MHD_NO;
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, assets[i].type);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+        MHD_add_response_header(resp, "Content-Security-Policy", s->csp);
+        MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+        /* The page's address holds the token: never send it to anyone as a referrer. */
+        MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+        ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+        MHD_destroy_response(resp);
+        return ret;
+    }
+    return http_json(s, conn, MHD_HTTP_NOT_FOUND, "not_found", NULL);
+}
+
+static enum MHD_Result http_handle(void *cls, struct MHD_Connection *conn, const char *url,
+                                   const char *method, const char *version, const char *upload_data,
+                                   size_t *upload_size, void **con_cls)
+{
+    static int seen;
+    struct http *s = cls;
+
+    (void)version;
+    (void)upload_data;
+    if (*con_cls == NULL) {
+        *con_cls = &seen;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        *upload_size = 0; /* no endpoint takes a body */
+        return MHD_YES;
+    }
+    if (strcmp(url, HTTP_STREAM_PATH) == 0) {
+        if (strcmp(method, MHD_HTTP_METHOD_OPTIONS) == 0)
+            return http_preflight(s, conn);
+        if (strcmp(method, MHD_HTTP_METHOD_GET) != 0)
+            return http_json(s, conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", NULL);
+        return http_stream(s, conn);
+    }
+    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+        return http_json(s, conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", NULL);
+    return http_asset(s, conn, url);
+}
+
+/* frame-ancestors: the CRM's listed origins may embed the page; nobody else may. */
+static void http_build_csp(struct http *s)
+{
+    char anc[256] = "'self'";
+    const char *p = s->cfg.cors;
+
+    while (p && *p && strcmp(s->cfg.cors, "*") != 0) {
+        size_t n = strcspn(p, ",");
+        size_t used = strlen(anc);
+
+        if (used + n + 2 < sizeof(anc)) {
+            anc[used] = ' ';
+            memcpy(anc + used + 1, p, n);
+            anc[used + 1 + n] = '\0';
+        }
+        p += n + (p[n] == ',');
+    }
+    snprintf(s->csp, sizeof(s->csp),
+             "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+             "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors %s",
+             anc);
+}
+
+struct http *http_start(const struct http_cfg *cfg, struct hub *hub, char *err, size_t errlen)
+{
+    struct http *s = calloc(1, sizeof(*s));
+    struct sockaddr_in sin;
+
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->cfg = *cfg;
+    s->hub = hub;
+    http_build_csp(s);
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons((uint16_t)cfg->port);
+    if (inet_pton(AF_INET, cfg->addr, &sin.sin_addr) != 1) {
+        snprintf(err, errlen, "HTTP_ADDR: not an IPv4 address: %s", cfg->addr);
+        free(s);
+        return NULL;
+    }
+    s->daemon = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC,
+        (uint16_t)cfg->port, NULL, NULL, http_handle, s, MHD_OPTION_SOCK_ADDR, &sin,
+        MHD_OPTION_CONNECTION_LIMIT, cfg->conn_limit, MHD_OPTION_CONNECTION_TIMEOUT,
+        cfg->idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->conn_memory,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096U, MHD_OPTION_END);
+    if (!s->daemon) {
+        snprintf(err, errlen, "stream server: cannot listen on %s:%u (port in use?)", cfg->addr,
+                 cfg->port);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void http_quiesce(struct http *s)
+{
+    MHD_socket fd = MHD_quiesce_daemon(s->daemon);
+
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+}
+
+void http_stop(struct http *s)
+{
+    if (!s)
+        return;
+    MHD_stop_daemon(s->daemon);
+    free(s);
+}

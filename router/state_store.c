@@ -1,0 +1,187 @@
+#include "state_store.h"
+
+#include "common/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OID_INT8  20
+#define OID_JSONB 3802
+
+static void rt_store_error(PGresult *res, const char *what, char *err, size_t errlen)
+{
+    const char *msg = PQresultErrorMessage(res);
+    size_t n;
+
+    snprintf(err, errlen, "%s: %s", what, msg && msg[0] ? msg : "no result");
+    n = strlen(err);
+    while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' '))
+        err[--n] = '\0';
+}
+
+int rt_store_exec(PGconn *conn, const char *sql, char *err, size_t errlen)
+{
+    PGresult *res = PQexecParams(conn, sql, 0, NULL, NULL, NULL, NULL, 0);
+    int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+
+    if (!ok)
+        rt_store_error(res, sql, err, errlen);
+    PQclear(res);
+    return ok ? 0 : -1;
+}
+
+/* A jsonb parameter [{"t":tenant,"c":call_id}, ...]; NULL on allocation failure. */
+static char *rt_keys_param(const struct rt_call_slot *slots, size_t n, int with_facts)
+{
+    json_t *arr = json_array();
+    char *text;
+
+    for (size_t i = 0; arr && i < n; i++) {
+        json_t *o = json_pack("{s:s, s:s}", "t", slots[i].tenant, "c", slots[i].call_id);
+
+        if (o && with_facts) {
+            json_t *f = rt_facts_to_json(&slots[i].facts);
+
+            if (!f || json_object_set_new(o, "f", f) < 0 ||
+                json_object_set_new(o, "s", json_string(rt_facts_state(&slots[i].facts))) < 0) {
+                json_decref(o);
+                o = NULL;
+            }
+        }
+        if (!o || json_array_append_new(arr, o) < 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    }
+    if (!arr)
+        return NULL;
+    text = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    return text;
+}
+
+static int rt_store_params(PGconn *conn, const char *sql, const char *param, ExecStatusType want,
+                           PGresult **out, const char *what, char *err, size_t errlen)
+{
+    const Oid types[1] = {OID_JSONB};
+    const char *values[1] = {param};
+    PGresult *res = PQexecParams(conn, sql, 1, types, values, NULL, NULL, 0);
+
+    if (PQresultStatus(res) != want) {
+        rt_store_error(res, what, err, errlen);
+        PQclear(res);
+        return -1;
+    }
+    if (out)
+        *out = res;
+    else
+        PQclear(res);
+    return 0;
+}
+
+int rt_store_load(PGconn *conn, struct rt_call_slot *slots, size_t n, char *err, size_t errlen)
+{
+    PGresult *res = NULL;
+    char *param;
+    int rc;
+
+    if (n == 0)
+        return 0;
+    param = rt_keys_param(slots, n, 0);
+    if (!param) {
+        snprintf(err, errlen, "router_calls: out of memory");
+        return -1;
+    }
+    /* A placeholder row first, so that a call seen for the first time is locked too: two
+     * replicas racing on a new call then serialise instead of overwriting each other. */
+    rc = rt_store_params(conn,
+                         "INSERT INTO router_calls (tenant_id, call_id, state, facts) "
+                         "SELECT x.t, x.c, 'ringing', '{}'::jsonb "
+                         "FROM jsonb_to_recordset($1::jsonb) AS x(t text, c text) "
+                         "ORDER BY 1, 2 ON CONFLICT DO NOTHING",
+                         param, PGRES_COMMAND_OK, NULL, "router_calls insert", err, errlen);
+    if (rc == 0)
+        rc = rt_store_params(conn,
+                             "SELECT r.tenant_id, r.call_id, r.facts::text AS facts "
+                             "FROM router_calls r JOIN jsonb_to_recordset($1::jsonb) "
+                             "AS x(t text, c text) ON r.tenant_id = x.t AND r.call_id = x.c "
+                             "ORDER BY 1, 2 FOR UPDATE OF r",
+                             param, PGRES_TUPLES_OK, &res, "router_calls lock", err, errlen);
+    free(param);
+    if (rc < 0)
+        return -1;
+    for (int r = 0; r < PQntuples(res); r++) {
+        const char *tenant = PQgetvalue(res, r, PQfnumber(res, "tenant_id"));
+        const char *call_id = PQgetvalue(res, r, PQfnumber(res, "call_id"));
+        const char *text = PQgetvalue(res, r, PQfnumber(res, "facts"));
+        json_t *j;
+        char why[160];
+
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(slots[i].tenant, tenant) != 0 || strcmp(slots[i].call_id, call_id) != 0)
+                continue;
+            j = json_loads(text, 0, NULL);
+            if (j && json_object_size(j) == 0) {
+                rt_facts_clear(&slots[i].facts); /* a new call */
+            } else if (!j || rt_facts_from_json(j, &slots[i].facts, why, sizeof(why)) < 0) {
+                log_error("router_calls facts unreadable, starting afresh",
+                          json_pack("{s:s, s:s, s:s}", "tenant", tenant, "call_id", call_id,
+                                    "reason", j ? why : "not JSON"));
+                rt_facts_clear(&slots[i].facts);
+            }
+            json_decref(j);
+        }
+    }
+    PQclear(res);
+    return 0;
+}
+
+int rt_store_save(PGconn *conn, const struct rt_call_slot *slots, size_t n, char *err,
+                  size_t errlen)
+{
+    char *param;
+    int rc;
+
+    if (n == 0)
+        return 0;
+    param = rt_keys_param(slots, n, 1);
+    if (!param) {
+        snprintf(err, errlen, "router_calls: out of memory");
+        return -1;
+    }
+    rc = rt_store_params(conn,
+                         "INSERT INTO router_calls (tenant_id, call_id, state, facts, updated_at) "
+                         "SELECT x.t, x.c, x.s::contact_state, x.f, now() "
+                         "FROM jsonb_to_recordset($1::jsonb) AS x(t text, c text, s text, f jsonb) "
+                         "ON CONFLICT (tenant_id, call_id) DO UPDATE SET state = EXCLUDED.state, "
+                         "facts = EXCLUDED.facts, updated_at = now()",
+                         param, PGRES_COMMAND_OK, NULL, "router_calls save", err, errlen);
+    free(param);
+    return rc;
+}
+
+long rt_store_prune(PGconn *conn, long retention_s, long limit, char *err, size_t errlen)
+{
+    const Oid types[2] = {OID_INT8, OID_INT8};
+    char a[24], b[24];
+    const char *values[2] = {a, b};
+    PGresult *res;
+    long count;
+
+    snprintf(a, sizeof(a), "%ld", retention_s);
+    snprintf(b, sizeof(b), "%ld", limit);
+    res = PQexecParams(conn,
+                       "DELETE FROM router_calls WHERE (tenant_id, call_id) IN ("
+                       "SELECT tenant_id, call_id FROM router_calls "
+                       "WHERE updated_at < now() - $1::int8 * interval '1 second' LIMIT $2)",
+                       2, types, values, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        rt_store_error(res, "router_calls prune", err, errlen);
+        PQclear(res);
+        return -1;
+    }
+    count = strtol(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    return count;
+}

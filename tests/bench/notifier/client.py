@@ -1,0 +1,223 @@
+"""SSE benchmark client: hold N streams, send M popups to random users, measure fan-out
+latency (send time stamped in the message → bytes received by the stream's reader).
+
+  client.py notifier --port P --n N --m M --rate R --brokers B --topic T --key-b64 K --pid PID
+  client.py nchan    --port P --n N --m M --rate R --pid PID
+
+notifier: the messages are crm.popups.v1 messages produced to Kafka (the stamp is taken just
+before produce()); nchan: the same JSON POSTed to nchan's publisher location (stamped just
+before the POST). Prints one JSON line of results."""
+import argparse
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import random
+import re
+import resource
+import statistics
+import threading
+import time
+
+STAMP = re.compile(rb'"bench_ts":\s*([0-9.]+)')
+
+
+def b64url(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def token(key, tenant, user):
+    head = b64url(b'{"alg":"HS256","typ":"JWT"}')
+    body = b64url(json.dumps({"tenant": tenant, "sub": str(user),
+                              "exp": int(time.time()) + 3600}).encode())
+    sig = b64url(hmac.new(key, f"{head}.{body}".encode(), hashlib.sha256).digest())
+    return f"{head}.{body}.{sig}"
+
+
+def rss_kib(pid):
+    total = 0
+    for p in str(pid).split(","):
+        with open(f"/proc/{p}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+    return total
+
+
+class Stats:
+    def __init__(self):
+        self.lat = []
+        self.connected = 0
+        self.failed = 0
+        self.first_event = 0
+
+
+async def hold(port, path, stats, ready, sem):
+    """One stream: connect, then read forever, de-chunking, stamping every popup received."""
+    async with sem:
+        try:
+            r, w = await asyncio.open_connection("127.0.0.1", port)
+            w.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n"
+                    .encode())
+            head = await r.readuntil(b"\r\n\r\n")
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            stats.failed += 1
+            ready.release()
+            return
+    if b" 200 " not in head.split(b"\r\n", 1)[0]:
+        stats.failed += 1
+        ready.release()
+        return
+    chunked = b"chunked" in head.lower()
+    stats.connected += 1
+    ready.release()
+    buf = b""
+    try:
+        while True:
+            if chunked:
+                size = int((await r.readuntil(b"\r\n")).split(b";")[0], 16)
+                if size == 0:
+                    return
+                data = await r.readexactly(size + 2)
+                data = data[:-2]
+            else:
+                data = await r.read(65536)
+                if not data:
+                    return
+            now = time.time()
+            buf += data
+            while b"\n\n" in buf:
+                ev, buf = buf.split(b"\n\n", 1)
+                m = STAMP.search(ev)
+                if m:
+                    stats.lat.append(now - float(m.group(1)))
+    except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
+        return
+
+
+def kafka_floor(args, out, started, stop):
+    """The Kafka hop alone: a librdkafka consumer of the same topic, tuned as the notifier's,
+    stamping each message on arrival (what any Kafka-fed server pays before its own work)."""
+    from confluent_kafka import Consumer, TopicPartition, OFFSET_END
+    c = Consumer({"bootstrap.servers": args.brokers, "group.id": f"bench-floor-{time.time()}",
+                  "enable.auto.commit": False, "fetch.wait.max.ms": 100})
+    md = c.list_topics(args.topic, timeout=10).topics[args.topic]
+    c.assign([TopicPartition(args.topic, p, OFFSET_END) for p in md.partitions])
+    c.poll(0.5)
+    started.set()
+    while not stop.is_set():
+        m = c.poll(0.1)
+        if m is None or m.error():
+            continue
+        now = time.time()
+        mm = STAMP.search(m.value())
+        if mm:
+            out.append(now - float(mm.group(1)))
+    c.close()
+
+
+def kafka_sender(args, stop):
+    from confluent_kafka import Producer
+    p = Producer({"bootstrap.servers": args.brokers, "linger.ms": 0, "acks": "1"})
+    for i in range(args.m):
+        u = random.randint(1, args.n)
+        msg = {"popup_id": f"bench:{i}:{u}", "tenant": "bench", "user_id": u,
+               "call_id": str(i), "action": "show", "state": "ringing", "event_id": str(i),
+               "caller": {"number": "+79031112233", "formatted": "+7 (903) 111-22-33"},
+               "counterparty": None, "direction": "in", "seq": i}
+        msg["bench_ts"] = time.time()
+        p.produce(args.topic, key=f"bench:{i}", value=json.dumps(msg))
+        p.poll(0)
+        time.sleep(1.0 / args.rate)
+    p.flush(10)
+
+
+def nchan_sender(args, stop):
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", args.port, timeout=10)
+    for i in range(args.m):
+        u = random.randint(1, args.n)
+        msg = {"popup_id": f"bench:{i}:{u}", "tenant": "bench", "user_id": u,
+               "call_id": str(i), "action": "show", "state": "ringing", "event_id": str(i),
+               "caller": {"number": "+79031112233", "formatted": "+7 (903) 111-22-33"},
+               "counterparty": None, "direction": "in", "seq": i}
+        msg["bench_ts"] = time.time()
+        c.request("POST", f"/pub/u{u}", body=json.dumps(msg),
+                  headers={"Content-Type": "application/json"})
+        c.getresponse().read()
+        time.sleep(1.0 / args.rate)
+
+
+async def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("target", choices=["notifier", "nchan"])
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--n", type=int, default=10000)
+    ap.add_argument("--m", type=int, default=1000)
+    ap.add_argument("--rate", type=float, default=100)
+    ap.add_argument("--pid", required=True, help="server pid(s), comma-separated, for RSS")
+    ap.add_argument("--brokers")
+    ap.add_argument("--topic")
+    ap.add_argument("--key-b64")
+    args = ap.parse_args()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+    stats = Stats()
+    rss_idle = rss_kib(args.pid)
+    ready = asyncio.Semaphore(0)
+    sem = asyncio.Semaphore(256)
+    key = base64.b64decode(args.key_b64) if args.key_b64 else None
+    t0 = time.time()
+    tasks = []
+    for u in range(1, args.n + 1):
+        path = (f"/v1/popups/stream?token={token(key, 'bench', u)}" if args.target == "notifier"
+                else f"/sub/u{u}")
+        tasks.append(asyncio.create_task(hold(args.port, path, stats, ready, sem)))
+    for _ in range(args.n):
+        await ready.acquire()
+    connect_s = time.time() - t0
+    await asyncio.sleep(2)
+    rss_held = rss_kib(args.pid)
+
+    floor, floor_stop, floor_th = [], threading.Event(), None
+    if args.target == "notifier":
+        started = threading.Event()
+        floor_th = threading.Thread(target=kafka_floor, args=(args, floor, started, floor_stop),
+                                    daemon=True)
+        floor_th.start()
+        started.wait(15)
+    sender = kafka_sender if args.target == "notifier" else nchan_sender
+    th = threading.Thread(target=sender, args=(args, None), daemon=True)
+    th.start()
+    while th.is_alive():
+        await asyncio.sleep(0.2)
+    deadline = time.time() + 5
+    while len(stats.lat) < args.m and time.time() < deadline:
+        await asyncio.sleep(0.1)
+    rss_after = rss_kib(args.pid)
+    floor_stop.set()
+    if floor_th:
+        floor_th.join(5)
+    fl = sorted(floor)
+    lat = sorted(stats.lat)
+    q = (lambda p: round(lat[min(len(lat) - 1, int(p * len(lat)))] * 1000, 2)) if lat else None
+    print(json.dumps({
+        "target": args.target, "streams": stats.connected, "failed": stats.failed,
+        "connect_s": round(connect_s, 1), "messages": args.m, "received": len(lat),
+        "p50_ms": q(0.50) if lat else None, "p99_ms": q(0.99) if lat else None,
+        "max_ms": round(lat[-1] * 1000, 2) if lat else None,
+        "mean_ms": round(statistics.mean(lat) * 1000, 2) if lat else None,
+        "kafka_floor_p50_ms": round(fl[len(fl) // 2] * 1000, 2) if fl else None,
+        "kafka_floor_p99_ms": round(fl[min(len(fl) - 1, int(0.99 * len(fl)))] * 1000, 2)
+        if fl else None,
+        "rss_idle_mib": round(rss_idle / 1024, 1), "rss_streams_mib": round(rss_held / 1024, 1),
+        "rss_after_mib": round(rss_after / 1024, 1),
+    }))
+    for t in tasks:
+        t.cancel()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,325 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "common/metrics.h"
+#include "hub.h"
+
+/* The fake HTTP edge: counts suspends and resumes per stream handle. */
+struct fake_stream {
+    int suspended;
+    int suspends, resumes;
+};
+
+static void fake_suspend(void *h)
+{
+    struct fake_stream *s = h;
+
+    assert_false(s->suspended);
+    s->suspended = 1;
+    s->suspends++;
+}
+
+static void fake_resume(void *h)
+{
+    struct fake_stream *s = h;
+
+    assert_true(s->suspended); /* resuming a running stream is undefined in libmicrohttpd */
+    s->suspended = 0;
+    s->resumes++;
+}
+
+static const struct hub_ops fake_ops = {fake_suspend, fake_resume};
+
+struct fixture {
+    struct mx_registry *reg;
+    struct hub *hub;
+};
+
+static const struct hub_cfg cfg = {
+    .ring_cap = 8,
+    .popups_cap = 8,
+    .queue_max = 3,
+    .max_conns = 4,
+    .max_per_user = 2,
+    .heartbeat_ms = 15000,
+    .retry_ms = 2000,
+    .window_s = 3600,
+    .open_max_s = 14400,
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int setup(void **state)
+{
+    static struct fixture f;
+
+    f.reg = mx_registry_new();
+    f.hub = hub_new(&cfg, &fake_ops, f.reg);
+    *state = &f;
+    return f.hub ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+
+    hub_free(f->hub);
+    mx_registry_free(f->reg);
+    return 0;
+}
+
+static void publish(struct hub *h, const char *tenant, int user, const char *pid,
+                    const char *action, const char *st, int32_t p, int64_t o, int expect)
+{
+    char json[256], err[128];
+    struct popup_msg m;
+    struct evid id = {p, o};
+
+    snprintf(json, sizeof(json),
+             "{\"popup_id\":\"%s\",\"tenant\":\"%s\",\"user_id\":%d,\"action\":\"%s\","
+             "\"state\":\"%s\"}",
+             pid, tenant, user, action, st);
+    assert_int_equal(popup_parse(json, strlen(json), &m, err, sizeof(err)), 0);
+    assert_int_equal(hub_publish(h, &m, &id, now_ms() - 1, 1), expect);
+    popup_msg_clear(&m);
+}
+
+static struct hub_conn *connect_as(struct hub *h, const char *tenant, const char *user,
+                                   const char *last, struct fake_stream *fs,
+                                   enum hub_connect_result want)
+{
+    struct auth_user who = {.exp = time(NULL) + 600};
+    struct hub_conn *c = NULL;
+    struct evid id = {0, 0};
+    int state = 0;
+
+    snprintf(who.tenant, sizeof(who.tenant), "%s", tenant);
+    snprintf(who.user, sizeof(who.user), "%s", user);
+    if (last)
+        state = evid_from_request(last, NULL, &id);
+    memset(fs, 0, sizeof(*fs));
+    assert_int_equal(hub_connect(h, &who, state, &id, fs, &c), want);
+    return c;
+}
+
+/* Read what is queued (as the HTTP thread would) until the stream suspends or ends. */
+static ssize_t drain(struct hub *h, struct hub_conn *c, char *out, size_t cap)
+{
+    size_t used = 0;
+    ssize_t n;
+
+    out[0] = '\0';
+    while ((n = hub_read(h, c, out + used, used + 7 < cap ? 7 : cap - used - 1)) > 0)
+        used += (size_t)n; /* 7-byte reads: chunks are split across reads */
+    out[used] = '\0';
+    return n;
+}
+
+static int count(const char *hay, const char *needle)
+{
+    int k = 0;
+
+    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+        k++;
+    return k;
+}
+
+static void test_each_user_gets_only_theirs(void **state)
+{
+    struct fixture *f = *state;
+    struct fake_stream s1, s2, s3;
+    struct hub_conn *a5 = connect_as(f->hub, "acme", "5", NULL, &s1, HUB_CONNECTED);
+    struct hub_conn *b5 = connect_as(f->hub, "beta", "5", NULL, &s2, HUB_CONNECTED);
+    struct hub_conn *a6 = connect_as(f->hub, "acme", "6", NULL, &s3, HUB_CONNECTED);
+    char buf[4096];
+
+    assert_int_equal(drain(f->hub, a5, buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "retry: 2000\n\nid: \nevent: snapshot\ndata: {\"popups\":[]}\n\n");
+    drain(f->hub, b5, buf, sizeof(buf));
+    drain(f->hub, a6, buf, sizeof(buf));
+    assert_int_equal(s1.suspends, 1);
+
+    publish(f->hub, "acme", 5, "acme:c1:5", "show", "ringing", 0, 1, POPUP_ACCEPT);
+    publish(f->hub, "beta", 5, "beta:c2:5", "show", "ringing", 1, 1, POPUP_ACCEPT);
+    publish(f->hub, "acme", 7, "acme:c3:7", "show", "ringing", 2, 1, POPUP_ACCEPT);
+    assert_int_equal(s1.resumes, 1);
+    assert_int_equal(s2.resumes, 1);
+    assert_int_equal(s3.resumes, 0); /* nothing for acme:6 */
+
+    drain(f->hub, a5, buf, sizeof(buf));
+    assert_int_equal(count(buf, "event: popup"), 1);
+    assert_non_null(strstr(buf, "id: 0-1\n"));
+    assert_non_null(strstr(buf, "acme:c1:5"));
+    drain(f->hub, b5, buf, sizeof(buf));
+    assert_int_equal(count(buf, "event: popup"), 1);
+    assert_non_null(strstr(buf, "beta:c2:5"));
+    assert_true(s3.suspended); /* still waiting: the HTTP library does not read it */
+    assert_int_equal(s3.suspends, 1);
+
+    /* an identical message again (router replay): nobody sees it twice */
+    publish(f->hub, "acme", 5, "acme:c1:5", "show", "ringing", 0, 2, POPUP_DUPLICATE);
+    assert_int_equal(s1.resumes, 1);
+
+    hub_disconnect(f->hub, a5);
+    hub_disconnect(f->hub, b5);
+    hub_disconnect(f->hub, a6);
+    assert_int_equal(hub_stream_count(f->hub), 0);
+}
+
+static void test_reconnect_replays_once(void **state)
+{
+    struct fixture *f = *state;
+    struct fake_stream s;
+    struct hub_conn *c;
+    char buf[4096];
+
+    publish(f->hub, "acme", 9, "p1", "show", "ringing", 0, 10, POPUP_ACCEPT);
+    publish(f->hub, "acme", 9, "p1", "update", "in_call", 0, 11, POPUP_ACCEPT);
+    publish(f->hub, "acme", 9, "p1", "close", "closed", 0, 12, POPUP_ACCEPT);
+
+    c = connect_as(f->hub, "acme", "9", "0-10", &s, HUB_CONNECTED);
+    drain(f->hub, c, buf, sizeof(buf));
+    assert_string_equal(buf, "retry: 2000\n\n"
+                             "id: 0-11\nevent: popup\ndata: {\"popup_id\":\"p1\",\"tenant\":"
+                             "\"acme\",\"user_id\":9,\"action\":\"update\",\"state\":\"in_call\"}"
+                             "\n\n"
+                             "id: 0-12\nevent: popup\ndata: {\"popup_id\":\"p1\",\"tenant\":"
+                             "\"acme\",\"user_id\":9,\"action\":\"close\",\"state\":\"closed\"}"
+                             "\n\n");
+    hub_disconnect(f->hub, c);
+
+    /* unknown id: the snapshot (nothing open), with the newest id to continue from */
+    c = connect_as(f->hub, "acme", "9", "0-3", &s, HUB_CONNECTED);
+    drain(f->hub, c, buf, sizeof(buf));
+    assert_string_equal(buf, "retry: 2000\n\nid: 0-12\nevent: snapshot\ndata: {\"popups\":[]}\n\n");
+    hub_disconnect(f->hub, c);
+
+    /* another user's id is unknown in this user's buffer: no replay across users */
+    c = connect_as(f->hub, "beta", "9", "0-10", &s, HUB_CONNECTED);
+    drain(f->hub, c, buf, sizeof(buf));
+    assert_null(strstr(buf, "p1"));
+    hub_disconnect(f->hub, c);
+}
+
+static void test_open_popups_in_snapshot(void **state)
+{
+    struct fixture *f = *state;
+    struct fake_stream s;
+    struct hub_conn *c;
+    char buf[4096];
+
+    publish(f->hub, "acme", 11, "q1", "show", "ringing", 3, 1, POPUP_ACCEPT);
+    publish(f->hub, "acme", 11, "q1", "update", "in_call", 3, 2, POPUP_ACCEPT);
+    c = connect_as(f->hub, "acme", "11", NULL, &s, HUB_CONNECTED);
+    drain(f->hub, c, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "id: 3-2\nevent: snapshot\ndata: {\"popups\":[{\"popup_id\":"
+                                "\"q1\",\"tenant\":\"acme\",\"user_id\":11,\"action\":"
+                                "\"update\",\"state\":\"in_call\"}]}\n\n"));
+    hub_disconnect(f->hub, c);
+}
+
+/* A client that does not read is cut off past queue_max; others are not held back. */
+static void test_slow_client_cut_off(void **state)
+{
+    struct fixture *f = *state;
+    struct fake_stream slow, fast;
+    struct hub_conn *cs = connect_as(f->hub, "acme", "20", NULL, &slow, HUB_CONNECTED);
+    struct hub_conn *cf = connect_as(f->hub, "acme", "20", NULL, &fast, HUB_CONNECTED);
+    char buf[8192];
+
+    drain(f->hub, cs, buf, sizeof(buf));
+    for (int i = 0; i < 5; i++) {
+        char pid[16];
+
+        snprintf(pid, sizeof(pid), "s%d", i);
+        publish(f->hub, "acme", 20, pid, "show", "ringing", 4, i, POPUP_ACCEPT);
+        drain(f->hub, cf, buf, sizeof(buf));
+        assert_int_equal(count(buf, "event: popup"), 1);
+    }
+    assert_int_equal(hub_read(f->hub, cs, buf, sizeof(buf)), HUB_READ_ABORT);
+    assert_false(slow.suspended);
+    hub_disconnect(f->hub, cs);
+    hub_disconnect(f->hub, cf);
+}
+
+static void test_limits(void **state)
+{
+    struct fixture *f = *state;
+    struct fake_stream s[5];
+    struct hub_conn *c[4];
+
+    c[0] = connect_as(f->hub, "acme", "30", NULL, &s[0], HUB_CONNECTED);
+    c[1] = connect_as(f->hub, "acme", "30", NULL, &s[1], HUB_CONNECTED);
+    connect_as(f->hub, "acme", "30", NULL, &s[2], HUB_USER_LIMIT);
+    c[2] = connect_as(f->hub, "acme", "31", NULL, &s[2], HUB_CONNECTED);
+    c[3] = connect_as(f->hub, "acme", "32", NULL, &s[3], HUB_CONNECTED);
+    connect_as(f->hub, "acme", "33", NULL, &s[4], HUB_TOTAL_LIMIT);
+    for (int i = 0; i < 4; i++)
+        hub_disconnect(f->hub, c[i]);
+    c[0] = connect_as(f->hub, "acme", "33", NULL, &s[4], HUB_CONNECTED);
+    hub_close_all(f->hub);
+    hub_disconnect(f->hub, c[0]);
+}
+
+static void test_heartbeat_expiry_and_close(void **state)
+{
+    struct fixture *f = *state;
+    struct fake_stream s1, s2;
+    struct hub_conn *c1 = connect_as(f->hub, "acme", "40", NULL, &s1, HUB_CONNECTED);
+    struct hub_conn *c2 = connect_as(f->hub, "acme", "41", NULL, &s2, HUB_CONNECTED);
+    char buf[4096];
+    int64_t t = now_ms();
+
+    drain(f->hub, c1, buf, sizeof(buf));
+    drain(f->hub, c2, buf, sizeof(buf));
+    hub_tick(f->hub, t + 1000);
+    assert_int_equal(s1.resumes, 0);
+    hub_tick(f->hub, t + 16000);
+    assert_int_equal(s1.resumes, 1);
+    drain(f->hub, c1, buf, sizeof(buf));
+    assert_string_equal(buf, ": hb\n\n");
+
+    /* the token ran out: the stream ends cleanly (the client's reconnect gets 401) */
+    hub_tick(f->hub, (int64_t)(time(NULL) + 601) * 1000);
+    assert_int_equal(hub_read(f->hub, c1, buf, sizeof(buf)), HUB_READ_END);
+    hub_disconnect(f->hub, c1);
+
+    assert_true(drain(f->hub, c2, buf, sizeof(buf)) == HUB_READ_END);
+
+    /* shutdown: queued bytes first, then the end; no new streams */
+    c1 = connect_as(f->hub, "acme", "43", NULL, &s1, HUB_CONNECTED);
+    drain(f->hub, c1, buf, sizeof(buf));
+    publish(f->hub, "acme", 43, "z", "show", "ringing", 5, 1, POPUP_ACCEPT);
+    hub_close_all(f->hub);
+    assert_true(drain(f->hub, c1, buf, sizeof(buf)) == HUB_READ_END);
+    assert_non_null(strstr(buf, "id: 5-1"));
+    connect_as(f->hub, "acme", "44", NULL, &s2, HUB_CLOSING);
+    hub_disconnect(f->hub, c1);
+    hub_disconnect(f->hub, c2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_each_user_gets_only_theirs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reconnect_replays_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_popups_in_snapshot, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_slow_client_cut_off, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_heartbeat_expiry_and_close, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
