@@ -1,0 +1,216 @@
+"""The whole product on the real stack, driven from the outside (issue 8): its own topics, the
+four services started from BUILD_DIR, tenants installed with crmctl, webhooks posted to ingest
+as UIS sends them, popups read from the notifier's SSE streams, rows read with crmctl --json."""
+import base64
+import json
+import os
+import random
+import subprocess
+import threading
+import time
+import uuid
+
+import requests
+
+from pipeline_support import BUILD_DIR, TEST_KEY_ID, TEST_KEYS, Service, free_port
+
+CRMCTL = str(BUILD_DIR / "crm-writer" / "crmctl")
+JWT_SECRET = base64.b64encode(b"popup-secret-for-tests-0123456789").decode()
+
+
+def uis_body(call_id, state, frm, ext=None, rec=None, virtual="74993482958"):
+    """A body as UIS renders the guide's templates: variables without quotes."""
+    url = f'\n    "call_record_url":{rec},' if rec else ""
+    ext_text = "null" if state == "MISSED" else (ext or "")
+    return (f'{{\n    "from_number":{frm or ""},\n    "diversion":{virtual},\n'
+            f'    "direction":in,\n    "call_id":{call_id},\n'
+            f'    "user_extension":{ext_text},{url}\n    "call_state":"{state}"\n}}')
+
+
+def wait_until(predicate, timeout=30, interval=0.2, what="condition"):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+class SSE:
+    """One user's popup stream, read in a thread; events are (id, event, data) tuples."""
+
+    def __init__(self, base, token, last_event_id=None):
+        self.events = []
+        self.stop = threading.Event()
+        headers = {"Accept": "text/event-stream"}
+        if last_event_id:
+            headers["Last-Event-ID"] = last_event_id
+        self.resp = requests.get(f"{base}/v1/popups/stream", params={"token": token},
+                                 headers=headers, stream=True, timeout=(5, 60))
+        self.status = self.resp.status_code
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        if self.status == 200:
+            self.thread.start()
+
+    def _read(self):
+        ev = {}
+        try:
+            for raw in self.resp.iter_lines(decode_unicode=True):
+                if self.stop.is_set():
+                    break
+                if raw is None:
+                    continue
+                if raw == "":
+                    if "data" in ev:
+                        self.events.append((ev.get("id"), ev.get("event"), json.loads(ev["data"])))
+                    ev = {}
+                elif raw.startswith(":"):
+                    continue
+                else:
+                    k, _, v = raw.partition(":")
+                    ev[k] = ev.get(k, "") + v.lstrip(" ") if k == "data" else v.lstrip(" ")
+        except (requests.RequestException, ValueError, AttributeError):
+            pass
+
+    def popups(self):
+        return [d for _, _, d in self.events if isinstance(d, dict) and "popup_id" in d]
+
+    def states(self, call_id):
+        return [p["state"] for p in self.popups() if p["call_id"] == call_id]
+
+    def close(self):
+        self.stop.set()
+        try:
+            self.resp.close()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+class Tenant:
+    def __init__(self, pipe, tid, url):
+        self.pipe, self.id, self.url = pipe, tid, url
+        self.users = {}
+
+    def ctl(self, *args):
+        return self.pipe.ctl(*args)
+
+    def user(self, login, name=None, ext=None):
+        uid = int(self.ctl("user", "add", self.id, "--login", login, "--name",
+                           name or login.title()).split()[-1])
+        self.users[login] = uid
+        if ext:
+            self.ctl("extension", "set", self.id, ext, str(uid))
+        return uid
+
+    def employees(self, *logins):
+        self.ctl("employees", "set", self.id, *[str(self.users[x]) for x in logins])
+
+    def counterparty(self, name, work=None, mobile=None, responsible=None):
+        args = ["counterparty", "add", self.id, "--name", name]
+        if work:
+            args += ["--work-phone", work]
+        if mobile:
+            args += ["--mobile-phone", mobile]
+        if responsible:
+            args += ["--responsible", str(self.users[responsible])]
+        return int(self.ctl(*args).split()[-1])
+
+    def deal(self, counterparty, title, stage="open", last_activity=None):
+        args = ["deal", "add", self.id, "--counterparty", str(counterparty), "--title", title,
+                "--stage", stage]
+        if last_activity:
+            args += ["--last-activity", last_activity]
+        return int(self.ctl(*args).split()[-1])
+
+    def set(self, **settings):
+        self.ctl("tenant", "set", self.id,
+                 *[f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in settings.items()])
+
+    def post(self, call_id, state, frm, ext=None, rec=None):
+        r = requests.post(self.url, data=uis_body(call_id, state, frm, ext, rec), timeout=15)
+        assert r.status_code == 200, (r.status_code, r.text)
+        return r.json()["event_id"]
+
+    def list(self, what):
+        return json.loads(self.ctl(what, "list", self.id, "--json"))
+
+    def contact(self, call_id):
+        return next((c for c in self.list("contacts") if c["call_id"] == call_id), None)
+
+    def token(self, login):
+        return self.ctl("popup-token", self.id, str(self.users[login])).strip()
+
+    def stream(self, login, **kw):
+        s = SSE(self.pipe.notifier_url, self.token(login), **kw)
+        self.pipe.streams.append(s)
+        assert s.status == 200
+        return s
+
+
+class Pipeline:
+    def __init__(self, stack, new_topic, replicas=1):
+        self.stack = stack
+        parts = 3
+        self.topics = {
+            "TOPIC_CALL_EVENTS": new_topic("p-events", parts),
+            "TOPIC_REJECTED": new_topic("p-rejected", parts),
+            "TOPIC_ACTIONS": new_topic("p-actions", parts),
+            "TOPIC_POPUPS": new_topic("p-popups", parts),
+            "TOPIC_DLQ": new_topic("p-dlq", parts),
+            "TOPIC_CONTACTS": new_topic("p-contacts", parts),
+            "TOPIC_TENANT_TOKENS": new_topic("p-tokens", 1, {"cleanup.policy": "compact"}),
+        }
+        self.ingest_port = free_port()
+        self.notifier_port = free_port()
+        self.notifier_url = f"http://127.0.0.1:{self.notifier_port}"
+        run = uuid.uuid4().hex[:6]
+        self.env = dict(self.topics, KAFKA_BROKERS=stack["brokers"], PG_DSN=stack["pg_dsn"],
+                        WEBHOOK_KEYS=TEST_KEYS, WEBHOOK_KEY_ID=TEST_KEY_ID,
+                        POPUP_JWT_SECRET=JWT_SECRET,
+                        PUBLIC_WEBHOOK_BASE=f"http://127.0.0.1:{self.ingest_port}")
+        self.ctl("migrate")
+        self.services = {
+            "crm-writer": Service("crm-writer", dict(self.env, CONSUMER_GROUP=f"w-{run}")),
+            "router": Service("router", dict(self.env, CONSUMER_GROUP=f"r-{run}")),
+            "notifier": Service("notifier", dict(self.env, HTTP_PORT=str(self.notifier_port))),
+            "ingest": Service("ingest", dict(self.env, HTTP_PORT=str(self.ingest_port))),
+        }
+        self.streams = []
+
+    def start(self):
+        for s in self.services.values():
+            s.start(ready_timeout=60)
+        return self
+
+    def stop(self):
+        for s in self.streams:
+            s.close()
+        codes = {}
+        for name in reversed(list(self.services)):
+            codes[name] = self.services[name].stop()
+        return codes
+
+    def ctl(self, *args):
+        out = subprocess.run([CRMCTL, *args], capture_output=True, text=True,
+                             env=dict(os.environ, **self.env), timeout=60)
+        assert out.returncode == 0, f"crmctl {args}: {out.stderr}"
+        return out.stdout
+
+    def tenant(self, **settings):
+        tid = f"t{uuid.uuid4().hex[:10]}"
+        out = self.ctl("tenant", "install", tid, "--name", f"Test {tid}")
+        url = out.strip().splitlines()[-1].strip()
+        assert url.startswith("http://127.0.0.1:"), out
+        t = Tenant(self, tid, url)
+        if settings:
+            t.set(**settings)
+        # ingest learns the token version from the compacted topic: wait for it.
+        wait_until(lambda: requests.post(url, data="{}", timeout=5).status_code == 400,
+                   what="ingest to accept the new tenant's token")
+        return t
+
+
+def new_call_id():
+    return str(random.randint(10**9, 10**12))
