@@ -294,3 +294,56 @@ def test_same_outcome_whatever_order_or_repetition(pipe, delivery):
         results[mode] = _final_state(t)
     assert results["in_order"] == results[delivery]
     assert len(results[delivery][0]) == len(mix)
+
+
+PRODUCT_TOPIC = {
+    "TOPIC_CALL_EVENTS": "uis.call-events.v1",
+    "TOPIC_REJECTED": "uis.call-events.rejected.v1",
+    "TOPIC_ACTIONS": "crm.call-actions.v1",
+    "TOPIC_POPUPS": "crm.popups.v1",
+    "TOPIC_CONTACTS": "crm.contacts.v1",
+    "TOPIC_TENANT_TOKENS": "crm.tenant-tokens.v1",
+}
+
+
+def test_every_message_on_every_topic_fits_proto(pipe):
+    """Runs after the scenarios above (pytest keeps file order): everything they made."""
+    import sys
+    from pathlib import Path
+
+    from confluent_kafka import Consumer, TopicPartition
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "proto"))
+    import schemas
+
+    checked = {}
+    for env_name, product in PRODUCT_TOPIC.items():
+        topic = pipe.topics[env_name]
+        c = Consumer({"bootstrap.servers": pipe.stack["brokers"], "group.id": "schema-check",
+                      "enable.auto.commit": False, "isolation.level": "read_committed"})
+        md = c.list_topics(topic, timeout=10).topics[topic]
+        ends = {}
+        for p in md.partitions:
+            lo, hi = c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+            if hi > lo:
+                ends[p] = hi
+        c.assign([TopicPartition(topic, p, 0) for p in ends])
+        n = 0
+        while ends:
+            m = c.poll(5)
+            assert m is not None, f"{topic}: stopped before the end"
+            if m.error():
+                continue
+            if m.value() is not None or product == "crm.tenant-tokens.v1":
+                schemas.validate(product, m.value())
+                schemas.validate_headers(product, m.headers())
+                schemas.validate_key(product, m.key())
+                n += 1
+            if m.offset() + 1 >= ends.get(m.partition(), 0):
+                ends.pop(m.partition(), None)
+        c.close()
+        checked[product] = n
+    print("messages checked against proto/:", checked)
+    for product in ("uis.call-events.v1", "crm.call-actions.v1", "crm.popups.v1",
+                    "crm.contacts.v1", "crm.tenant-tokens.v1", "uis.call-events.rejected.v1"):
+        assert checked[product] > 0, product
