@@ -10,6 +10,7 @@
 #include "common/cfg.h"
 #include "common/jwt.h"
 #include "common/kafka.h"
+#include "dlq_replay.h"
 #include "common/log.h"
 #include "common/webhook_token.h"
 
@@ -27,6 +28,7 @@ struct ctl_cfg {
     const char *public_webhook_base;
     const char *popup_jwt_secret;
     long popup_jwt_ttl_s;
+    const char *topic_dlq;
 };
 
 static const struct cfg_var ctl_vars[] = {
@@ -48,6 +50,8 @@ static const struct cfg_var ctl_vars[] = {
      offsetof(struct ctl_cfg, popup_jwt_secret), 0, 0},
     {"POPUP_JWT_TTL_S", CFG_INT, "43200", "lifetime of a popup token in seconds",
      offsetof(struct ctl_cfg, popup_jwt_ttl_s), 60, 31536000},
+    {"TOPIC_DLQ", CFG_STR, "pipeline.dead-letter.v1", "dead-letter topic (dlq replay)",
+     offsetof(struct ctl_cfg, topic_dlq), 0, 0},
 };
 #define CTL_NVARS (sizeof(ctl_vars) / sizeof(ctl_vars[0]))
 
@@ -69,7 +73,8 @@ static const char ctl_usage[] =
     "  deal add TENANT --counterparty ID --title T [--stage open|won|lost|closed]\n"
     "         [--last-activity RFC3339]\n"
     "  contacts|tasks|deal-history|counterparties|deals|users list TENANT [--json]\n"
-    "  popup-token TENANT USER_ID               a JWT HS256 for the notifier\n";
+    "  popup-token TENANT USER_ID               a JWT HS256 for the notifier\n"
+    "  dlq replay [--dry-run]                   send dead letters back to their topics\n";
 
 struct ctl_opt {
     const char *name; /* "--name" */
@@ -629,6 +634,23 @@ static int ctl_list(const struct ctl_cfg *cfg, enum admin_list what, int argc, c
     return 0;
 }
 
+static int ctl_dlq_replay(const struct ctl_cfg *cfg, int argc, char **argv)
+{
+    struct ctl_opt opts[] = {{"--dry-run", NULL, 0, 0}};
+    struct dlq_replay_stats stats;
+    char err[512];
+    size_t npos;
+    int rc;
+
+    if (ctl_parse(argc, argv, 3, opts, 1, NULL, 0, &npos) != 0)
+        return 2;
+    rc = dlq_replay_run(cfg->kafka_brokers, cfg->topic_dlq, "crmctl-dlq-replay", opts[0].seen,
+                        stdout, &stats, err, sizeof(err));
+    printf("%s %ld, skipped %ld\n", opts[0].seen ? "would replay" : "replayed", stats.replayed,
+           stats.skipped);
+    return rc < 0 ? ctl_fail(err) : 0;
+}
+
 static int ctl_popup_token(const struct ctl_cfg *cfg, int argc, char **argv)
 {
     const char *pos[2];
@@ -696,6 +718,8 @@ int main(int argc, char **argv)
         return ctl_migrate(&cfg, argc, argv);
     if (strcmp(cmd, "popup-token") == 0)
         return ctl_popup_token(&cfg, argc, argv);
+    if (strcmp(cmd, "dlq") == 0 && strcmp(sub, "replay") == 0)
+        return ctl_dlq_replay(&cfg, argc, argv);
     if (strcmp(cmd, "tenant") == 0) {
         if (strcmp(sub, "install") == 0)
             return ctl_tenant_install(&cfg, argc, argv);

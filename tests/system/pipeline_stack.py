@@ -198,8 +198,8 @@ class Pipeline:
         assert out.returncode == 0, f"crmctl {args}: {out.stderr}"
         return out.stdout
 
-    def tenant(self, **settings):
-        tid = f"t{uuid.uuid4().hex[:10]}"
+    def tenant(self, tid=None, **settings):
+        tid = tid or f"t{uuid.uuid4().hex[:10]}"
         out = self.ctl("tenant", "install", tid, "--name", f"Test {tid}")
         url = out.strip().splitlines()[-1].strip()
         assert url.startswith("http://127.0.0.1:"), out

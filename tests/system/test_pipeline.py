@@ -296,6 +296,53 @@ def test_same_outcome_whatever_order_or_repetition(pipe, delivery):
     assert len(results[delivery][0]) == len(mix)
 
 
+
+def test_dead_letter_replayed_after_the_fix(pipe):
+    """An event for a tenant the CRM does not know yet goes to the dead-letter topic with its
+    reason; once the tenant is installed, `crmctl dlq replay` sends it back and it is applied."""
+    import json
+    import uuid
+
+    from confluent_kafka import Producer
+
+    from pipeline_support import consume
+
+    tid = f"t{uuid.uuid4().hex[:10]}"
+    cid = new_call_id()
+    event = {"call_id": cid, "call_state": "MISSED", "direction": "in",
+             "from_number": "+79250004444", "from_number_raw": "79250004444",
+             "diversion": "+74993482958", "diversion_raw": "74993482958",
+             "user_extension": None, "call_record_urls": [], "tenant": tid,
+             "received_at": "2026-11-25T10:00:00.000Z", "event_id": str(uuid.uuid4())}
+    p = Producer({"bootstrap.servers": pipe.stack["brokers"]})
+    p.produce(pipe.topics["TOPIC_CALL_EVENTS"], key=f"{tid}:+79250004444",
+              value=json.dumps(event), headers=[
+                  ("ce_specversion", "1.0"), ("ce_id", event["event_id"]),
+                  ("ce_type", "ru.uis.call.missed"), ("ce_source", f"/v1/uis/{tid}"),
+                  ("ce_time", event["received_at"]), ("content-type", "application/json")])
+    assert p.flush(15) == 0
+    dead = wait_until(lambda: [m for m in consume(pipe.stack["brokers"], pipe.topics["TOPIC_DLQ"],
+                                                  100, timeout=3)
+                               if m["value"] and m["value"].get("tenant") == tid],
+                      timeout=60, what="the dead letter")
+    assert "tenant" in dead[0]["headers"]["dlq_reason"]
+    assert dead[0]["headers"]["dlq_source_topic"] == pipe.topics["TOPIC_CALL_EVENTS"]
+
+    t = pipe.tenant(tid)  # the fix
+    t.user("anna", "Анна", "101")
+    t.employees("anna")
+    dry = pipe.ctl("dlq", "replay", "--dry-run")
+    assert "would replay" in dry and "reason" in dry
+    assert t.list("contacts") == []  # a dry run changes nothing
+    out = pipe.ctl("dlq", "replay")
+    assert "replayed" in out
+    wait_until(lambda: (c := t.contact(cid)) and c["state"] == "missed", what="replayed contact")
+    task = wait_until(lambda: t.list("tasks"), what="replayed task")
+    assert task[0]["assignee_user_id"] == t.users["anna"]
+    # A second run finds nothing new: the group remembers.
+    assert "replayed 0," in pipe.ctl("dlq", "replay")
+
+
 PRODUCT_TOPIC = {
     "TOPIC_CALL_EVENTS": "uis.call-events.v1",
     "TOPIC_REJECTED": "uis.call-events.rejected.v1",
