@@ -70,7 +70,8 @@ stack_kafka_pid() {
         printf '%s\n' "$pid"
         return 0
     fi
-    pid="$(pgrep -f -- "kafka\.Kafka $KAFKA_CONFIG\$" | head -n 1)" || return 1
+    pid="$(pgrep -f -- "kafka\.Kafka $KAFKA_CONFIG\$" | head -n 1)"
+    [[ -n $pid ]] || return 1
     [[ -d $STACK_RUN_DIR ]] && echo "$pid" >"$KAFKA_PID_FILE"
     printf '%s\n' "$pid"
 }
