@@ -218,7 +218,7 @@ rd_kafka_t *kafka_consumer_new(const char *brokers, const char *group_id, const 
         {"auto.offset.reset", "earliest"},
         {"partition.assignment.strategy", "cooperative-sticky"},
         {"isolation.level", "read_committed"},
-        {"session.timeout.ms", "10000"},
+        {"session.timeout.ms", "45000"}, /* static members restart within it, no rebalance */
         {NULL, NULL},
     };
     char rkerr[512];

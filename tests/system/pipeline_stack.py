@@ -172,8 +172,12 @@ class Pipeline:
                         PUBLIC_WEBHOOK_BASE=f"http://127.0.0.1:{self.ingest_port}")
         self.ctl("migrate")
         self.services = {
-            "crm-writer": Service("crm-writer", dict(self.env, CONSUMER_GROUP=f"w-{run}")),
-            "router": Service("router", dict(self.env, CONSUMER_GROUP=f"r-{run}")),
+            # Static membership, as in Kubernetes: a restarted replica takes its partitions back
+            # at once instead of waiting for the group to evict the dead one.
+            "crm-writer": Service("crm-writer", dict(self.env, CONSUMER_GROUP=f"w-{run}",
+                                                     INSTANCE_ID=f"w-{run}-0")),
+            "router": Service("router", dict(self.env, CONSUMER_GROUP=f"r-{run}",
+                                             INSTANCE_ID=f"r-{run}-0")),
             "notifier": Service("notifier", dict(self.env, HTTP_PORT=str(self.notifier_port))),
             "ingest": Service("ingest", dict(self.env, HTTP_PORT=str(self.ingest_port))),
         }

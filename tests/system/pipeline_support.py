@@ -42,7 +42,9 @@ class Service:
     def __init__(self, name, env, args=(), ops_port=None):
         self.name = name
         self.ops_port = ops_port or free_port()
-        self.env = dict(os.environ, OPS_PORT=str(self.ops_port), LOG_LEVEL="info", **env)
+        self.env = dict(os.environ, LOG_LEVEL="info")
+        self.env.update(env)
+        self.env["OPS_PORT"] = str(self.ops_port)
         self.args = list(args)
         self.proc = None
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
