@@ -44,7 +44,7 @@ const struct rt_user *rt_tenant_user(const struct rt_tenant *t, int64_t id)
 
 int64_t rt_tenant_ext_user(const struct rt_tenant *t, const char *ext)
 {
-    struct rt_ext key;
+    struct rt_ext key = {0};
     const struct rt_ext *hit;
 
     if (!ext || !ext[0] || !t->n_exts || strlen(ext) >= sizeof(key.ext))

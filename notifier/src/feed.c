@@ -124,7 +124,7 @@ static int feed_assign(struct feed *f, int32_t n)
         if (parts->elems[i].offset < 0) /* nothing that recent */
             parts->elems[i].offset = RD_KAFKA_OFFSET_END;
     }
-    eof = realloc(f->at_eof, (size_t)n);
+    eof = realloc(f->at_eof, n > 0 ? (size_t)n : 1);
     if (!eof) {
         rd_kafka_topic_partition_list_destroy(parts);
         return -1;

@@ -110,6 +110,8 @@ static int replay_popup_slot(struct replay_user *u)
 
         if (ncap > u->popmax)
             ncap = u->popmax;
+        if (ncap == 0)
+            ncap = 1;
         np = realloc(u->pops, ncap * sizeof(*np));
         if (!np)
             return -1;
@@ -245,7 +247,8 @@ char *replay_snapshot(const struct replay_user *u, struct evid *newest, int *has
         return NULL;
     }
     w = out;
-    memcpy(w, "{\"popups\":[", 11);
+    /* A prefix: the buffer is terminated once the whole object is written. */
+    memcpy(w, "{\"popups\":[", 11); /* NOLINT(bugprone-not-null-terminated-result) */
     w += 11;
     for (size_t i = 0; i < nopen; i++) {
         size_t k = strlen(open[i]->json);
