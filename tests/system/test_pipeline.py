@@ -319,7 +319,8 @@ def test_dead_letter_replayed_after_the_fix(pipe):
               value=json.dumps(event), headers=[
                   ("ce_specversion", "1.0"), ("ce_id", event["event_id"]),
                   ("ce_type", "ru.uis.call.missed"), ("ce_source", f"/v1/uis/{tid}"),
-                  ("ce_time", event["received_at"]), ("content-type", "application/json")])
+                  ("ce_time", event["received_at"]), ("content-type", "application/json"),
+                  ("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")])
     assert p.flush(15) == 0
     dead = wait_until(lambda: [m for m in consume(pipe.stack["brokers"], pipe.topics["TOPIC_DLQ"],
                                                   100, timeout=3)
