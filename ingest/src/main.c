@@ -35,6 +35,7 @@ struct ingest_cfg {
     const char *topic_rejected;
     const char *topic_tokens;
     const char *webhook_keys;
+    const char *linger_ms;
 };
 
 static const struct cfg_var ingest_vars[] = {
@@ -67,6 +68,8 @@ static const struct cfg_var ingest_vars[] = {
      offsetof(struct ingest_cfg, topic_tokens), 0, 0},
     {"WEBHOOK_KEYS", CFG_SECRET, NULL, "token keys: kid:base64secret[,kid:base64secret...]",
      offsetof(struct ingest_cfg, webhook_keys), 0, 0},
+    {"PRODUCER_LINGER_MS", CFG_STR, "1", "producer linger.ms: batching against latency",
+     offsetof(struct ingest_cfg, linger_ms), 0, 0},
 };
 #define INGEST_NVARS (sizeof(ingest_vars) / sizeof(ingest_vars[0]))
 
@@ -182,7 +185,8 @@ int main(int argc, char **argv)
     snprintf(timeout, sizeof(timeout), "%ld",
              cfg.deadline_ms > 1000 ? cfg.deadline_ms - 500 : cfg.deadline_ms);
     {
-        const struct kafka_kv extra[] = {{"message.timeout.ms", timeout}, {NULL, NULL}};
+        const struct kafka_kv extra[] = {
+            {"message.timeout.ms", timeout}, {"linger.ms", cfg.linger_ms}, {NULL, NULL}};
 
         st.producer =
             kafka_producer_new(cfg.common.kafka_brokers, "ingest", extra, err, sizeof(err));
