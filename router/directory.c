@@ -1,6 +1,7 @@
 #include "directory.h"
 
 #include "common/ids.h"
+#include "common/pgconn.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,13 +37,7 @@ void rt_directory_release(struct rt_directory *d)
 
 static void rt_pg_error(PGresult *res, const char *what, char *err, size_t errlen)
 {
-    const char *msg = PQresultErrorMessage(res);
-    size_t n;
-
-    snprintf(err, errlen, "%s: %s", what, msg && msg[0] ? msg : "no result");
-    n = strlen(err);
-    while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' '))
-        err[--n] = '\0';
+    pgc_error(NULL, res, what, err, errlen);
 }
 
 /* Run a query with one text parameter. Returns the result (caller PQclears) or NULL. */

@@ -1,6 +1,7 @@
 #include "state_store.h"
 
 #include "common/log.h"
+#include "common/pgconn.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,13 +12,7 @@
 
 static void rt_store_error(PGresult *res, const char *what, char *err, size_t errlen)
 {
-    const char *msg = PQresultErrorMessage(res);
-    size_t n;
-
-    snprintf(err, errlen, "%s: %s", what, msg && msg[0] ? msg : "no result");
-    n = strlen(err);
-    while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' '))
-        err[--n] = '\0';
+    pgc_error(NULL, res, what, err, errlen);
 }
 
 int rt_store_exec(PGconn *conn, const char *sql, char *err, size_t errlen)

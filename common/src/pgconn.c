@@ -82,6 +82,21 @@ int pgc_ready(struct pgc *pg)
     return atomic_load(&pg->ready);
 }
 
+void pgc_error(PGconn *conn, const PGresult *res, const char *what, char *err, size_t errlen)
+{
+    const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    size_t n;
+
+    if (!msg && res)
+        msg = PQresultErrorMessage(res);
+    if ((!msg || !msg[0]) && conn)
+        msg = PQerrorMessage(conn);
+    snprintf(err, errlen, "%s: %s", what, msg && msg[0] ? msg : "no result");
+    n = strlen(err);
+    while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' '))
+        err[--n] = '\0';
+}
+
 long pgc_wait_ms(const struct pgc *pg)
 {
     int64_t left = pg->next_try_us - ids_mono_us();

@@ -4,6 +4,7 @@
 
 #include "common/cloudevents.h"
 #include "common/kafka.h"
+#include "common/pgconn.h"
 #include "common/phone.h"
 
 #include <stdio.h>
@@ -17,13 +18,7 @@ static const char ADMIN_SQL_BUMP[] = "UPDATE tenants SET settings_version = sett
 
 static int admin_fail(PGconn *conn, PGresult *res, const char *what, char *err, size_t errlen)
 {
-    const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-    size_t n;
-
-    snprintf(err, errlen, "%s: %s", what, msg ? msg : PQerrorMessage(conn));
-    n = strlen(err);
-    while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' '))
-        err[--n] = '\0';
+    pgc_error(conn, res, what, err, errlen);
     PQclear(res);
     return -1;
 }

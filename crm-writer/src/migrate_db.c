@@ -1,5 +1,7 @@
 #include "migrate_db.h"
 
+#include "common/pgconn.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,13 +16,7 @@ static const char MIGRATE_SQL_TABLE[] =
 
 static int migrate_db_fail(PGconn *conn, PGresult *res, const char *what, char *err, size_t errlen)
 {
-    const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-    size_t n;
-
-    snprintf(err, errlen, "%s: %s", what, msg ? msg : PQerrorMessage(conn));
-    n = strlen(err);
-    while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' '))
-        err[--n] = '\0';
+    pgc_error(conn, res, what, err, errlen);
     PQclear(res);
     return -1;
 }

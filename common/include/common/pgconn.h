@@ -35,6 +35,11 @@ int pgc_check_failure(struct pgc *pg);
 /* 1 when the last attempt left a live connection. Safe from another thread. */
 int pgc_ready(struct pgc *pg);
 
+/* "what: reason" into err, the reason being the primary message of res when it has one, else
+ * the connection's last error (conn may be NULL when res is given), without trailing newlines.
+ * res stays the caller's. */
+void pgc_error(PGconn *conn, const PGresult *res, const char *what, char *err, size_t errlen);
+
 /* Milliseconds until the next reconnect attempt may be made (0 when one may be made now). */
 long pgc_wait_ms(const struct pgc *pg);
 
