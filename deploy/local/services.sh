@@ -49,7 +49,7 @@ svc_pid() {
 }
 
 svc_start() { # name
-    local name=$1 bin port pid
+    local name=$1 bin port pid i
     bin="$(svc_binary "$name")"
     port="$(svc_ops_port "$name")"
     if pid="$(svc_pid "$name")"; then
@@ -87,7 +87,7 @@ svc_http_port() {
 }
 
 svc_stop() { # name
-    local name=$1 pid
+    local name=$1 pid i
     if ! pid="$(svc_pid "$name")"; then
         rm -f "$STACK_RUN_DIR/$name.pid"
         return 0
