@@ -35,7 +35,9 @@ static void forge(const char *hdr, const char *body, const unsigned char *k, siz
     } else {
         s[0] = '\0';
     }
-    snprintf(out, outlen, "%s.%s", signing, s);
+    /* Test tokens are short; a cut one would fail the assertions that use it. */
+    if ((size_t)snprintf(out, outlen, "%.500s.%s", signing, s) >= outlen)
+        out[0] = '\0';
 }
 
 static void test_roundtrip(void **state)
