@@ -48,9 +48,9 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 def parse_args():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+    ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--steps", default="50,100,200,300,400,600,800,1000",
+    ap.add_argument("--steps", default="50,100,200,400,700,1000,1500,2000,2500,3000",
                     help="rates to step through, notifications/s (default %(default)s)")
     ap.add_argument("--rate", type=int, help="run one step at this rate instead of --steps")
     ap.add_argument("--seconds", type=float, default=20, help="length of a step (default 20)")
@@ -116,6 +116,14 @@ def make_tenant(pipe, args):
         deals = conn.execute("SELECT count(*) FROM deals WHERE tenant_id = %s", (t.id,)).fetchone()
     t.deal_count = deals[0]
     return t
+
+
+MIX = ("70 % answered (RINGING x, ANSWERED x, HANGUP x with recording, the recording "
+       "redelivered); 20 % missed (RINGING x, RINGING y as the call hunts on, MISSED, MISSED "
+       "redelivered); 10 % group ringing (RINGING x and y at once, ANSWERED y, HANGUP y with "
+       "recording). Callers: 60 % counterparties' numbers (mobile or work, as UIS writes them), "
+       "38 % new numbers (a tenth of them calling again), 2 % hidden. Extensions: 90 % mapped, "
+       "7 % absent, 3 % unmapped (both go to every settings employee).")
 
 
 class Calls:
@@ -453,8 +461,8 @@ def main():
     procs, sampler = [], None
     try:
         pipe.start()
-        print(f"pipeline up ({', '.join(f'{n} pid {s.proc.pid}' for n, s in pipe.services.items())})",
-              flush=True)
+        pids = ", ".join(f"{n} pid {s.proc.pid}" for n, s in pipe.services.items())
+        print(f"pipeline up ({pids})", flush=True)
         t = make_tenant(pipe, args)
         print(f"tenant {t.id}: {args.users} users with extensions, {args.employees} employees, "
               f"{args.counterparties} counterparties, {t.deal_count} deals", flush=True)
@@ -573,19 +581,20 @@ def write_report(args, tenant, steps, sampler, idle, end, connected, started, ob
              f"(direct SQL), {tenant.deal_count} deals (open ones on a third of the "
              "counterparties, a newer won deal beside half of those); `notify_responsible_only` "
              "on; contacts, last-active-deal history and missed-call tasks on.")
-    L.append(f"* {connected} of {args.users} users connected on SSE (HTTP/1.1, chunked) for the "
-             "whole run.")
-    L.append("* Calls: " + " ".join(Calls.__doc__.split("\n", 1)[1].split()) +
-             f" A call's notifications span {args.call_span} s; calls start as a Poisson "
-             "process at rate/4 calls/s.")
+    L.append(f"* {connected} of {args.users} users connected on SSE (HTTP/1.1, chunked); "
+             f"{obs.sse_closed} of the streams ended by the server during the run.")
+    L.append("* Calls, four notifications each: " + MIX + f" A call's notifications span "
+             f"{args.call_span} s; calls start as a Poisson process at rate/4 calls/s.")
     L.append(f"* Load: open loop, {args.connections} HTTP/1.1 keep-alive connections from one "
              "asyncio process; a notification leaves at its scheduled time whatever the answers "
              "to earlier ones. Steps of "
              f"{args.seconds:.0f} s after a 5 s warm-up; the run stops at the first step with "
              f"p99 webhook → popup ≥ {LIMIT_P99_MS:.0f} ms, a lost popup, a non-2xx answer, or "
-             "the load falling behind (achieved < 95 % of the schedule or p99 schedule lag > 100 ms).")
+             "the load falling behind (achieved < 95 % of the schedule or p99 schedule lag "
+             "> 100 ms).")
     L.append("* Topics of 3 partitions; services at LOG_LEVEL=" + args.log_level +
-             ", defaults otherwise.")
+             ", defaults otherwise (one replica each; crm-writer BATCH_WAIT_MS 50 ms, which "
+             "sets most of the webhook → contact figure at low rates).")
     L.append("* **webhook → popup**: the POST of a call's first RINGING leaving the client → the "
              "first SSE event for that call arriving at a user. **webhook → contact**: the same "
              "POST → the call's first `crm.contacts.v1` event read by a consumer (the writer "

@@ -143,15 +143,16 @@ async def _sse_all(port, tokens, q, ctl):
         if any(t.done() and t.exception() for t in tasks):
             break
     q.put(("ready", ready))
-    cpu0 = _cpu_s()
+    cpu0, closed = _cpu_s(), 0
     while True:
         await asyncio.sleep(0.2)
         if out:
             batch, out[:] = list(out), []
             q.put(("events", batch))
-        dead = [t for t in tasks if t.done()]
-        if dead:
-            q.put(("closed", len(dead)))
+        dead = sum(1 for t in tasks if t.done())
+        if dead != closed:  # a stream the notifier ended: its user sees no more popups
+            closed = dead
+            q.put(("closed", dead))
         try:
             if ctl.get_nowait() is None:
                 break
