@@ -185,10 +185,10 @@ int migrate_newest(const struct migration_set *set)
 }
 
 int migrate_plan(const struct migration_set *set, const struct migration_applied *applied,
-                 size_t napplied, size_t *todo, size_t *ntodo, size_t *newer, char *err,
+                 size_t napplied, size_t *pending, size_t *npending, size_t *newer, char *err,
                  size_t errlen)
 {
-    *ntodo = 0;
+    *npending = 0;
     *newer = 0;
     for (size_t k = 0; k < napplied; k++) {
         if (applied[k].version > migrate_newest(set))
@@ -203,7 +203,7 @@ int migrate_plan(const struct migration_set *set, const struct migration_applied
                 a = &applied[k];
         }
         if (!a) {
-            todo[(*ntodo)++] = i;
+            pending[(*npending)++] = i;
             continue;
         }
         if (strcmp(a->name, m->name) != 0) {

@@ -66,12 +66,12 @@ void migration_set_release(struct migration_set *set);
 /* The newest version of the set (0 when empty). */
 int migrate_newest(const struct migration_set *set);
 
-/* Compare with what was applied: todo[] receives the indexes in set of the migrations to
+/* Compare with what was applied: pending[] receives the indexes in set of the migrations to
  * apply, in order. Returns 0, or -1 when an applied migration's checksum or name differs from
  * the file's (err names it). Applied versions unknown to the set (a newer binary migrated)
  * are counted in *newer. */
 int migrate_plan(const struct migration_set *set, const struct migration_applied *applied,
-                 size_t napplied, size_t *todo, size_t *ntodo, size_t *newer, char *err,
+                 size_t napplied, size_t *pending, size_t *npending, size_t *newer, char *err,
                  size_t errlen);
 
 #endif

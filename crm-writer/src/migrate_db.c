@@ -122,7 +122,7 @@ int migrate_db_run(PGconn *conn, const struct migration_set *set, migrate_db_app
                    void *ctx, char *err, size_t errlen)
 {
     static struct migration_applied applied[MIGRATE_MAX];
-    size_t napplied = 0, todo[MIGRATE_MAX], ntodo = 0, newer = 0;
+    size_t napplied = 0, pending[MIGRATE_MAX], npending = 0, newer = 0;
     int rc = -1, count = 0;
 
     if (migrate_db_exec(conn, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")", "migration lock",
@@ -130,14 +130,14 @@ int migrate_db_run(PGconn *conn, const struct migration_set *set, migrate_db_app
         return -1;
     if (migrate_db_exec(conn, MIGRATE_SQL_TABLE, "creating schema_migrations", err, errlen) < 0 ||
         migrate_db_applied(conn, applied, &napplied, err, errlen) < 0 ||
-        migrate_plan(set, applied, napplied, todo, &ntodo, &newer, err, errlen) < 0)
+        migrate_plan(set, applied, napplied, pending, &npending, &newer, err, errlen) < 0)
         goto out;
-    for (size_t i = 0; i < ntodo; i++) {
-        if (migrate_db_apply_one(conn, &set->m[todo[i]], err, errlen) < 0)
+    for (size_t i = 0; i < npending; i++) {
+        if (migrate_db_apply_one(conn, &set->m[pending[i]], err, errlen) < 0)
             goto out;
         count++;
         if (done)
-            done(&set->m[todo[i]], ctx);
+            done(&set->m[pending[i]], ctx);
     }
     rc = count;
 out:

@@ -76,7 +76,7 @@ static void test_ordering_and_gaps(void **state)
 static void test_plan(void **state)
 {
     struct migration_applied applied[3];
-    size_t todo[8], ntodo = 9, newer = 9;
+    size_t pending[8], npending = 9, newer = 9;
     char err[256];
 
     (void)state;
@@ -87,18 +87,20 @@ static void test_plan(void **state)
     migrate_finish(&set, err, sizeof(err));
 
     /* Nothing applied: everything, in order. */
-    assert_int_equal(migrate_plan(&set, applied, 0, todo, &ntodo, &newer, err, sizeof(err)), 0);
-    assert_int_equal(ntodo, 3);
-    assert_int_equal(todo[0], 0);
-    assert_int_equal(todo[2], 2);
+    assert_int_equal(migrate_plan(&set, applied, 0, pending, &npending, &newer, err, sizeof(err)),
+                     0);
+    assert_int_equal(npending, 3);
+    assert_int_equal(pending[0], 0);
+    assert_int_equal(pending[2], 2);
 
     /* 1 applied unchanged: 2 and 3 remain. */
     applied[0].version = 1;
     strcpy(applied[0].name, "001_a.sql");
     strcpy(applied[0].checksum, set.m[0].checksum);
-    assert_int_equal(migrate_plan(&set, applied, 1, todo, &ntodo, &newer, err, sizeof(err)), 0);
-    assert_int_equal(ntodo, 2);
-    assert_int_equal(todo[0], 1);
+    assert_int_equal(migrate_plan(&set, applied, 1, pending, &npending, &newer, err, sizeof(err)),
+                     0);
+    assert_int_equal(npending, 2);
+    assert_int_equal(pending[0], 1);
 
     /* A newer binary applied version 4: nothing to do here, and it is counted. */
     applied[1] = applied[0];
@@ -108,19 +110,22 @@ static void test_plan(void **state)
     applied[2] = applied[1];
     applied[2].version = 4;
     strcpy(applied[2].name, "004_d.sql");
-    assert_int_equal(migrate_plan(&set, applied, 3, todo, &ntodo, &newer, err, sizeof(err)), 0);
-    assert_int_equal(ntodo, 1);
+    assert_int_equal(migrate_plan(&set, applied, 3, pending, &npending, &newer, err, sizeof(err)),
+                     0);
+    assert_int_equal(npending, 1);
     assert_int_equal(newer, 1);
 
     /* The file of an applied migration changed: refused. */
     applied[0].checksum[0] = applied[0].checksum[0] == 'a' ? 'b' : 'a';
-    assert_int_equal(migrate_plan(&set, applied, 1, todo, &ntodo, &newer, err, sizeof(err)), -1);
+    assert_int_equal(migrate_plan(&set, applied, 1, pending, &npending, &newer, err, sizeof(err)),
+                     -1);
     assert_non_null(strstr(err, "001_a.sql was changed after it was applied"));
 
     /* Renamed. */
     strcpy(applied[0].checksum, set.m[0].checksum);
     strcpy(applied[0].name, "001_old.sql");
-    assert_int_equal(migrate_plan(&set, applied, 1, todo, &ntodo, &newer, err, sizeof(err)), -1);
+    assert_int_equal(migrate_plan(&set, applied, 1, pending, &npending, &newer, err, sizeof(err)),
+                     -1);
     assert_string_equal(err,
                         "migration 1 was applied as 001_old.sql but the file is now 001_a.sql");
 }
