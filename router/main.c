@@ -9,6 +9,7 @@
 #include "common/cfg.h"
 #include "common/ids.h"
 #include "common/kafka.h"
+#include "common/kafka_watch.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/ops_http.h"
@@ -62,14 +63,14 @@ static const char router_usage[] =
 
 struct router_state {
     struct rt_pipeline *pipeline;
-    atomic_int kafka_up;
+    struct kafka_watch *kafka;
 };
 
 static int router_ready(void *ctx, char *why, size_t whylen)
 {
     struct router_state *st = ctx;
 
-    if (!atomic_load(&st->kafka_up)) {
+    if (!kafka_watch_up(st->kafka)) {
         snprintf(why, whylen, "kafka unreachable");
         return 0;
     }
@@ -175,6 +176,12 @@ int main(int argc, char **argv)
         pipeline_up = 1;
     }
     st.pipeline = &pipeline;
+    /* Probed on its own thread: a broker that is away must not stall the consume loop. */
+    st.kafka = kafka_watch_start(producer, 2000, err, sizeof(err));
+    if (!st.kafka) {
+        log_error("cannot start", json_pack("{s:s}", "reason", err));
+        goto out;
+    }
     ops = ops_http_start(cfg.common.ops_addr, (unsigned)cfg.common.ops_port, reg, router_ready, &st,
                          err, sizeof(err));
     if (!ops) {
@@ -192,7 +199,6 @@ int main(int argc, char **argv)
         if (rt_pipeline_turn(&pipeline, 100) < 0)
             break;
         if (ids_mono_us() >= next_probe) {
-            atomic_store(&st.kafka_up, kafka_probe(producer, 1000) == 0);
             if (!pgc_ready(&pg))
                 pgc_get(&pg, err, sizeof(err)); /* readiness follows PostgreSQL when idle */
             next_probe = ids_mono_us() + 2000000;
@@ -206,6 +212,7 @@ int main(int argc, char **argv)
     log_info("stopping", NULL);
 out:
     ops_http_stop(ops);
+    kafka_watch_stop(st.kafka); /* after the ops server that reads it */
     if (pipeline_up)
         rt_pipeline_release(&pipeline);
     /* Commits the stored offsets (only those whose effects are durable) and leaves the group. */

@@ -5,6 +5,7 @@
 
 #include "common/cfg.h"
 #include "common/kafka.h"
+#include "common/kafka_watch.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/ops_http.h"
@@ -45,7 +46,7 @@ static const struct cfg_var crmw_vars[] = {
 
 struct crmw_ready {
     struct pgc *pg;
-    rd_kafka_t *producer;
+    struct kafka_watch *kafka;
     atomic_int schema_ok;
 };
 
@@ -61,7 +62,7 @@ static int crmw_ready_fn(void *ctx, char *why, size_t whylen)
         snprintf(why, whylen, "postgresql unreachable");
         return 0;
     }
-    if (kafka_probe(r->producer, 1000) < 0) {
+    if (!kafka_watch_up(r->kafka)) {
         snprintf(why, whylen, "kafka unreachable");
         return 0;
     }
@@ -156,7 +157,12 @@ int main(int argc, char **argv)
         goto out;
     }
     ready.pg = &pg;
-    ready.producer = producer;
+    /* Probed on its own thread, not on the ops server's at every /readyz. */
+    ready.kafka = kafka_watch_start(producer, 2000, err, sizeof(err));
+    if (!ready.kafka) {
+        log_error("start failed", json_pack("{s:s}", "reason", err));
+        goto out;
+    }
     ops = ops_http_start(cfg.common.ops_addr, (unsigned)cfg.common.ops_port, reg, crmw_ready_fn,
                          &ready, err, sizeof(err));
     if (!ops) {
@@ -198,10 +204,12 @@ int main(int argc, char **argv)
         rc = 0;
     log_info("stopping: committing stored offsets", NULL);
 out:
+    /* The ops server reads the watch, the watch the producer: stop them in that order. */
+    ops_http_stop(ops);
+    kafka_watch_stop(ready.kafka);
     kafka_consumer_close(consumer);
     if (producer && kafka_producer_close(producer, 10000) > 0)
         log_error("messages left undelivered at exit", NULL);
-    ops_http_stop(ops);
     mx_registry_free(reg);
     pgc_release(&pg);
     log_info("stopped", json_pack("{s:i}", "exit", rc));

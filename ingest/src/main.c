@@ -1,16 +1,14 @@
 /* ingest: UIS webhooks → uis.call-events.v1. Wiring only: configuration, the producer, the
  * tenant-token feed, the HTTP servers and the poll loop that drives delivery reports. */
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "check.h"
 #include "common/cfg.h"
 #include "common/ids.h"
 #include "common/kafka.h"
+#include "common/kafka_watch.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/ops_http.h"
@@ -81,29 +79,14 @@ static const char ingest_usage[] =
 struct ingest_state {
     rd_kafka_t *producer;
     struct token_feed *feed;
-    atomic_int kafka_up;
-    atomic_int probe_stop;
+    struct kafka_watch *kafka;
 };
-
-/* Metadata requests block for up to their timeout when the broker is away: they run here, not in
- * the poll loop, whose delivery reports answer the webhooks. */
-static void *ingest_probe_run(void *arg)
-{
-    struct ingest_state *st = arg;
-
-    while (!atomic_load(&st->probe_stop)) {
-        atomic_store(&st->kafka_up, kafka_probe(st->producer, 1500) == 0);
-        for (int i = 0; i < 20 && !atomic_load(&st->probe_stop); i++)
-            usleep(100000);
-    }
-    return NULL;
-}
 
 static int ingest_ready(void *ctx, char *why, size_t whylen)
 {
     struct ingest_state *st = ctx;
 
-    if (!atomic_load(&st->kafka_up)) {
+    if (!kafka_watch_up(st->kafka)) {
         snprintf(why, whylen, "kafka unreachable");
         return 0;
     }
@@ -155,8 +138,6 @@ int main(int argc, char **argv)
     char err[512], timeout[24];
     enum log_level level;
     int64_t next_gauge = 0;
-    pthread_t probe;
-    int probing = 0;
     int rc = 1;
 
     if (argc > 1 && strcmp(argv[1], "check") == 0)
@@ -206,7 +187,12 @@ int main(int argc, char **argv)
         log_error("cannot start", json_pack("{s:s}", "reason", err));
         goto out;
     }
-    probing = pthread_create(&probe, NULL, ingest_probe_run, &st) == 0;
+    /* Probed off the poll loop, whose delivery reports answer the webhooks. */
+    st.kafka = kafka_watch_start(st.producer, 2000, err, sizeof(err));
+    if (!st.kafka) {
+        log_error("cannot start", json_pack("{s:s}", "reason", err));
+        goto out;
+    }
     ops = ops_http_start(cfg.common.ops_addr, (unsigned)cfg.common.ops_port, reg, ingest_ready, &st,
                          err, sizeof(err));
     if (!ops) {
@@ -254,9 +240,7 @@ int main(int argc, char **argv)
     ingest_drain(wh, st.producer, cfg.drain_ms);
     rc = sig_stop_requested() ? 0 : 1;
 out:
-    atomic_store(&st.probe_stop, 1);
-    if (probing)
-        pthread_join(probe, NULL);
+    kafka_watch_stop(st.kafka);
     webhook_stop(wh);
     ops_http_stop(ops);
     token_feed_stop(st.feed);
