@@ -53,7 +53,7 @@ static const struct cfg_var router_vars[] = {
      offsetof(struct router_cfg, retention_s), 60, 315360000},
     {"PRUNE_INTERVAL_S", CFG_INT, "600", "how often old per-call state is pruned",
      offsetof(struct router_cfg, prune_interval_s), 1, 86400},
-    {"PRODUCER_LINGER_MS", CFG_INT, "1", "producer linger.ms (latency against batching)",
+    {"PRODUCER_LINGER_MS", CFG_INT, "0", "producer linger.ms (latency against batching)",
      offsetof(struct router_cfg, linger_ms), 0, 1000},
 };
 #define ROUTER_NVARS (sizeof(router_vars) / sizeof(router_vars[0]))

@@ -157,6 +157,7 @@ struct rt_attempt {
     struct rt_msgs out;
     size_t *msg_item; /* index of the item each message came from */
     struct kafka_delivery *dr;
+    size_t n_produced; /* messages that hold &dr[i] until their report */
 };
 
 static void rt_attempt_clear(struct rt_attempt *a)
@@ -281,7 +282,7 @@ static enum rt_fail rt_decide_all(struct rt_pipeline *p, struct rt_batch *b, str
     return RT_OK;
 }
 
-/* Produce every output and wait for all delivery reports. */
+/* Produce every output; rt_produce_wait() waits for their delivery reports. */
 static enum rt_fail rt_produce_all(struct rt_pipeline *p, struct rt_batch *b, struct rt_attempt *a,
                                    char *err, size_t errlen)
 {
@@ -336,14 +337,25 @@ static enum rt_fail rt_produce_all(struct rt_pipeline *p, struct rt_batch *b, st
         hdrs = NULL; /* librdkafka owns the headers now */
         produced++;
     }
-    /* Every produced message holds &a->dr[i] until its report: wait for all of them
-     * (message.timeout.ms bounds this). */
-    for (size_t i = 0; i < produced; i++) {
+    a->n_produced = produced;
+    return rc;
+}
+
+/* Every produced message holds &a->dr[i] until its report: wait for all of them
+ * (message.timeout.ms bounds this), whatever happened meanwhile. err may be NULL when the
+ * attempt has already failed. */
+static enum rt_fail rt_produce_wait(struct rt_attempt *a, rd_kafka_t *producer, char *err,
+                                    size_t errlen)
+{
+    enum rt_fail rc = RT_OK;
+
+    for (size_t i = 0; i < a->n_produced; i++) {
         while (!atomic_load(&a->dr[i].state))
-            rd_kafka_poll(p->producer, 5);
+            rd_kafka_poll(producer, 5);
         if (a->dr[i].err != RD_KAFKA_RESP_ERR_NO_ERROR && rc == RT_OK) {
-            snprintf(err, errlen, "delivery of %s: %s", a->out.v[i].id,
-                     rd_kafka_err2str(a->dr[i].err));
+            if (err)
+                snprintf(err, errlen, "delivery of %s: %s", a->out.v[i].id,
+                         rd_kafka_err2str(a->dr[i].err));
             rc = RT_FAIL_KAFKA;
         }
     }
@@ -371,7 +383,7 @@ static enum rt_fail rt_dead_letters(struct rt_pipeline *p, struct rt_batch *b, c
 static enum rt_fail rt_process(struct rt_pipeline *p, struct rt_batch *b, char *err, size_t errlen)
 {
     struct rt_attempt a = {0};
-    enum rt_fail rc;
+    enum rt_fail rc, drc;
     PGconn *conn = pgc_get(p->pg, err, errlen);
     int in_tx = 0;
     int64_t now_us;
@@ -395,10 +407,16 @@ static enum rt_fail rt_process(struct rt_pipeline *p, struct rt_batch *b, char *
         rc = rt_decide_all(p, b, &a, err, errlen);
     if (rc == RT_OK)
         rc = rt_produce_all(p, b, &a, err, errlen);
+    /* The facts are written while the broker acknowledges; they count only from the COMMIT,
+     * which follows the acknowledgements. */
+    if (rc == RT_OK && rt_store_save(conn, a.slots, a.n_slots, err, errlen) < 0)
+        rc = RT_FAIL_PG;
+    drc = rt_produce_wait(&a, p->producer, rc == RT_OK ? err : NULL, errlen);
+    if (rc == RT_OK)
+        rc = drc;
     if (rc == RT_OK)
         rc = rt_dead_letters(p, b, err, errlen);
-    if (rc == RT_OK && (rt_store_save(conn, a.slots, a.n_slots, err, errlen) < 0 ||
-                        rt_store_exec(conn, "COMMIT", err, errlen) < 0))
+    if (rc == RT_OK && rt_store_exec(conn, "COMMIT", err, errlen) < 0)
         rc = RT_FAIL_PG;
     else if (rc == RT_OK)
         in_tx = 0;

@@ -88,21 +88,17 @@ int rt_store_load(PGconn *conn, struct rt_call_slot *slots, size_t n, char *err,
         snprintf(err, errlen, "router_calls: out of memory");
         return -1;
     }
-    /* A placeholder row first, so that a call seen for the first time is locked too: two
-     * replicas racing on a new call then serialise instead of overwriting each other. */
+    /* One statement: a placeholder row for a call seen for the first time, and a row lock on
+     * every call of the batch (the no-op update locks an existing row and returns its facts).
+     * Two replicas racing on a new call then serialise instead of overwriting each other; the
+     * ORDER BY keeps the lock order the same everywhere. */
     rc = rt_store_params(conn,
-                         "INSERT INTO router_calls (tenant_id, call_id, state, facts) "
+                         "INSERT INTO router_calls AS r (tenant_id, call_id, state, facts) "
                          "SELECT x.t, x.c, 'ringing', '{}'::jsonb "
-                         "FROM jsonb_to_recordset($1::jsonb) AS x(t text, c text) "
-                         "ORDER BY 1, 2 ON CONFLICT DO NOTHING",
-                         param, PGRES_COMMAND_OK, NULL, "router_calls insert", err, errlen);
-    if (rc == 0)
-        rc = rt_store_params(conn,
-                             "SELECT r.tenant_id, r.call_id, r.facts::text AS facts "
-                             "FROM router_calls r JOIN jsonb_to_recordset($1::jsonb) "
-                             "AS x(t text, c text) ON r.tenant_id = x.t AND r.call_id = x.c "
-                             "ORDER BY 1, 2 FOR UPDATE OF r",
-                             param, PGRES_TUPLES_OK, &res, "router_calls lock", err, errlen);
+                         "FROM jsonb_to_recordset($1::jsonb) AS x(t text, c text) ORDER BY 1, 2 "
+                         "ON CONFLICT (tenant_id, call_id) DO UPDATE SET state = r.state "
+                         "RETURNING r.tenant_id, r.call_id, r.facts::text AS facts",
+                         param, PGRES_TUPLES_OK, &res, "router_calls lock", err, errlen);
     free(param);
     if (rc < 0)
         return -1;
