@@ -1,9 +1,10 @@
 /* The router's consume-decide-produce loop, one batch at a time: poll what is there, read the
  * directory, BEGIN, lock and read the calls' facts, decide every event in order, produce every
  * output, save the facts while the broker acknowledges, wait for all delivery reports, COMMIT,
- * then store the input offsets. A crash anywhere before the COMMIT replays the batch, and the replay produces the
- * same messages with the same ids (docs/decisions.md). When PostgreSQL or Kafka fails, the batch
- * is kept, the assignment is paused and the batch is retried with backoff: nothing is skipped. */
+ * then store the input offsets. A crash anywhere before the COMMIT replays the batch, and the
+ * replay produces the same messages with the same ids (docs/decisions.md). When PostgreSQL or Kafka
+ * fails, the batch is kept, the assignment is paused and the batch is retried with backoff: nothing
+ * is skipped. */
 #ifndef ROUTER_PIPELINE_H
 #define ROUTER_PIPELINE_H
 
