@@ -29,6 +29,11 @@ int log_level_parse(const char *s, enum log_level *out)
     return -1;
 }
 
+int log_enabled(enum log_level level)
+{
+    return level >= log_min;
+}
+
 void log_write(enum log_level level, const char *msg, json_t *fields)
 {
     char ts[IDS_TIME_LEN];

@@ -156,3 +156,28 @@ int wtoken_verify(const struct wtoken_keyring *kr, const char *tenant, const cha
     *version = ver;
     return 0;
 }
+
+int wtoken_verify_cached(struct wtoken_cache *cache, const struct wtoken_keyring *kr,
+                         const char *tenant, const char *token, unsigned long *version)
+{
+    unsigned h = 2166136261u; /* FNV-1a of the tenant picks the slot */
+    struct wtoken_cache_slot *s;
+    size_t tlen;
+
+    if (!token || !wtoken_tenant_valid(tenant) || (tlen = strlen(token)) >= WTOKEN_LEN)
+        return -1;
+    for (const char *c = tenant; *c; c++)
+        h = (h ^ (unsigned char)*c) * 16777619u;
+    s = &cache->slot[h % WTOKEN_CACHE_SLOTS];
+    if (strcmp(s->tenant, tenant) == 0 && strlen(s->token) == tlen &&
+        CRYPTO_memcmp(s->token, token, tlen) == 0) {
+        *version = s->version;
+        return 0;
+    }
+    if (wtoken_verify(kr, tenant, token, version) < 0)
+        return -1;
+    memcpy(s->tenant, tenant, strlen(tenant) + 1); /* valid tenants are < 64 characters */
+    memcpy(s->token, token, tlen + 1);
+    s->version = *version;
+    return 0;
+}

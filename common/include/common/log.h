@@ -20,6 +20,9 @@ int log_level_parse(const char *s, enum log_level *out);
  * reference, like json_object_set_new) whatever the level. Thread-safe. */
 void log_write(enum log_level level, const char *msg, json_t *fields);
 
+/* 1 when a line of level would be written: lets a hot path skip building its fields. */
+int log_enabled(enum log_level level);
+
 #define log_debug(msg, fields) log_write(LOG_DEBUG, (msg), (fields))
 #define log_info(msg, fields)  log_write(LOG_INFO, (msg), (fields))
 #define log_warn(msg, fields)  log_write(LOG_WARN, (msg), (fields))

@@ -37,6 +37,26 @@ int wtoken_mint(const struct wtoken_keyring *kr, const char *kid, const char *te
 int wtoken_verify(const struct wtoken_keyring *kr, const char *tenant, const char *token,
                   unsigned long *version);
 
+/* Tokens wtoken_verify accepted, so that a busy tenant's requests skip the HMAC. Only a token
+ * equal (compared in constant time) to one accepted before for the same tenant hits; anything
+ * else is verified in full. The keyring must not change while the cache is in use. Not
+ * thread-safe: one per thread (zeroed is empty). */
+#define WTOKEN_CACHE_SLOTS 64
+
+struct wtoken_cache_slot {
+    char tenant[64];
+    char token[WTOKEN_LEN];
+    unsigned long version;
+};
+
+struct wtoken_cache {
+    struct wtoken_cache_slot slot[WTOKEN_CACHE_SLOTS];
+};
+
+/* wtoken_verify through cache: the same answers, remembered. */
+int wtoken_verify_cached(struct wtoken_cache *cache, const struct wtoken_keyring *kr,
+                         const char *tenant, const char *token, unsigned long *version);
+
 /* A tenant id is 1..63 characters of [a-z0-9_-], starting with a letter or digit. */
 int wtoken_tenant_valid(const char *tenant);
 

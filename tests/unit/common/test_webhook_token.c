@@ -82,6 +82,37 @@ static void test_tenant_ids(void **state)
     assert_false(wtoken_tenant_valid("Acme"));
 }
 
+static void test_cache_same_answers(void **state)
+{
+    struct wtoken_keyring kr, none = {0};
+    struct wtoken_cache cache;
+    char tok[WTOKEN_LEN], other[WTOKEN_LEN], err[128];
+    unsigned long v = 0;
+
+    (void)state;
+    memset(&cache, 0, sizeof(cache));
+    assert_int_equal(wtoken_keyring_parse(T_KEYS, &kr, err, sizeof(err)), 0);
+    assert_int_equal(wtoken_mint(&kr, "k1", "acme", 3, tok, sizeof(tok)), 0);
+    assert_int_equal(wtoken_mint(&kr, "k1", "acme", 4, other, sizeof(other)), 0);
+    assert_int_equal(wtoken_verify_cached(&cache, &kr, "acme", tok, &v), 0);
+    assert_int_equal(v, 3);
+    /* Remembered: the same token passes without the keyring (which must not change). */
+    v = 0;
+    assert_int_equal(wtoken_verify_cached(&cache, &none, "acme", tok, &v), 0);
+    assert_int_equal(v, 3);
+    /* Anything else is verified in full: another tenant, a changed character, a prefix. */
+    assert_int_equal(wtoken_verify_cached(&cache, &none, "acme2", tok, &v), -1);
+    tok[strlen(tok) - 1] ^= 1;
+    assert_int_equal(wtoken_verify_cached(&cache, &kr, "acme", tok, &v), -1);
+    tok[strlen(tok) - 1] ^= 1;
+    tok[strlen(tok) - 1] = '\0';
+    assert_int_equal(wtoken_verify_cached(&cache, &none, "acme", tok, &v), -1);
+    assert_int_equal(wtoken_verify_cached(&cache, &kr, "acme", other, &v), 0);
+    assert_int_equal(v, 4);
+    assert_int_equal(wtoken_verify_cached(&cache, &kr, "Bad tenant", other, &v), -1);
+    assert_int_equal(wtoken_verify_cached(&cache, &kr, "acme", NULL, &v), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -89,6 +120,7 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_keyring_errors_never_quote_secret),
         cmocka_unit_test(test_tenant_ids),
+        cmocka_unit_test(test_cache_same_answers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
