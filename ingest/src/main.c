@@ -26,6 +26,7 @@ struct ingest_cfg {
     long max_body;
     long conn_limit;
     long conn_timeout_s;
+    long conn_memory;
     long deadline_ms;
     long retry_after_s;
     long drain_ms;
@@ -48,6 +49,9 @@ static const struct cfg_var ingest_vars[] = {
      offsetof(struct ingest_cfg, max_body), 1024, 16777216},
     {"CONN_LIMIT", CFG_INT, "4096", "concurrent connections at most",
      offsetof(struct ingest_cfg, conn_limit), 1, 1000000},
+    {"CONN_MEMORY_BYTES", CFG_INT, "16384",
+     "buffer pool per connection (request line and headers; the body is copied out)",
+     offsetof(struct ingest_cfg, conn_memory), 4096, 1048576},
     {"CONN_TIMEOUT_S", CFG_INT, "10", "idle or slow client timeout",
      offsetof(struct ingest_cfg, conn_timeout_s), 1, 3600},
     {"DELIVERY_DEADLINE_MS", CFG_INT, "5000",
@@ -207,6 +211,7 @@ int main(int argc, char **argv)
             .max_body = (size_t)cfg.max_body,
             .conn_limit = (unsigned)cfg.conn_limit,
             .conn_timeout_s = (unsigned)cfg.conn_timeout_s,
+            .conn_memory = (size_t)cfg.conn_memory,
             .retry_after_s = (unsigned)cfg.retry_after_s,
             .deadline_ms = cfg.deadline_ms,
             .topic_events = cfg.topic_events,

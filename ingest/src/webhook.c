@@ -458,8 +458,9 @@ struct webhook *webhook_start(const struct webhook_cfg *cfg, rd_kafka_t *produce
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC,
         (uint16_t)cfg->port, NULL, NULL, wh_handle, wh, MHD_OPTION_SOCK_ADDR, &sin,
         MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, MHD_OPTION_CONNECTION_LIMIT, cfg->conn_limit,
-        MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout_s, MHD_OPTION_NOTIFY_COMPLETED,
-        wh_completed, wh, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        cfg->conn_memory, MHD_OPTION_NOTIFY_COMPLETED, wh_completed, wh,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U, MHD_OPTION_END);
     if (!wh->daemon) {
         snprintf(err, errlen, "webhook server: cannot listen on %s:%u (port in use?)", cfg->addr,
                  cfg->port);

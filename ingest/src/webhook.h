@@ -19,6 +19,7 @@ struct webhook_cfg {
     size_t max_body;
     unsigned conn_limit;
     unsigned conn_timeout_s;
+    size_t conn_memory; /* libmicrohttpd's pool per connection, cleared for every request */
     unsigned retry_after_s;
     long deadline_ms; /* a request not acknowledged by then gets 503 */
     const char *topic_events;

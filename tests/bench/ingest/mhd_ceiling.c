@@ -1,6 +1,7 @@
 /* The HTTP ceiling for the ingest benchmark: libmicrohttpd set up as ingest sets it up (internal
- * epoll thread pool, suspend/resume allowed, the same limits), reading the body and answering
- * 200 at once, without parsing or Kafka. */
+ * epoll thread pool, suspend/resume allowed, the same limits and pool size), reading the body and
+ * answering 200 at once, without parsing or Kafka.
+ * usage: mhd_ceiling [PORT [THREADS [CONN_MEMORY_BYTES]]] */
 #include <microhttpd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -42,6 +43,8 @@ static enum MHD_Result ceiling_handle(void *cls, struct MHD_Connection *conn, co
 int main(int argc, char **argv)
 {
     unsigned port = argc > 1 ? (unsigned)atoi(argv[1]) : 18183;
+    unsigned threads = argc > 2 ? (unsigned)atoi(argv[2]) : 2;
+    size_t memory = argc > 3 ? (size_t)atol(argv[3]) : 16384;
     struct MHD_Daemon *d;
     sigset_t set;
     int sig;
@@ -50,11 +53,12 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     sigprocmask(SIG_BLOCK, &set, NULL);
-    d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC,
-        (uint16_t)port, NULL, NULL, ceiling_handle, NULL, MHD_OPTION_THREAD_POOL_SIZE, 2U,
-        MHD_OPTION_CONNECTION_LIMIT, 4096U, MHD_OPTION_CONNECTION_TIMEOUT, 10U,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U, MHD_OPTION_END);
+    d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+                             MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC,
+                         (uint16_t)port, NULL, NULL, ceiling_handle, NULL,
+                         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, 4096U,
+                         MHD_OPTION_CONNECTION_TIMEOUT, 10U, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                         memory, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U, MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "mhd_ceiling: cannot listen on port %u\n", port);
         return 1;
