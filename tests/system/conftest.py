@@ -9,7 +9,6 @@ import contextlib
 import fcntl
 import os
 import subprocess
-import uuid
 from pathlib import Path
 
 import pytest
@@ -88,23 +87,7 @@ def stack():
 @pytest.fixture
 def new_topic(stack):
     """Factory creating throwaway topics with unique names; deleted afterwards."""
-    from confluent_kafka.admin import AdminClient, NewTopic
+    from pipeline_support import own_topics
 
-    admin = AdminClient({"bootstrap.servers": stack["brokers"]})
-    created = []
-
-    def make(prefix="test", partitions=3, config=None):
-        name = f"{prefix}.{uuid.uuid4().hex[:12]}"
-        fut = admin.create_topics([NewTopic(name, num_partitions=partitions,
-                                            replication_factor=1, config=config or {})])
-        fut[name].result(timeout=30)
-        created.append(name)
-        return name
-
-    yield make
-    if created:
-        for fut in admin.delete_topics(created, operation_timeout=30).values():
-            try:
-                fut.result(timeout=30)
-            except Exception:  # noqa: BLE001 - cleanup is best effort
-                pass
+    with own_topics(stack["brokers"]) as make:
+        yield make

@@ -2,6 +2,7 @@
 four services started from BUILD_DIR, tenants installed with crmctl, webhooks posted to ingest
 as UIS sends them, popups read from the notifier's SSE streams, rows read with crmctl --json."""
 import base64
+import contextlib
 import json
 import os
 import random
@@ -12,7 +13,7 @@ import uuid
 
 import requests
 
-from pipeline_support import BUILD_DIR, TEST_KEY_ID, TEST_KEYS, Service, free_port
+from pipeline_support import BUILD_DIR, TEST_KEY_ID, TEST_KEYS, Service, free_port, own_topics
 
 CRMCTL = str(BUILD_DIR / "crm-writer" / "crmctl")
 JWT_SECRET = base64.b64encode(b"popup-secret-for-tests-0123456789").decode()
@@ -150,6 +151,18 @@ class Tenant:
 
 
 class Pipeline:
+    @classmethod
+    @contextlib.contextmanager
+    def on_own_topics(cls, stack):
+        """A started Pipeline on topics made for it; on exit it is stopped (the services' exit
+        codes in .exit_codes) and its topics are deleted."""
+        with own_topics(stack["brokers"]) as new_topic:
+            p = cls(stack, new_topic).start()
+            try:
+                yield p
+            finally:
+                p.exit_codes = p.stop()
+
     def __init__(self, stack, new_topic, replicas=1):
         self.stack = stack
         parts = 3

@@ -2,6 +2,7 @@
 crmctl does (an independent Python implementation: it cross-checks the C one), and reading
 topics."""
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -143,3 +144,30 @@ def stack_script(function):
     """Run one function of deploy/local/lib.sh (e.g. stack_kafka_down) on the shared stack."""
     subprocess.run(["bash", "-c", f"source '{REPO}/deploy/local/env.sh' && source '{REPO}/deploy/local/lib.sh' && {function}"],
                    check=True, cwd=REPO, capture_output=True)
+
+
+@contextlib.contextmanager
+def own_topics(brokers, name_prefix=""):
+    """Yields new_topic(prefix, partitions=3, config=None) -> the name of a topic made for the
+    caller (unique, replication 1); every topic it made is deleted on exit (best effort)."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient({"bootstrap.servers": brokers})
+    made = []
+
+    def new_topic(prefix="test", partitions=3, config=None):
+        name = f"{name_prefix}{prefix}.{uuid.uuid4().hex[:12]}"
+        admin.create_topics([NewTopic(name, partitions, 1, config=config or {})])[name] \
+            .result(30)
+        made.append(name)
+        return name
+
+    try:
+        yield new_topic
+    finally:
+        if made:
+            for fut in admin.delete_topics(made, operation_timeout=30).values():
+                try:
+                    fut.result(30)
+                except Exception:  # noqa: BLE001 - cleanup is best effort
+                    pass

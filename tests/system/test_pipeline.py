@@ -14,25 +14,11 @@ REC = "https://app.uiscom.ru/system/media/talk/{}/0f4e2a/"
 
 
 @pytest.fixture(scope="module")
-def pipe(stack, tmp_path_factory):
-    # new_topic is function-scoped; build a module-scoped one.
-    from confluent_kafka.admin import AdminClient, NewTopic
-    import uuid
-
-    admin = AdminClient({"bootstrap.servers": stack["brokers"]})
-    made = []
-
-    def new_topic(prefix, partitions=3, config=None):
-        name = f"{prefix}.{uuid.uuid4().hex[:10]}"
-        admin.create_topics([NewTopic(name, partitions, 1, config=config or {})])[name].result(30)
-        made.append(name)
-        return name
-
-    p = Pipeline(stack, new_topic).start()
-    yield p
-    codes = p.stop()
-    admin.delete_topics(made)
-    assert all(c == 0 for c in codes.values()), (codes, {n: s.logs() for n, s in p.services.items()})
+def pipe(stack):
+    with Pipeline.on_own_topics(stack) as p:
+        yield p
+    assert all(c == 0 for c in p.exit_codes.values()), \
+        (p.exit_codes, {n: s.logs() for n, s in p.services.items()})
 
 
 def office(pipe, **settings):

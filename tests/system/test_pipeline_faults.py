@@ -21,21 +21,8 @@ pytestmark = pytest.mark.faults
 
 @pytest.fixture(scope="module")
 def pipe(stack):
-    from confluent_kafka.admin import AdminClient, NewTopic
-
-    admin = AdminClient({"bootstrap.servers": stack["brokers"]})
-    made = []
-
-    def new_topic(prefix, partitions=3, config=None):
-        name = f"{prefix}.{uuid.uuid4().hex[:10]}"
-        admin.create_topics([NewTopic(name, partitions, 1, config=config or {})])[name].result(30)
-        made.append(name)
-        return name
-
-    p = Pipeline(stack, new_topic).start()
-    yield p
-    p.stop()
-    admin.delete_topics(made)
+    with Pipeline.on_own_topics(stack) as p:
+        yield p
 
 
 class Load:

@@ -16,6 +16,7 @@ Steps through rates (notifications/s) and stops at the first step whose p99 webh
 ratios, writes a markdown report and a PNG plot; asserts nothing. Run it through ./run (which
 builds the Release binaries and brings the local stack up when it is down)."""
 import argparse
+import contextlib
 import datetime
 import multiprocessing as mp
 import os
@@ -35,11 +36,11 @@ sys.path.insert(0, str(REPO / "tests" / "system"))
 sys.path.insert(0, str(HERE))
 
 import psycopg  # noqa: E402
-from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 
 import load  # noqa: E402
 from conftest import stack_env  # noqa: E402
 from pipeline_stack import Pipeline, uis_body  # noqa: E402
+from pipeline_support import own_topics  # noqa: E402
 
 GOAL_RATE, GOAL_P99_MS, LIMIT_P99_MS = 1000, 50.0, 100.0
 REC = "https://app.uiscom.ru/system/media/talk/{}/{}/"
@@ -422,15 +423,6 @@ def print_step(s):
           f"box CPU {s['box_cpu'] or 0:.0f} % of 2 cores | {s['verdict']}", flush=True)
 
 
-def new_topic_factory(admin, made):
-    def new_topic(prefix, partitions=3, config=None):
-        name = f"bench.{prefix}.{uuid.uuid4().hex[:10]}"
-        admin.create_topics([NewTopic(name, partitions, 1, config=config or {})])[name].result(30)
-        made.append(name)
-        return name
-    return new_topic
-
-
 def stack_pids(env):
     kafka = None
     try:
@@ -451,11 +443,11 @@ def main():
     rng = random.Random(args.seed)
     env = stack_env()
     stack = {"brokers": env["KAFKA_BROKERS"], "pg_dsn": env["PG_DSN"]}
-    admin = AdminClient({"bootstrap.servers": stack["brokers"]})
-    made = []
+    topics = contextlib.ExitStack()
+    new_topic = topics.enter_context(own_topics(stack["brokers"], "bench."))
     started = time.time()
     ctx = mp.get_context("spawn")
-    pipe = Pipeline(stack, new_topic_factory(admin, made))
+    pipe = Pipeline(stack, new_topic)
     for svc in pipe.services.values():
         svc.env["LOG_LEVEL"] = args.log_level
     procs, sampler = [], None
@@ -525,11 +517,7 @@ def main():
             if p.is_alive():
                 p.terminate()
         codes = pipe.stop()
-        for fut in admin.delete_topics(made, operation_timeout=30).values():
-            try:
-                fut.result(30)
-            except Exception:  # noqa: BLE001 - cleanup is best effort
-                pass
+        topics.close()
     print(f"services stopped (exit codes {codes}); run took {time.time() - started:.0f} s")
     report = write_report(args, t, steps, sampler, idle, end, connected, started, obs)
     print()

@@ -52,6 +52,20 @@ static void test_level_filter(void **state)
     free(out);
 }
 
+static void test_enabled_follows_the_minimum(void **state)
+{
+    (void)state;
+    log_init("test-svc", LOG_WARN, NULL);
+    assert_false(log_enabled(LOG_DEBUG));
+    assert_false(log_enabled(LOG_INFO));
+    assert_true(log_enabled(LOG_WARN));
+    assert_true(log_enabled(LOG_ERROR));
+    log_init("test-svc", LOG_DEBUG, NULL);
+    assert_true(log_enabled(LOG_DEBUG));
+    log_init("test-svc", LOG_INFO, NULL);
+    assert_false(log_enabled(LOG_DEBUG));
+}
+
 static void test_fields_cannot_override_envelope(void **state)
 {
     char *out = t_capture(LOG_DEBUG, LOG_ERROR, "real", json_pack("{s:s}", "msg", "forged"));
@@ -88,6 +102,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_line_is_one_json_object),
         cmocka_unit_test(test_level_filter),
+        cmocka_unit_test(test_enabled_follows_the_minimum),
         cmocka_unit_test(test_fields_cannot_override_envelope),
         cmocka_unit_test(test_phone_is_masked),
         cmocka_unit_test(test_level_parse),
