@@ -15,6 +15,7 @@
 #include "common/ops_http.h"
 #include "common/pgconn.h"
 #include "common/sig.h"
+#include "common/svc.h"
 #include "pipeline.h"
 #include "state_store.h"
 
@@ -58,12 +59,25 @@ static const struct cfg_var router_vars[] = {
 };
 #define ROUTER_NVARS (sizeof(router_vars) / sizeof(router_vars[0]))
 
-static const char router_usage[] =
-    "usage: router    consume call events, apply the rules, produce actions and popups";
+static const struct svc_spec router_spec = {
+    "router",
+    "usage: router    consume call events, apply the rules, produce actions and popups",
+    router_vars,
+    ROUTER_NVARS,
+    offsetof(struct router_cfg, common),
+    NULL};
 
+/* Every handle of the running service; router_close releases what router_open made. */
 struct router_state {
-    struct rt_pipeline *pipeline;
+    struct rt_pipeline pipeline;
+    int pipeline_up;
+    struct pgc pg;
+    int pg_up;
+    struct mx_registry *reg;
+    struct ops_http *ops;
     struct kafka_watch *kafka;
+    rd_kafka_t *consumer, *producer;
+    char source[160];
 };
 
 static int router_ready(void *ctx, char *why, size_t whylen)
@@ -74,7 +88,7 @@ static int router_ready(void *ctx, char *why, size_t whylen)
         snprintf(why, whylen, "kafka unreachable");
         return 0;
     }
-    if (!rt_pipeline_ready(st->pipeline)) {
+    if (!rt_pipeline_ready(&st->pipeline)) {
         snprintf(why, whylen, "postgresql unreachable or a batch is waiting for a retry");
         return 0;
     }
@@ -103,128 +117,112 @@ static void router_prune(struct pgc *pg, long retention_s)
         log_info("pruned old call state", json_pack("{s:i}", "rows", (int)total));
 }
 
+/* Kafka, PostgreSQL, the pipeline, the Kafka watch and the ops server. Returns 0, or -1 with
+ * the reason logged (router_close releases what was made). */
+static int router_open(const struct router_cfg *cfg, struct router_state *st)
+{
+    const char *topics[] = {cfg->topic_events, NULL};
+    char err[512], linger[16], client[128];
+    const struct kafka_kv extra[] = {{"linger.ms", linger}, {NULL, NULL}};
+
+    if (pgc_init(&st->pg, cfg->pg_dsn) < 0) {
+        svc_cannot_start("out of memory");
+        return -1;
+    }
+    st->pg_up = 1;
+    snprintf(linger, sizeof(linger), "%ld", cfg->linger_ms);
+    svc_instance_name("router", "-", cfg->common.instance_id, client, sizeof(client));
+    svc_instance_name("/router", "/", cfg->common.instance_id, st->source, sizeof(st->source));
+    st->producer = kafka_producer_new(cfg->common.kafka_brokers, client, extra, err, sizeof(err));
+    if (st->producer)
+        st->consumer = kafka_consumer_new(cfg->common.kafka_brokers, cfg->group,
+                                          cfg->common.instance_id, topics, NULL, err, sizeof(err));
+    st->reg = mx_registry_new();
+    if (!st->producer || !st->consumer || !st->reg) {
+        svc_cannot_start(st->reg ? err : "out of memory");
+        return -1;
+    }
+    {
+        const struct rt_pipeline_cfg pcfg = {
+            .topic_actions = cfg->topic_actions,
+            .topic_popups = cfg->topic_popups,
+            .topic_dlq = cfg->common.topic_dlq,
+            .source = st->source,
+            .batch_max = cfg->batch_max,
+        };
+
+        if (rt_pipeline_init(&st->pipeline, &pcfg, st->consumer, st->producer, &st->pg, st->reg,
+                             cfg->directory_ttl_ms) < 0) {
+            svc_cannot_start("metrics registration");
+            rt_pipeline_release(&st->pipeline);
+            return -1;
+        }
+        st->pipeline_up = 1;
+    }
+    /* Probed on its own thread: a broker that is away must not stall the consume loop. */
+    st->kafka = kafka_watch_start(st->producer, 2000, err, sizeof(err));
+    if (st->kafka)
+        st->ops = ops_http_start(cfg->common.ops_addr, (unsigned)cfg->common.ops_port, st->reg,
+                                 router_ready, st, err, sizeof(err));
+    if (!st->ops) {
+        svc_cannot_start(err);
+        return -1;
+    }
+    if (!pgc_get(&st->pg, err, sizeof(err)))
+        log_warn("postgresql not reachable yet", json_pack("{s:s}", "reason", err));
+    return 0;
+}
+
+/* Turn the pipeline until a signal (0) or a Kafka failure (1). */
+static int router_run(const struct router_cfg *cfg, struct router_state *st)
+{
+    int64_t next_probe = 0, next_prune = ids_mono_us() + 5000000;
+    char err[512];
+
+    log_info("running", json_pack("{s:s, s:i}", "topic", cfg->topic_events, "ops_port",
+                                  (int)cfg->common.ops_port));
+    while (!sig_stop_requested()) {
+        ops_http_heartbeat(st->ops);
+        if (rt_pipeline_turn(&st->pipeline, 100) < 0)
+            break;
+        if (ids_mono_us() >= next_probe) {
+            if (!pgc_ready(&st->pg))
+                pgc_get(&st->pg, err, sizeof(err)); /* readiness follows PostgreSQL when idle */
+            next_probe = ids_mono_us() + 2000000;
+        }
+        if (ids_mono_us() >= next_prune) {
+            router_prune(&st->pg, cfg->retention_s);
+            next_prune = ids_mono_us() + (int64_t)cfg->prune_interval_s * 1000000;
+        }
+    }
+    log_info("stopping", NULL);
+    return sig_stop_requested() ? 0 : 1;
+}
+
+static void router_close(struct router_state *st)
+{
+    ops_http_stop(st->ops);
+    kafka_watch_stop(st->kafka); /* after the ops server that reads it */
+    if (st->pipeline_up)
+        rt_pipeline_release(&st->pipeline);
+    /* Commits the stored offsets (only those whose effects are durable) and leaves the group. */
+    kafka_consumer_close(st->consumer);
+    svc_producer_close(st->producer, 10000);
+    mx_registry_free(st->reg);
+    if (st->pg_up)
+        pgc_release(&st->pg);
+    log_info("stopped", NULL);
+}
+
 int main(int argc, char **argv)
 {
     struct router_cfg cfg;
     struct router_state st = {0};
-    struct rt_pipeline pipeline;
-    struct pgc pg;
-    struct mx_registry *reg = NULL;
-    struct ops_http *ops = NULL;
-    rd_kafka_t *consumer = NULL, *producer = NULL;
-    const char *topics[2];
-    char err[512], linger[16], source[160], client[128];
-    enum log_level level;
-    int64_t next_probe = 0, next_prune = 0;
-    int rc = 1, pipeline_up = 0;
+    int rc = svc_init(&router_spec, argc, argv, &cfg, stdout, stderr);
 
-    if (cfg_wants_help(argc, argv)) {
-        cfg_help(stdout, router_usage, router_vars, ROUTER_NVARS);
-        return 0;
-    }
-    if (cfg_load(router_vars, ROUTER_NVARS, &cfg, err, sizeof(err)) < 0) {
-        fprintf(stderr, "router: %s\n", err);
-        return 2;
-    }
-    if (log_level_parse(cfg.common.log_level, &level) < 0) {
-        fprintf(stderr, "router: LOG_LEVEL: '%s' is not debug, info, warn or error\n",
-                cfg.common.log_level);
-        return 2;
-    }
-    log_init("router", level, NULL);
-    log_info("starting", cfg_to_json(router_vars, ROUTER_NVARS, &cfg));
-    sig_install();
-    if (pgc_init(&pg, cfg.pg_dsn) < 0) {
-        log_error("cannot start", json_pack("{s:s}", "reason", "out of memory"));
-        return 1;
-    }
-    snprintf(linger, sizeof(linger), "%ld", cfg.linger_ms);
-    snprintf(client, sizeof(client), "router%s%s", cfg.common.instance_id[0] ? "-" : "",
-             cfg.common.instance_id);
-    snprintf(source, sizeof(source), "/router%s%s", cfg.common.instance_id[0] ? "/" : "",
-             cfg.common.instance_id);
-    {
-        const struct kafka_kv extra[] = {{"linger.ms", linger}, {NULL, NULL}};
-
-        producer = kafka_producer_new(cfg.common.kafka_brokers, client, extra, err, sizeof(err));
-    }
-    topics[0] = cfg.topic_events;
-    topics[1] = NULL;
-    if (producer)
-        consumer = kafka_consumer_new(cfg.common.kafka_brokers, cfg.group, cfg.common.instance_id,
-                                      topics, NULL, err, sizeof(err));
-    reg = mx_registry_new();
-    if (!producer || !consumer || !reg) {
-        log_error("cannot start", json_pack("{s:s}", "reason", reg ? err : "out of memory"));
-        goto out;
-    }
-    {
-        const struct rt_pipeline_cfg pcfg = {
-            .topic_actions = cfg.topic_actions,
-            .topic_popups = cfg.topic_popups,
-            .topic_dlq = cfg.common.topic_dlq,
-            .source = source,
-            .batch_max = cfg.batch_max,
-        };
-
-        if (rt_pipeline_init(&pipeline, &pcfg, consumer, producer, &pg, reg, cfg.directory_ttl_ms) <
-            0) {
-            log_error("cannot start", json_pack("{s:s}", "reason", "metrics registration"));
-            rt_pipeline_release(&pipeline);
-            goto out;
-        }
-        pipeline_up = 1;
-    }
-    st.pipeline = &pipeline;
-    /* Probed on its own thread: a broker that is away must not stall the consume loop. */
-    st.kafka = kafka_watch_start(producer, 2000, err, sizeof(err));
-    if (!st.kafka) {
-        log_error("cannot start", json_pack("{s:s}", "reason", err));
-        goto out;
-    }
-    ops = ops_http_start(cfg.common.ops_addr, (unsigned)cfg.common.ops_port, reg, router_ready, &st,
-                         err, sizeof(err));
-    if (!ops) {
-        log_error("cannot start", json_pack("{s:s}", "reason", err));
-        goto out;
-    }
-    if (!pgc_get(&pg, err, sizeof(err)))
-        log_warn("postgresql not reachable yet", json_pack("{s:s}", "reason", err));
-    next_prune = ids_mono_us() + 5000000;
-    log_info("running", json_pack("{s:s, s:i}", "topic", cfg.topic_events, "ops_port",
-                                  (int)cfg.common.ops_port));
-
-    while (!sig_stop_requested()) {
-        ops_http_heartbeat(ops);
-        if (rt_pipeline_turn(&pipeline, 100) < 0)
-            break;
-        if (ids_mono_us() >= next_probe) {
-            if (!pgc_ready(&pg))
-                pgc_get(&pg, err, sizeof(err)); /* readiness follows PostgreSQL when idle */
-            next_probe = ids_mono_us() + 2000000;
-        }
-        if (ids_mono_us() >= next_prune) {
-            router_prune(&pg, cfg.retention_s);
-            next_prune = ids_mono_us() + (int64_t)cfg.prune_interval_s * 1000000;
-        }
-    }
-    rc = sig_stop_requested() ? 0 : 1;
-    log_info("stopping", NULL);
-out:
-    ops_http_stop(ops);
-    kafka_watch_stop(st.kafka); /* after the ops server that reads it */
-    if (pipeline_up)
-        rt_pipeline_release(&pipeline);
-    /* Commits the stored offsets (only those whose effects are durable) and leaves the group. */
-    kafka_consumer_close(consumer);
-    if (producer) {
-        int left = kafka_producer_close(producer, 10000);
-
-        if (left > 0)
-            log_error("messages not delivered at exit", json_pack("{s:i}", "count", left));
-    }
-    mx_registry_free(reg);
-    pgc_release(&pg);
-    log_info("stopped", NULL);
+    if (rc != SVC_RUN)
+        return rc;
+    rc = router_open(&cfg, &st) < 0 ? 1 : router_run(&cfg, &st);
+    router_close(&st);
     return rc;
 }

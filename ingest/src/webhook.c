@@ -3,12 +3,12 @@
 #include "common/cloudevents.h"
 #include "common/ids.h"
 #include "common/kafka.h"
+#include "common/listen_addr.h"
 #include "common/log.h"
 #include "event.h"
 #include "route.h"
 #include "uis_parse.h"
 
-#include <arpa/inet.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -435,16 +435,14 @@ struct webhook *webhook_start(const struct webhook_cfg *cfg, rd_kafka_t *produce
 {
     struct webhook *wh = calloc(1, sizeof(*wh));
     struct sockaddr_in sin;
+    char why[128];
 
     if (!wh) {
         snprintf(err, errlen, "webhook server: out of memory");
         return NULL;
     }
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_port = htons((uint16_t)cfg->port);
-    if (inet_pton(AF_INET, cfg->addr, &sin.sin_addr) != 1) {
-        snprintf(err, errlen, "webhook server: '%s' is not an IPv4 address", cfg->addr);
+    if (listen_addr_ipv4(cfg->addr, cfg->port, &sin, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "webhook server: %s", why);
         free(wh);
         return NULL;
     }

@@ -2,12 +2,12 @@
 
 #include "assets.h"
 #include "auth.h"
+#include "common/listen_addr.h"
 #include "common/log.h"
 #include "cors.h"
 #include "event_id.h"
 #include "hub.h"
 
-#include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -274,6 +274,7 @@ struct http *http_start(const struct http_cfg *cfg, struct hub *hub, char *err, 
 {
     struct http *s = calloc(1, sizeof(*s));
     struct sockaddr_in sin;
+    char why[128];
 
     if (!s) {
         snprintf(err, errlen, "out of memory");
@@ -282,11 +283,8 @@ struct http *http_start(const struct http_cfg *cfg, struct hub *hub, char *err, 
     s->cfg = *cfg;
     s->hub = hub;
     http_build_csp(s);
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_port = htons((uint16_t)cfg->port);
-    if (inet_pton(AF_INET, cfg->addr, &sin.sin_addr) != 1) {
-        snprintf(err, errlen, "HTTP_ADDR: not an IPv4 address: %s", cfg->addr);
+    if (listen_addr_ipv4(cfg->addr, cfg->port, &sin, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "HTTP_ADDR: %s", why);
         free(s);
         return NULL;
     }

@@ -1,5 +1,6 @@
 #include "hub.h"
 
+#include "common/ids.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "replay.h"
@@ -65,14 +66,6 @@ struct hub {
 /* Fan-out latency, Kafka timestamp to bytes handed to the socket: 0.25 ms .. 5 s. */
 static const double hub_latency_buckets[] = {0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02,
                                              0.05,    0.1,    0.25,  0.5,   1,     2.5,  5};
-
-static int64_t hub_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static uint64_t hub_hash(const char *s)
 {
@@ -429,7 +422,7 @@ enum hub_connect_result hub_connect(struct hub *h, const struct auth_user *who, 
         c->user = u;
         c->handle = handle;
         c->exp = who->exp;
-        c->last_write_ms = hub_now_ms();
+        c->last_write_ms = ids_now_ms();
         c->next = u->conns;
         if (u->conns)
             u->conns->prev = c;
@@ -484,7 +477,7 @@ ssize_t hub_read(struct hub *h, struct hub_conn *c, char *buf, size_t max)
             break;
         if (s->kind == HUB_LIVE) {
             if (!now)
-                now = hub_now_ms();
+                now = ids_now_ms();
             mx_observe(h->m_latency, NULL,
                        (double)(now > s->chunk->ts_ms ? now - s->chunk->ts_ms : 0) / 1000.0);
         }
@@ -500,7 +493,7 @@ ssize_t hub_read(struct hub *h, struct hub_conn *c, char *buf, size_t max)
         c->qoff = 0;
     }
     if (done) {
-        c->last_write_ms = now ? now : hub_now_ms();
+        c->last_write_ms = now ? now : ids_now_ms();
         rc = (ssize_t)done;
     } else if (c->closing) {
         rc = HUB_READ_END;
