@@ -198,7 +198,7 @@ static enum MHD_Result http_asset(struct http *s, struct MHD_Connection *conn, c
 
     if (strcmp(url, "/") == 0 || strcmp(url, "/popup") == 0)
         url = "/index.html";
-    for (unsigned long i = 0; i < assets_count; i++) {
+    for (size_t i = 0; i < assets_count; i++) {
         if (strcmp(assets[i].path, url) != 0)
             continue;
         resp = MHD_create_response_from_buffer(assets[i].len, (void *)assets[i].data,
