@@ -20,9 +20,9 @@ from confluent_kafka.admin import AdminClient
 from crm_writer_support import (CRM_WRITER, CRMCTL, REPO, Tenant, Writer, contact, cp_create,
                                 crmctl, group_lag, history, produce, query, read_all, task, ts,
                                 uid, validator, wait_until)
+from harness import needs_binaries
 
-pytestmark = pytest.mark.skipif(not (CRM_WRITER.exists() and CRMCTL.exists()),
-                                reason=f"build crm-writer and crmctl first ({CRM_WRITER})")
+pytestmark = needs_binaries(CRM_WRITER, CRMCTL)
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,9 @@ import requests
 
 from pipeline_support import (BUILD_DIR, TEST_KEYS, Service, consume, free_port, mint_token,
                               publish_token_version, stack_script)
+from harness import binary, needs_binaries
+
+pytestmark = needs_binaries(binary("ingest"))
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "uis"
 if not FIXTURES.exists():
