@@ -45,6 +45,12 @@ void svc_instance_name(const char *name, const char *sep, const char *instance, 
     snprintf(out, outlen, "%s%s%s", name, *instance ? sep : "", instance);
 }
 
+void svc_listening(const char *addr, long port, long ops_port)
+{
+    log_info("listening", json_pack("{s:s, s:i, s:i}", "addr", addr, "port", (int)port, "ops_port",
+                                    (int)ops_port));
+}
+
 void svc_cannot_start(const char *reason)
 {
     log_error("cannot start", json_pack("{s:s}", "reason", reason));

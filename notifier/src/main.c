@@ -184,8 +184,7 @@ static int notifier_open(const struct notifier_cfg *cfg, struct notifier_state *
         svc_cannot_start(err);
         return -1;
     }
-    log_info("listening", json_pack("{s:s, s:i, s:i}", "addr", cfg->http_addr, "port",
-                                    (int)cfg->http_port, "ops_port", (int)cfg->common.ops_port));
+    svc_listening(cfg->http_addr, cfg->http_port, cfg->common.ops_port);
     return 0;
 }
 

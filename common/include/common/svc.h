@@ -35,6 +35,9 @@ int svc_init(const struct svc_spec *spec, int argc, char **argv, void *cfg, FILE
 void svc_instance_name(const char *name, const char *sep, const char *instance, char *out,
                        size_t outlen);
 
+/* Log that the service serves traffic on addr:port and its ops endpoints on ops_port. */
+void svc_listening(const char *addr, long port, long ops_port);
+
 /* Log that the service cannot start, with reason. */
 void svc_cannot_start(const char *reason);
 

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "common/cfg.h"
+#include "common/log.h"
 #include "common/sig.h"
 #include "common/svc.h"
 
@@ -139,6 +140,27 @@ static void test_instance_name(void **state)
     assert_string_equal(out, "notifier-a-very");
 }
 
+static void test_listening_line(void **state)
+{
+    FILE *out = tmpfile();
+    char line[512];
+    size_t n;
+
+    (void)state;
+    assert_non_null(out);
+    log_init("svc-test", LOG_INFO, out);
+    svc_listening("0.0.0.0", 8080, 9101);
+    rewind(out);
+    n = fread(line, 1, sizeof(line) - 1, out);
+    line[n] = '\0';
+    fclose(out);
+    log_init("svc-test", LOG_ERROR, NULL);
+    assert_non_null(strstr(line, "\"msg\":\"listening\""));
+    assert_non_null(strstr(line, "\"addr\":\"0.0.0.0\""));
+    assert_non_null(strstr(line, "\"port\":8080"));
+    assert_non_null(strstr(line, "\"ops_port\":9101"));
+}
+
 static void test_producer_close_of_none(void **state)
 {
     (void)state;
@@ -152,6 +174,7 @@ int main(void)
         cmocka_unit_test_setup(test_bad_configuration_exits_2, t_setup),
         cmocka_unit_test_setup(test_good_configuration_runs_with_signals, t_setup),
         cmocka_unit_test_setup(test_instance_name, t_setup),
+        cmocka_unit_test_setup(test_listening_line, t_setup),
         cmocka_unit_test_setup(test_producer_close_of_none, t_setup),
     };
 
