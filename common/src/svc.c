@@ -39,6 +39,25 @@ int svc_init(const struct svc_spec *spec, int argc, char **argv, void *cfg, FILE
     return SVC_RUN;
 }
 
+int svc_ops_start(struct svc_ops *o, const struct common_cfg *c, rd_kafka_t *rk,
+                  struct mx_registry *reg, ops_ready_fn ready, void *ctx, char *err, size_t errlen)
+{
+    /* Probed on its own thread: a metadata request blocks while the broker is away, so it never
+     * runs in a service loop nor on the ops server's thread. */
+    if (rk && !(o->kafka = kafka_watch_start(rk, 2000, err, errlen)))
+        return -1;
+    o->http = ops_http_start(c->ops_addr, (unsigned)c->ops_port, reg, ready, ctx, err, errlen);
+    return o->http ? 0 : -1;
+}
+
+void svc_ops_stop(struct svc_ops *o)
+{
+    ops_http_stop(o->http);
+    o->http = NULL;
+    kafka_watch_stop(o->kafka);
+    o->kafka = NULL;
+}
+
 void svc_instance_name(const char *name, const char *sep, const char *instance, char *out,
                        size_t outlen)
 {

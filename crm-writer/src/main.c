@@ -55,7 +55,7 @@ static const struct svc_spec crmw_spec = {
 
 struct crmw_ready {
     struct pgc *pg;
-    struct kafka_watch *kafka;
+    const struct svc_ops *ops; /* its Kafka watch, set before the ops server starts */
     atomic_int schema_ok;
 };
 
@@ -71,7 +71,7 @@ static int crmw_ready_fn(void *ctx, char *why, size_t whylen)
         snprintf(why, whylen, "postgresql unreachable");
         return 0;
     }
-    if (!kafka_watch_up(r->kafka)) {
+    if (!kafka_watch_up(r->ops->kafka)) {
         snprintf(why, whylen, "kafka unreachable");
         return 0;
     }
@@ -127,7 +127,7 @@ struct crmw_state {
     struct pgc pg;
     int pg_up;
     struct mx_registry *reg;
-    struct ops_http *ops;
+    struct svc_ops ops;
     rd_kafka_t *consumer, *producer;
     struct writer w;
 };
@@ -153,20 +153,17 @@ static int crmw_open(const struct crmw_cfg *cfg, struct crmw_state *st)
     }
     st->pg_up = 1;
     st->ready.pg = &st->pg;
+    st->ready.ops = &st->ops;
     st->reg = mx_registry_new();
     st->producer =
         kafka_producer_new(cfg->common.kafka_brokers, "crm-writer", NULL, err, sizeof(err));
-    /* Probed on its own thread, not on the ops server's at every /readyz. */
-    if (st->reg && st->producer)
-        st->ready.kafka = kafka_watch_start(st->producer, 2000, err, sizeof(err));
-    if (st->ready.kafka)
-        st->ops = ops_http_start(cfg->common.ops_addr, (unsigned)cfg->common.ops_port, st->reg,
-                                 crmw_ready_fn, &st->ready, err, sizeof(err));
-    if (!st->ops) {
+    if (!st->reg || !st->producer ||
+        svc_ops_start(&st->ops, &cfg->common, st->producer, st->reg, crmw_ready_fn, &st->ready, err,
+                      sizeof(err)) < 0) {
         svc_cannot_start(st->reg ? err : "out of memory");
         return 1;
     }
-    rc = crmw_check_schema(&st->pg, st->ops, migrate_newest(&migrations));
+    rc = crmw_check_schema(&st->pg, st->ops.http, migrate_newest(&migrations));
     if (rc != 0)
         return rc == 2 ? 0 : 1;
     atomic_store(&st->ready.schema_ok, 1);
@@ -190,14 +187,14 @@ static int crmw_run(const struct crmw_cfg *cfg, struct crmw_state *st)
     while (!sig_stop_requested()) {
         long wait;
 
-        ops_http_heartbeat(st->ops);
+        ops_http_heartbeat(st->ops.http);
         if (kafka_fatal(st->producer, err, sizeof(err))) {
             log_error("stopping", json_pack("{s:s}", "reason", err));
             break;
         }
         wait = writer_step(&st->w);
         if (wait > 0)
-            crmw_sleep_ms(st->ops, wait);
+            crmw_sleep_ms(st->ops.http, wait);
     }
     log_info("stopping: committing stored offsets", NULL);
     return sig_stop_requested() ? 0 : 1;
@@ -206,8 +203,7 @@ static int crmw_run(const struct crmw_cfg *cfg, struct crmw_state *st)
 static void crmw_close(struct crmw_state *st)
 {
     /* The ops server reads the watch, the watch the producer: stop them in that order. */
-    ops_http_stop(st->ops);
-    kafka_watch_stop(st->ready.kafka);
+    svc_ops_stop(&st->ops);
     kafka_consumer_close(st->consumer);
     svc_producer_close(st->producer, 10000);
     mx_registry_free(st->reg);

@@ -103,12 +103,11 @@ static const struct svc_spec ingest_spec = {
 struct ingest_state {
     rd_kafka_t *producer;
     struct token_feed *feed;
-    struct kafka_watch *kafka;
     struct mx_registry *reg;
     struct mx_family *queue_len;
     struct webhook_metrics wmx;
     struct token_map *tokens;
-    struct ops_http *ops;
+    struct svc_ops ops;
     struct webhook *wh;
 };
 
@@ -116,7 +115,7 @@ static int ingest_ready(void *ctx, char *why, size_t whylen)
 {
     struct ingest_state *st = ctx;
 
-    if (!kafka_watch_up(st->kafka)) {
+    if (!kafka_watch_up(st->ops.kafka)) {
         snprintf(why, whylen, "kafka unreachable");
         return 0;
     }
@@ -189,13 +188,8 @@ static int ingest_open(struct ingest_cfg *cfg, struct ingest_state *st)
         mx_gauge(st->reg, "ingest_kafka_queue_length", "Messages waiting in the producer.", NULL);
     st->feed = token_feed_start(cfg->common.kafka_brokers, cfg->topic_tokens, st->tokens, err,
                                 sizeof(err));
-    /* Probed off the poll loop, whose delivery reports answer the webhooks. */
-    if (st->feed)
-        st->kafka = kafka_watch_start(st->producer, 2000, err, sizeof(err));
-    if (st->kafka)
-        st->ops = ops_http_start(cfg->common.ops_addr, (unsigned)cfg->common.ops_port, st->reg,
-                                 ingest_ready, st, err, sizeof(err));
-    if (st->ops)
+    if (st->feed && svc_ops_start(&st->ops, &cfg->common, st->producer, st->reg, ingest_ready, st,
+                                  err, sizeof(err)) == 0)
         st->wh =
             webhook_start(&wcfg, st->producer, &cfg->keys, st->tokens, &st->wmx, err, sizeof(err));
     if (!st->wh) {
@@ -216,7 +210,7 @@ static int ingest_run(const struct ingest_cfg *cfg, struct ingest_state *st)
     while (!sig_stop_requested()) {
         rd_kafka_poll(st->producer, 20);
         webhook_expire(st->wh);
-        ops_http_heartbeat(st->ops);
+        ops_http_heartbeat(st->ops.http);
         if (kafka_fatal(st->producer, err, sizeof(err))) {
             log_error("kafka producer failed", json_pack("{s:s}", "reason", err));
             break;
@@ -233,9 +227,8 @@ static int ingest_run(const struct ingest_cfg *cfg, struct ingest_state *st)
 
 static void ingest_close(struct ingest_state *st)
 {
-    kafka_watch_stop(st->kafka);
     webhook_stop(st->wh);
-    ops_http_stop(st->ops);
+    svc_ops_stop(&st->ops); /* its readiness reads the watch and the feed */
     token_feed_stop(st->feed);
     svc_producer_close(st->producer, 10000);
     token_map_free(st->tokens);

@@ -134,7 +134,7 @@ struct notifier_state {
     struct hub *hub;
     struct feed *feed;
     struct http *http;
-    struct ops_http *ops;
+    struct svc_ops ops;
 };
 
 /* The hub, the feed, the ops server and the stream server. Returns 0, or -1 with the reason
@@ -175,10 +175,8 @@ static int notifier_open(const struct notifier_cfg *cfg, struct notifier_state *
     }
     svc_instance_name("notifier", "-", cfg->common.instance_id, client_id, sizeof(client_id));
     st->feed = feed_new(&fcfg, st->hub, st->reg, err, sizeof(err));
-    if (st->feed)
-        st->ops = ops_http_start(cfg->common.ops_addr, (unsigned)cfg->common.ops_port, st->reg,
-                                 notifier_ready, st->feed, err, sizeof(err));
-    if (st->ops)
+    if (st->feed && svc_ops_start(&st->ops, &cfg->common, NULL, st->reg, notifier_ready, st->feed,
+                                  err, sizeof(err)) == 0)
         st->http = http_start(&wcfg, st->hub, err, sizeof(err));
     if (!st->http) {
         svc_cannot_start(err);
@@ -198,7 +196,7 @@ static int notifier_run(const struct notifier_cfg *cfg, struct notifier_state *s
 
         if (feed_poll(st->feed, 100) < 0)
             break;
-        ops_http_heartbeat(st->ops);
+        ops_http_heartbeat(st->ops.http);
         now = ids_now_ms();
         if (now >= next_tick) {
             hub_tick(st->hub, now);
@@ -219,7 +217,7 @@ static int notifier_run(const struct notifier_cfg *cfg, struct notifier_state *s
 static void notifier_close(struct notifier_state *st)
 {
     http_stop(st->http);
-    ops_http_stop(st->ops);
+    svc_ops_stop(&st->ops);
     feed_close(st->feed);
     hub_free(st->hub);
     mx_registry_free(st->reg);

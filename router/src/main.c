@@ -74,8 +74,7 @@ struct router_state {
     struct pgc pg;
     int pg_up;
     struct mx_registry *reg;
-    struct ops_http *ops;
-    struct kafka_watch *kafka;
+    struct svc_ops ops;
     rd_kafka_t *consumer, *producer;
     char source[160];
 };
@@ -84,7 +83,7 @@ static int router_ready(void *ctx, char *why, size_t whylen)
 {
     struct router_state *st = ctx;
 
-    if (!kafka_watch_up(st->kafka)) {
+    if (!kafka_watch_up(st->ops.kafka)) {
         snprintf(why, whylen, "kafka unreachable");
         return 0;
     }
@@ -159,12 +158,8 @@ static int router_open(const struct router_cfg *cfg, struct router_state *st)
         }
         st->pipeline_up = 1;
     }
-    /* Probed on its own thread: a broker that is away must not stall the consume loop. */
-    st->kafka = kafka_watch_start(st->producer, 2000, err, sizeof(err));
-    if (st->kafka)
-        st->ops = ops_http_start(cfg->common.ops_addr, (unsigned)cfg->common.ops_port, st->reg,
-                                 router_ready, st, err, sizeof(err));
-    if (!st->ops) {
+    if (svc_ops_start(&st->ops, &cfg->common, st->producer, st->reg, router_ready, st, err,
+                      sizeof(err)) < 0) {
         svc_cannot_start(err);
         return -1;
     }
@@ -182,7 +177,7 @@ static int router_run(const struct router_cfg *cfg, struct router_state *st)
     log_info("running", json_pack("{s:s, s:i}", "topic", cfg->topic_events, "ops_port",
                                   (int)cfg->common.ops_port));
     while (!sig_stop_requested()) {
-        ops_http_heartbeat(st->ops);
+        ops_http_heartbeat(st->ops.http);
         if (rt_pipeline_turn(&st->pipeline, 100) < 0)
             break;
         if (ids_mono_us() >= next_probe) {
@@ -201,8 +196,7 @@ static int router_run(const struct router_cfg *cfg, struct router_state *st)
 
 static void router_close(struct router_state *st)
 {
-    ops_http_stop(st->ops);
-    kafka_watch_stop(st->kafka); /* after the ops server that reads it */
+    svc_ops_stop(&st->ops);
     if (st->pipeline_up)
         rt_pipeline_release(&st->pipeline);
     /* Commits the stored offsets (only those whose effects are durable) and leaves the group. */

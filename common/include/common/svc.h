@@ -9,6 +9,9 @@
 #include <librdkafka/rdkafka.h>
 
 #include "common/cfg.h"
+#include "common/kafka_watch.h"
+#include "common/metrics.h"
+#include "common/ops_http.h"
 
 struct svc_spec {
     const char *name;  /* the log's service name and the prefix of start-up errors */
@@ -29,6 +32,23 @@ struct svc_spec {
  * "name: NAME: reason"), 1 when the signal handlers cannot be installed (logged). */
 int svc_init(const struct svc_spec *spec, int argc, char **argv, void *cfg, FILE *out,
              FILE *errout);
+
+/* The ops side of a service: the Kafka watch and the ops server (OPS_ADDR, OPS_PORT), whose
+ * readiness callback may read the watch. */
+struct svc_ops {
+    struct kafka_watch *kafka; /* NULL when no producer is watched */
+    struct ops_http *http;
+};
+
+/* Start watching rk (borrowed; NULL: no watch) every 2 s, then the ops server with reg, ready
+ * and ctx (borrowed; they must outlive it). Returns 0, or -1 with the reason in err (what was
+ * started is left for svc_ops_stop). */
+int svc_ops_start(struct svc_ops *o, const struct common_cfg *c, rd_kafka_t *rk,
+                  struct mx_registry *reg, ops_ready_fn ready, void *ctx, char *err, size_t errlen);
+
+/* Stop the ops server first (its readiness reads the watch), then the watch. Safe on a
+ * zeroed or partly started struct. */
+void svc_ops_stop(struct svc_ops *o);
 
 /* name, or name sep instance when the replica has an INSTANCE_ID ("router-pod-0",
  * "/router/pod-0"): Kafka client ids and CloudEvents sources. */

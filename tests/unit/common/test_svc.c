@@ -7,9 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
 #include <cmocka.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "common/cfg.h"
+#include "common/ids.h"
+#include "common/kafka.h"
 #include "common/log.h"
 #include "common/sig.h"
 #include "common/svc.h"
@@ -161,6 +168,94 @@ static void test_listening_line(void **state)
     assert_non_null(strstr(line, "\"ops_port\":9101"));
 }
 
+/* A port nothing listens on now. */
+static unsigned t_free_port(void)
+{
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sin);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+    close(fd);
+    return ntohs(sin.sin_port);
+}
+
+/* The status code of GET path on 127.0.0.1:port, or -1 when nothing answers. */
+static int t_get_status(unsigned port, const char *path)
+{
+    struct sockaddr_in sin = {.sin_family = AF_INET,
+                              .sin_port = htons((uint16_t)port),
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    char req[128], resp[64] = "";
+    int fd = socket(AF_INET, SOCK_STREAM, 0), status = -1;
+
+    assert_true(fd >= 0);
+    if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0) {
+        snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\n\r\n", path);
+        if (write(fd, req, strlen(req)) == (ssize_t)strlen(req) &&
+            read(fd, resp, sizeof(resp) - 1) > 12)
+            status = atoi(resp + 9);
+    }
+    close(fd);
+    return status;
+}
+
+static int t_ready(void *ctx, char *why, size_t whylen)
+{
+    const struct svc_ops *o = ctx;
+
+    snprintf(why, whylen, "kafka unreachable");
+    return kafka_watch_up(o->kafka);
+}
+
+static void test_ops_serve_readiness_from_the_watch(void **state)
+{
+    static const struct kafka_kv mock[] = {{"test.mock.num.brokers", "1"}, {NULL, NULL}};
+    struct common_cfg c = {.ops_addr = "127.0.0.1", .ops_port = (long)t_free_port()};
+    struct mx_registry *reg = mx_registry_new();
+    struct svc_ops o = {0};
+    char err[256];
+    rd_kafka_t *rk = kafka_producer_new("127.0.0.1:1", "test-svc", mock, err, sizeof(err));
+    int64_t until = ids_mono_us() + 10 * 1000000LL;
+
+    (void)state;
+    assert_non_null(reg);
+    assert_non_null(rk);
+    assert_int_equal(svc_ops_start(&o, &c, rk, reg, t_ready, &o, err, sizeof(err)), 0);
+    assert_non_null(o.kafka);
+    while (t_get_status((unsigned)c.ops_port, "/readyz") != 200 && ids_mono_us() < until)
+        nanosleep(&(struct timespec){0, 20000000L}, NULL);
+    assert_int_equal(t_get_status((unsigned)c.ops_port, "/readyz"), 200);
+    svc_ops_stop(&o);
+    assert_null(o.http);
+    assert_null(o.kafka);
+    assert_int_equal(t_get_status((unsigned)c.ops_port, "/readyz"), -1);
+    svc_ops_stop(&o); /* twice is harmless */
+    kafka_producer_close(rk, 1000);
+    mx_registry_free(reg);
+}
+
+static void test_ops_without_a_producer_and_a_bad_address(void **state)
+{
+    struct common_cfg c = {.ops_addr = "127.0.0.1", .ops_port = (long)t_free_port()};
+    struct mx_registry *reg = mx_registry_new();
+    struct svc_ops o = {0};
+    char err[256];
+
+    (void)state;
+    assert_int_equal(svc_ops_start(&o, &c, NULL, reg, t_ready, &o, err, sizeof(err)), 0);
+    assert_null(o.kafka);
+    assert_int_equal(t_get_status((unsigned)c.ops_port, "/readyz"), 503);
+    svc_ops_stop(&o);
+    c.ops_addr = "localhost";
+    assert_int_equal(svc_ops_start(&o, &c, NULL, reg, t_ready, &o, err, sizeof(err)), -1);
+    assert_string_equal(err, "ops server: 'localhost' is not an IPv4 address");
+    svc_ops_stop(&o);
+    mx_registry_free(reg);
+}
+
 static void test_producer_close_of_none(void **state)
 {
     (void)state;
@@ -175,6 +270,8 @@ int main(void)
         cmocka_unit_test_setup(test_good_configuration_runs_with_signals, t_setup),
         cmocka_unit_test_setup(test_instance_name, t_setup),
         cmocka_unit_test_setup(test_listening_line, t_setup),
+        cmocka_unit_test_setup(test_ops_serve_readiness_from_the_watch, t_setup),
+        cmocka_unit_test_setup(test_ops_without_a_producer_and_a_bad_address, t_setup),
         cmocka_unit_test_setup(test_producer_close_of_none, t_setup),
     };
 
