@@ -5,6 +5,7 @@
 #include "common/cloudevents.h"
 #include "common/ids.h"
 #include "common/kafka.h"
+#include "common/kafka_batch.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/traceparent.h"
@@ -128,13 +129,13 @@ static int writer_superseded(const struct batch_item *items, size_t n, size_t i)
 }
 
 static int writer_produce_event(struct writer *w, const rd_kafka_message_t *msg,
-                                const struct batch_item *item, struct kafka_delivery *d)
+                                const struct batch_item *item, struct kafka_batch *kb, char *err,
+                                size_t errlen)
 {
     struct ce_attrs in, ce;
     struct traceparent parent, child;
     char key[128], id[160];
     rd_kafka_headers_t *hdrs;
-    rd_kafka_resp_err_t rerr;
 
     snprintf(key, sizeof(key), "%s:%s", item->act.tenant, item->act.call_id);
     snprintf(id, sizeof(id), "%s:%lld", key, item->out.revision);
@@ -144,69 +145,44 @@ static int writer_produce_event(struct writer *w, const rd_kafka_message_t *msg,
     /* The id names the contact's revision, so a replayed event carries the same id; a key
      * too long for it falls back to a random id. */
     if (ce_attrs_init(&ce, strlen(id) < sizeof(ce.id) ? id : NULL, "ru.crm.contact.upserted",
-                      "/crm-writer", &child) < 0)
-        return -1;
-    hdrs = ce_headers_new(&ce);
-    if (!hdrs)
-        return -1;
-    for (;;) {
-        rerr = rd_kafka_producev(
-            w->producer, RD_KAFKA_V_TOPIC(w->cfg.topic_contacts), RD_KAFKA_V_KEY(key, strlen(key)),
-            RD_KAFKA_V_VALUE(item->out.contact_json, strlen(item->out.contact_json)),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
-            RD_KAFKA_V_OPAQUE(d), RD_KAFKA_V_END);
-        if (rerr != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-            break;
-        rd_kafka_poll(w->producer, 50);
-    }
-    if (rerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        rd_kafka_headers_destroy(hdrs);
-        log_error("contact event not queued", json_pack("{s:s}", "reason", rd_kafka_err2str(rerr)));
+                      "/crm-writer", &child) < 0 ||
+        !(hdrs = ce_headers_new(&ce))) {
+        snprintf(err, errlen, "contact event headers: cannot build");
         return -1;
     }
-    /* librdkafka took the headers. */
-    return 0;
+    /* kafka_batch_produce takes the headers over in every case. */
+    return kafka_batch_produce(kb, w->cfg.topic_contacts, key, strlen(key), item->out.contact_json,
+                               strlen(item->out.contact_json), hdrs, KAFKA_WAIT_ALL, err, errlen);
 }
 
 /* Publish the batch's contact events and wait for every acknowledgement. */
 static int writer_events(struct writer *w, rd_kafka_message_t **msgs, struct batch_item *items,
                          size_t n)
 {
-    struct kafka_delivery *d;
-    size_t queued = 0, failed = 0;
+    struct kafka_batch *kb;
+    char err[256] = "";
     int rc = 0;
 
     if (!w->cfg.topic_contacts[0])
         return 0;
-    d = calloc(n, sizeof(*d));
-    if (!d)
+    kb = kafka_batch_new(w->producer, n);
+    if (!kb)
         return -1;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && rc == 0; i++) {
         if (items[i].status != BATCH_APPLIED || !items[i].out.contact_json ||
             writer_superseded(items, n, i))
             continue;
-        if (writer_produce_event(w, msgs[i], &items[i], &d[i]) < 0) {
-            rc = -1;
-            break;
-        }
-        queued++;
+        rc = writer_produce_event(w, msgs[i], &items[i], kb, err, sizeof(err));
     }
-    /* Every queued message holds a pointer into d: wait for all reports before freeing. */
-    while (rd_kafka_outq_len(w->producer) > 0)
-        rd_kafka_flush(w->producer, 1000);
-    for (size_t i = 0; i < n; i++) {
-        if (atomic_load(&d[i].state) && d[i].err != RD_KAFKA_RESP_ERR_NO_ERROR)
-            failed++;
-    }
-    if (failed) {
-        log_error(
-            "contact events not delivered",
-            json_pack("{s:I, s:I}", "failed", (json_int_t)failed, "queued", (json_int_t)queued));
+    /* Even after a failure: a retry must not overtake an event still in flight. */
+    if (kafka_batch_wait(kb, KAFKA_WAIT_ALL, rc == 0 ? err : NULL, sizeof(err)) < 0)
         rc = -1;
-    } else if (rc == 0) {
-        mx_add(w->events, NULL, (double)queued);
-    }
-    free(d);
+    if (rc < 0)
+        log_error("contact events not delivered", json_pack("{s:s, s:I}", "reason", err, "queued",
+                                                            (json_int_t)kafka_batch_count(kb)));
+    else
+        mx_add(w->events, NULL, (double)kafka_batch_count(kb));
+    kafka_batch_free(kb);
     return rc;
 }
 
