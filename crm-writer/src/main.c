@@ -197,6 +197,10 @@ int main(int argc, char **argv)
             break;
         }
         wait = writer_step(&w);
+        if (wait < 0) {
+            rc = 1;
+            break;
+        }
         if (wait > 0)
             crmw_sleep_ms(ops, wait);
     }

@@ -53,6 +53,10 @@ void writer_init(struct writer *w, const struct writer_cfg *cfg, rd_kafka_t *con
                          "Batches re-run with a savepoint per action after a data failure", NULL);
     w->raced = mx_counter(reg, "crmw_counterparty_races_total",
                           "New numbers whose counterparty a concurrent writer created first", NULL);
+    w->blocked = mx_gauge(reg, "crmw_blocked",
+                          "1 while a batch fails for a reason that is not its data (PostgreSQL "
+                          "state, Kafka) and is retried: alert when it stays 1",
+                          NULL);
 }
 
 static long writer_backoff(struct writer *w)
@@ -253,11 +257,13 @@ static long writer_batch(struct writer *w, PGconn *conn, rd_kafka_message_t **ms
     if (cause) {
         /* Nothing of the batch counts as done: what was committed applies again as a no-op. */
         mx_inc(w->retries, cause);
+        mx_set(w->blocked, NULL, 1);
         writer_rewind(w, msgs, n);
         wait = writer_backoff(w);
     } else {
         writer_store(w, msgs, n);
         writer_count(w, items, n);
+        mx_set(w->blocked, NULL, 0);
         w->backoff_ms = WRITER_BACKOFF_MIN_MS;
     }
     for (size_t i = 0; i < n; i++)
@@ -282,14 +288,25 @@ static void writer_idle_check(struct writer *w, PGconn *conn)
     PQclear(res);
 }
 
+/* The next message, or NULL; a fatal consumer error (e.g. this static member was fenced by
+ * another with the same INSTANCE_ID) sets w->fatal: the consumer will never deliver again. */
 static rd_kafka_message_t *writer_poll(struct writer *w, int timeout_ms)
 {
     rd_kafka_message_t *m = rd_kafka_consumer_poll(w->consumer, timeout_ms);
 
     if (m && m->err) {
-        if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+        if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+            char reason[256];
+
+            kafka_fatal(w->consumer, reason, sizeof(reason));
+            log_error(
+                "fatal consumer error",
+                json_pack("{s:s, s:s}", "reason", rd_kafka_message_errstr(m), "fatal", reason));
+            w->fatal = 1;
+        } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
             log_warn("consumer error", json_pack("{s:s, s:s}", "code", rd_kafka_err2name(m->err),
                                                  "reason", rd_kafka_message_errstr(m)));
+        }
         rd_kafka_message_destroy(m);
         return NULL;
     }
@@ -334,12 +351,14 @@ long writer_step(struct writer *w)
     msgs[0] = writer_poll(w, WRITER_POLL_MS);
     if (!msgs[0]) {
         free(msgs);
+        if (w->fatal)
+            return -1;
         writer_idle_check(w, conn);
         return 0;
     }
     n = 1;
     deadline = ids_mono_us() + w->cfg.batch_wait_ms * 1000;
-    while (n < (size_t)w->cfg.batch_max) {
+    while (n < (size_t)w->cfg.batch_max && !w->fatal) {
         int64_t left_ms = (deadline - ids_mono_us()) / 1000;
         rd_kafka_message_t *m;
 
@@ -350,7 +369,8 @@ long writer_step(struct writer *w)
             msgs[n++] = m;
     }
     w->last_pg_check_us = ids_mono_us();
-    wait = writer_batch(w, conn, msgs, n);
+    /* Fenced: another member owns these partitions now and applies them again. */
+    wait = w->fatal ? -1 : writer_batch(w, conn, msgs, n);
     for (size_t i = 0; i < n; i++)
         rd_kafka_message_destroy(msgs[i]);
     free(msgs);
