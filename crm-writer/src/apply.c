@@ -10,15 +10,14 @@ enum apply_rc apply_classify(const char *sqlstate, int conn_ok)
 {
     if (!conn_ok || !sqlstate || strlen(sqlstate) != 5)
         return APPLY_TRANSIENT;
-    /* 08 connection, 40 rollback (serialization, deadlock), 53 resources, 55P03 lock not
-     * available, 57 operator intervention (shutdown), 58 system error, XX internal: none of
-     * them is the message's fault. */
-    if (strncmp(sqlstate, "08", 2) == 0 || strncmp(sqlstate, "40", 2) == 0 ||
-        strncmp(sqlstate, "53", 2) == 0 || strcmp(sqlstate, "55P03") == 0 ||
-        strncmp(sqlstate, "57", 2) == 0 || strncmp(sqlstate, "58", 2) == 0 ||
-        strncmp(sqlstate, "XX", 2) == 0)
-        return APPLY_TRANSIENT;
-    return APPLY_DATA;
+    /* 22 data exception (bad value, out of range), 23 integrity constraint (unknown tenant,
+     * user or deal): the action names something that does not fit, and no retry changes it.
+     * Everything else (08 connection, 25006 read-only, 40 serialization and deadlock, 42
+     * missing table or privilege, 53 disk full or out of memory, 57 shutdown, XX internal)
+     * is the database's state: an operator fixes it and the same action then applies. */
+    if (strncmp(sqlstate, "22", 2) == 0 || strncmp(sqlstate, "23", 2) == 0)
+        return APPLY_DATA;
+    return APPLY_TRANSIENT;
 }
 
 void apply_out_clear(struct apply_out *out)

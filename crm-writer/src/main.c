@@ -133,7 +133,7 @@ struct crmw_state {
 };
 
 /* PostgreSQL, the producer, the Kafka watch, the ops server; then, once the schema is recent
- * enough, the consumer. Returns 0 to run, else the exit status (reason logged). */
+ * enough, the consumer. Returns -1 to run, else the exit status (reason logged). */
 static int crmw_open(const struct crmw_cfg *cfg, struct crmw_state *st)
 {
     static struct migration_set migrations;
@@ -193,6 +193,8 @@ static int crmw_run(const struct crmw_cfg *cfg, struct crmw_state *st)
             break;
         }
         wait = writer_step(&st->w);
+        if (wait < 0)
+            break; /* writer_step logged why: stop, the offset stays */
         if (wait > 0)
             crmw_sleep_ms(st->ops.http, wait);
     }

@@ -61,7 +61,9 @@ static const struct cfg_var ingest_vars[] = {
      offsetof(struct ingest_cfg, deadline_ms), 100, 300000},
     {"RETRY_AFTER_S", CFG_INT, "5", "Retry-After of a 503",
      offsetof(struct ingest_cfg, retry_after_s), 1, 3600},
-    {"DRAIN_MS", CFG_INT, "15000", "on SIGTERM, how long to wait for requests in flight",
+    {"DRAIN_MS", CFG_INT, "15000",
+     "on SIGTERM, how long to wait for requests in flight (requests waiting for Kafka are "
+     "always answered, within DELIVERY_DEADLINE_MS)",
      offsetof(struct ingest_cfg, drain_ms), 0, 600000},
     {"TOPIC_CALL_EVENTS", CFG_STR, "uis.call-events.v1", "normalised events topic",
      offsetof(struct ingest_cfg, topic_events), 0, 0},
@@ -141,12 +143,16 @@ static int ingest_check(int argc, char **argv)
     return rc;
 }
 
+/* Wait up to drain_ms for the requests in flight, and in any case until no connection is
+ * suspended: each waiting request is answered by its delivery report or, at the latest, by
+ * webhook_expire at its delivery deadline, so the drain covers the deadline whatever DRAIN_MS
+ * says and libmicrohttpd is never stopped with a request still waiting. */
 static void ingest_drain(struct webhook *wh, rd_kafka_t *producer, long drain_ms)
 {
     int64_t until = ids_mono_us() + (int64_t)drain_ms * 1000;
 
     webhook_quiesce(wh);
-    while (webhook_in_flight(wh) > 0 && ids_mono_us() < until) {
+    while (webhook_in_flight(wh) > 0 && (ids_mono_us() < until || webhook_suspended(wh) > 0)) {
         rd_kafka_poll(producer, 20);
         webhook_expire(wh);
     }

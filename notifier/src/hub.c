@@ -319,8 +319,10 @@ int hub_publish(struct hub *h, const struct popup_msg *m, const struct evid *id,
     }
     if (v >= 0)
         mx_inc(h->m_received, verdicts[v]);
-    pthread_mutex_unlock(&h->mu);
+    /* The replay buffer and the queues now hold the chunk and the HTTP threads change its
+     * count under the lock: ours is dropped under it too. */
     sse_chunk_unref(chunk);
+    pthread_mutex_unlock(&h->mu);
     hub_wake_run(h, &w);
     return v;
 }

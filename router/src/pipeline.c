@@ -3,6 +3,7 @@
 #include "common/cloudevents.h"
 #include "common/ids.h"
 #include "common/kafka.h"
+#include "common/kafka_batch.h"
 #include "common/log.h"
 #include "common/traceparent.h"
 #include "diff.h"
@@ -155,9 +156,8 @@ struct rt_attempt {
     struct rt_call_slot *slots;
     size_t n_slots;
     struct rt_msgs out;
-    size_t *msg_item; /* index of the item each message came from */
-    struct kafka_delivery *dr;
-    size_t n_produced; /* messages that hold &dr[i] until their report */
+    size_t *msg_item;            /* index of the item each message came from */
+    struct kafka_batch *outputs; /* the produced messages and their delivery reports */
 };
 
 static void rt_attempt_clear(struct rt_attempt *a)
@@ -169,7 +169,7 @@ static void rt_attempt_clear(struct rt_attempt *a)
     free(a->lookups);
     free(a->slots);
     free(a->msg_item);
-    free(a->dr);
+    kafka_batch_free(a->outputs);
     rt_msgs_clear(&a->out);
     memset(a, 0, sizeof(*a));
 }
@@ -286,13 +286,10 @@ static enum rt_fail rt_decide_all(struct rt_pipeline *p, struct rt_batch *b, str
 static enum rt_fail rt_produce_all(struct rt_pipeline *p, struct rt_batch *b, struct rt_attempt *a,
                                    char *err, size_t errlen)
 {
-    size_t produced = 0;
-    enum rt_fail rc = RT_OK;
-
-    a->dr = calloc(a->out.n + 1, sizeof(*a->dr));
-    if (!a->dr)
+    a->outputs = kafka_batch_new(p->producer, a->out.n);
+    if (!a->outputs)
         return RT_FAIL_MEMORY;
-    for (size_t i = 0; i < a->out.n && rc == RT_OK; i++) {
+    for (size_t i = 0; i < a->out.n; i++) {
         const struct rt_msg *m = &a->out.v[i];
         const struct rt_item *it = &b->items[a->msg_item[i]];
         const char *topic =
@@ -300,7 +297,6 @@ static enum rt_fail rt_produce_all(struct rt_pipeline *p, struct rt_batch *b, st
         struct ce_attrs ce;
         struct traceparent child;
         rd_kafka_headers_t *hdrs;
-        rd_kafka_resp_err_t rerr;
 
         /* Our ids (tenant, call id, type, event id) outgrow struct ce_attrs' id: the header is
          * replaced with the full id after the list is built. */
@@ -308,58 +304,30 @@ static enum rt_fail rt_produce_all(struct rt_pipeline *p, struct rt_batch *b, st
             ce_attrs_init(&ce, "-", m->ce_type, p->cfg.source, &child) < 0 ||
             !(hdrs = ce_headers_new(&ce))) {
             snprintf(err, errlen, "headers for %s: cannot build", m->id);
-            rc = RT_FAIL_MEMORY;
-            break;
+            return RT_FAIL_MEMORY;
         }
         rd_kafka_header_remove(hdrs, "ce_id");
         if (rd_kafka_header_add(hdrs, "ce_id", -1, m->id, -1) != RD_KAFKA_RESP_ERR_NO_ERROR) {
             rd_kafka_headers_destroy(hdrs);
             snprintf(err, errlen, "headers for %s: cannot build", m->id);
-            rc = RT_FAIL_MEMORY;
-            break;
+            return RT_FAIL_MEMORY;
         }
-        for (;;) {
-            rerr = rd_kafka_producev(
-                p->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(m->key, strlen(m->key)),
-                RD_KAFKA_V_VALUE(m->value, strlen(m->value)),
-                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
-                RD_KAFKA_V_OPAQUE(&a->dr[i]), RD_KAFKA_V_END);
-            if (rerr != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-                break;
-            rd_kafka_poll(p->producer, 10);
-        }
-        if (rerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            rd_kafka_headers_destroy(hdrs); /* not taken over on failure */
-            snprintf(err, errlen, "produce to %s: %s", topic, rd_kafka_err2str(rerr));
-            rc = RT_FAIL_KAFKA;
-            break;
-        }
-        hdrs = NULL; /* librdkafka owns the headers now */
-        produced++;
+        /* kafka_batch_produce takes the headers over in every case. */
+        if (kafka_batch_produce(a->outputs, topic, m->key, strlen(m->key), m->value,
+                                strlen(m->value), hdrs, KAFKA_WAIT_ALL, err, errlen) < 0)
+            return RT_FAIL_KAFKA;
     }
-    a->n_produced = produced;
-    return rc;
+    return RT_OK;
 }
 
-/* Every produced message holds &a->dr[i] until its report: wait for all of them
- * (message.timeout.ms bounds this), whatever happened meanwhile. err may be NULL when the
- * attempt has already failed. */
-static enum rt_fail rt_produce_wait(struct rt_attempt *a, rd_kafka_t *producer, char *err,
-                                    size_t errlen)
+/* Wait for the report of every message produced (message.timeout.ms bounds this), whatever
+ * happened meanwhile, so that a retry never overtakes a message still in flight. err may be
+ * NULL when the attempt has already failed. */
+static enum rt_fail rt_produce_wait(struct rt_attempt *a, char *err, size_t errlen)
 {
-    enum rt_fail rc = RT_OK;
-
-    for (size_t i = 0; i < a->n_produced; i++) {
-        while (!atomic_load(&a->dr[i].state))
-            rd_kafka_poll(producer, 5);
-        if (a->dr[i].err != RD_KAFKA_RESP_ERR_NO_ERROR && rc == RT_OK) {
-            if (err)
-                snprintf(err, errlen, "delivery of %s: %s", a->out.v[i].id,
-                         rd_kafka_err2str(a->dr[i].err));
-            rc = RT_FAIL_KAFKA;
-        }
-    }
-    return rc;
+    if (a->outputs && kafka_batch_wait(a->outputs, KAFKA_WAIT_ALL, err, errlen) < 0)
+        return RT_FAIL_KAFKA;
+    return RT_OK;
 }
 
 static enum rt_fail rt_dead_letters(struct rt_pipeline *p, struct rt_batch *b, char *err,
@@ -411,7 +379,7 @@ static enum rt_fail rt_process(struct rt_pipeline *p, struct rt_batch *b, char *
      * which follows the acknowledgements. */
     if (rc == RT_OK && rt_store_save(conn, a.slots, a.n_slots, err, errlen) < 0)
         rc = RT_FAIL_PG;
-    drc = rt_produce_wait(&a, p->producer, rc == RT_OK ? err : NULL, errlen);
+    drc = rt_produce_wait(&a, rc == RT_OK ? err : NULL, errlen);
     if (rc == RT_OK)
         rc = drc;
     if (rc == RT_OK)
