@@ -292,6 +292,11 @@ static int action_history(struct action_ctx *c, json_t *root, struct action *a)
 
 static int action_task(struct action_ctx *c, json_t *root, struct action *a)
 {
+    json_t *cancel = json_object_get(root, "cancel");
+
+    if (cancel && !json_is_boolean(cancel))
+        return action_fail(c, "cancel", "must be true or false");
+    a->cancel = json_is_true(cancel);
     if (action_str(c, root, "title", "title", 0, ACTION_NAME_MAX, &a->title) < 0 ||
         action_phone(c, root, "phone", "phone", 1, &a->phone) < 0 ||
         action_id(c, root, "assignee_user_id", "assignee_user_id", 1, &a->assignee_user_id) < 0)

@@ -71,6 +71,7 @@ struct action {
     /* task.missed_call */
     const char *title;
     long long assignee_user_id;
+    int cancel; /* withdraw the call's task: a later event showed the call was talked */
 };
 
 /* Parse and validate one message value. On success returns 0 and a owns a reference to the

@@ -130,6 +130,10 @@ const char APPLY_SQL_TASK[] =
     " VALUES ($1, $2, 'missed_call', $3, $4, $5::bigint, $6::bigint)"
     " ON CONFLICT (tenant_id, call_id, kind) DO NOTHING";
 
+/* A manager may have started on the task already: a done task stays. */
+const char APPLY_SQL_TASK_CANCEL[] = "DELETE FROM tasks WHERE tenant_id = $1 AND call_id = $2"
+                                     " AND kind = 'missed_call' AND NOT done";
+
 void sqlp_release(struct sqlp *p)
 {
     free(p->array);
@@ -246,6 +250,14 @@ int apply_sql_history(const struct action *a, struct sqlp *p)
     if (sqlp_urls(p, a) < 0)
         return -ENOMEM;
     sqlp_str(p, a->occurred_at);
+    return 0;
+}
+
+int apply_sql_task_cancel(const struct action *a, struct sqlp *p)
+{
+    memset(p, 0, sizeof(*p));
+    sqlp_str(p, a->tenant);
+    sqlp_str(p, a->call_id);
     return 0;
 }
 
