@@ -151,6 +151,16 @@ static int rt_bodies_build(const struct rt_facts *f, const struct rt_outcome *o,
             "ringing_at", rt_time_json(f->ringing_us), "answered_at", rt_time_json(f->answered_us),
             "ended_at", rt_time_json(rt_facts_ended_us(f)), "record_urls", rt_urls_json(f),
             "counterparty", rt_cp_spec_json(&o->cp, f));
+        /* Durations only once known, so that a contact without them stays as it was. */
+        if (b->contact && f->talk_s >= 0 &&
+            json_object_set_new(b->contact, "talk_duration_s", json_integer(f->talk_s)) < 0)
+            goto fail;
+        if (b->contact && f->total_s >= 0 &&
+            json_object_set_new(b->contact, "total_duration_s", json_integer(f->total_s)) < 0)
+            goto fail;
+        if (b->contact && f->wait_s >= 0 &&
+            json_object_set_new(b->contact, "wait_duration_s", json_integer(f->wait_s)) < 0)
+            goto fail;
         if (!b->contact)
             goto fail;
     }

@@ -115,9 +115,15 @@ static int rt_tenant_load(PGconn *conn, const char *tenant, struct rt_tenant *t,
     }
     PQclear(res);
 
+    /* The explicit list when set, else the users of the extension table in the order the admin
+     * entered them (guide §2.3: the plugin's settings name users only there). */
     res = rt_query1(conn,
-                    "SELECT user_id FROM settings_employees WHERE tenant_id = $1 "
-                    "ORDER BY position",
+                    "SELECT user_id FROM (SELECT user_id, position::bigint AS ord "
+                    "  FROM settings_employees WHERE tenant_id = $1 "
+                    "  UNION ALL "
+                    "  SELECT user_id, min(entered_seq) FROM extensions WHERE tenant_id = $1 "
+                    "  AND NOT EXISTS (SELECT 1 FROM settings_employees WHERE tenant_id = $1) "
+                    "  GROUP BY user_id) e ORDER BY ord",
                     tenant, "settings employees", err, errlen);
     if (!res)
         return -1;

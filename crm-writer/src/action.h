@@ -58,6 +58,8 @@ struct action {
     const char *ringing_at;
     const char *answered_at;
     const char *ended_at;
+    /* Durations in seconds from a FINISHED event; -1: unknown (absent or null). */
+    long long talk_duration_s, total_duration_s, wait_duration_s;
 
     /* contact.upsert and task.missed_call */
     struct action_cp cp;
