@@ -55,7 +55,8 @@ static enum apply_rc apply_failure(PGconn *conn, PGresult *res, char *err, size_
 }
 
 /* Prepared once per connection: parsing and planning the upsert costs more than running it. */
-enum apply_stmt { STMT_CP_LOOKUP, STMT_CP_INSERT, STMT_CONTACT, STMT_HISTORY, STMT_TASK };
+enum apply_stmt { STMT_CP_LOOKUP, STMT_CP_INSERT, STMT_CONTACT, STMT_HISTORY, STMT_TASK,
+                  STMT_TASK_CANCEL };
 
 static const struct {
     const char *name;
@@ -66,6 +67,7 @@ static const struct {
     [STMT_CONTACT] = {"crmw_contact", APPLY_SQL_CONTACT},
     [STMT_HISTORY] = {"crmw_history", APPLY_SQL_HISTORY},
     [STMT_TASK] = {"crmw_task", APPLY_SQL_TASK},
+    [STMT_TASK_CANCEL] = {"crmw_task_cancel", APPLY_SQL_TASK_CANCEL},
 };
 
 enum apply_rc apply_prepare(PGconn *conn, char *err, size_t errlen)
@@ -212,8 +214,13 @@ static enum apply_rc apply_task(PGconn *conn, const struct action *a, struct app
 {
     struct sqlp p;
     long long cp_id;
-    enum apply_rc rc = apply_cp(conn, a, &cp_id, &out->cp_raced, err, errlen);
+    enum apply_rc rc;
 
+    if (a->cancel) { /* never creates the counterparty it no longer needs */
+        apply_sql_task_cancel(a, &p);
+        return apply_run(conn, STMT_TASK_CANCEL, &p, NULL, err, errlen);
+    }
+    rc = apply_cp(conn, a, &cp_id, &out->cp_raced, err, errlen);
     if (rc != APPLY_OK)
         return rc;
     apply_sql_task(a, cp_id, &p);

@@ -151,22 +151,33 @@ static int rt_bodies_build(const struct rt_facts *f, const struct rt_outcome *o,
             "ringing_at", rt_time_json(f->ringing_us), "answered_at", rt_time_json(f->answered_us),
             "ended_at", rt_time_json(rt_facts_ended_us(f)), "record_urls", rt_urls_json(f),
             "counterparty", rt_cp_spec_json(&o->cp, f));
+        /* Durations only once known, so that a contact without them stays as it was. */
+        if (b->contact && f->talk_s >= 0 &&
+            json_object_set_new(b->contact, "talk_duration_s", json_integer(f->talk_s)) < 0)
+            goto fail;
+        if (b->contact && f->total_s >= 0 &&
+            json_object_set_new(b->contact, "total_duration_s", json_integer(f->total_s)) < 0)
+            goto fail;
+        if (b->contact && f->wait_s >= 0 &&
+            json_object_set_new(b->contact, "wait_duration_s", json_integer(f->wait_s)) < 0)
+            goto fail;
         if (!b->contact)
             goto fail;
     }
     if (o->history) {
-        /* UIS's templates carry no duration, and the recording event's arrival time is not the
-         * end of the talk: the duration is unknown. */
-        b->history =
-            json_pack("{s:I, s:s, s:o, s:o, s:n, s:o}", "deal_id", (json_int_t)o->deal_id,
-                      "direction", dir, "phone", rt_opt_str(f->caller), "user_id",
-                      rt_opt_id(o->answered_by), "duration_s", "record_urls", rt_urls_json(f));
+        /* The talk duration comes only from a FINISHED event (or the calls report): the
+         * recording event's arrival time is not the end of the talk. */
+        b->history = json_pack("{s:I, s:s, s:o, s:o, s:o, s:o}", "deal_id", (json_int_t)o->deal_id,
+                               "direction", dir, "phone", rt_opt_str(f->caller), "user_id",
+                               rt_opt_id(o->answered_by), "duration_s",
+                               f->talk_s >= 0 ? json_integer(f->talk_s) : json_null(),
+                               "record_urls", rt_urls_json(f));
         if (!b->history)
             goto fail;
     }
     if (o->task) {
         b->task = json_pack("{s:s, s:o, s:o, s:o}", "title", "Пропущенный звонок", "phone",
-                            rt_opt_str(f->caller), "counterparty", rt_cp_spec_json(&o->cp, f),
+                            rt_opt_str(f->caller), "counterparty", rt_cp_spec_json(&o->task_cp, f),
                             "assignee_user_id", rt_opt_id(o->assignee));
         if (!b->task)
             goto fail;
@@ -183,7 +194,20 @@ static int rt_emit_action(struct rt_msgs *out, const char *type, json_t *before,
 {
     char action_id[256], ce_type[48];
     json_t *msg;
+    int rc;
 
+    if (!after && before && strcmp(type, "task.missed_call") == 0) {
+        /* The task was wanted and no longer is (a late ANSWERED or recording showed the call
+         * was talked): withdraw it, so that the final rows do not depend on arrival order. */
+        after = json_deep_copy(before);
+        if (!after || json_object_set_new(after, "cancel", json_true()) < 0) {
+            json_decref(after);
+            return -1;
+        }
+        rc = rt_emit_action(out, type, NULL, after, ev, in_key);
+        json_decref(after);
+        return rc;
+    }
     if (!after || (before && json_equal(before, after)))
         return 0;
     snprintf(action_id, sizeof(action_id), "%s:%s:%s:%s", ev->tenant, ev->call_id, type,
@@ -290,35 +314,57 @@ static int rt_diff_popups(struct rt_facts *f, const struct rt_event *ev, const s
     return rc;
 }
 
+/* Pin the extensions the facts hold already (facts saved before pins existed). */
+static int rt_pin_facts_exts(struct rt_facts *f, const struct rt_tenant *t)
+{
+    for (size_t i = 0; i < f->n_exts; i++) {
+        if (rt_pin_ext(&f->pin, f->exts[i], rt_tenant_ext_user(t, f->exts[i])) < 0)
+            return -1;
+    }
+    if (rt_pin_ext(&f->pin, f->answered_ext, rt_tenant_ext_user(t, f->answered_ext)) < 0 ||
+        rt_pin_ext(&f->pin, f->hangup_ext, rt_tenant_ext_user(t, f->hangup_ext)) < 0)
+        return -1;
+    return 0;
+}
+
 int rt_step(struct rt_facts *facts, const struct rt_event *ev, const char *in_key,
             const struct rt_tenant *t, const struct rt_party *cp, struct rt_msgs *out,
             struct rt_step_result *res, char *err, size_t errlen)
 {
-    static const struct rt_party nobody = {0};
     struct rt_outcome before = {0}, after = {0};
     struct rt_bodies bb = {0}, ba = {0};
     struct rt_facts prev;
-    int rc = -1;
+    struct rt_tenant tv;
+    struct rt_party cv;
+    int rc = -1, contradicted;
 
     memset(res, 0, sizeof(*res));
-    if (!cp)
-        cp = &nobody;
+    /* The first decision pins what it saw; later events see the same (struct rt_pin). */
+    if (rt_pin_settle(&facts->pin, t, ev->from[0] ? cp : NULL) < 0 ||
+        rt_pin_facts_exts(facts, t) < 0 ||
+        rt_pin_ext(&facts->pin, ev->ext, rt_tenant_ext_user(t, ev->ext)) < 0) {
+        snprintf(err, errlen, "facts: out of memory");
+        return -1;
+    }
+    rt_pin_view(&facts->pin, t, &tv, &cv);
     if (rt_facts_copy(&prev, facts) < 0) {
         snprintf(err, errlen, "facts: out of memory");
         return -1;
     }
-    if (rt_decide(&prev, t, cp, &before) == 0 && rt_facts_add_event(facts, ev) == 0 &&
-        rt_decide(facts, t, cp, &after) == 0 && rt_bodies_build(&prev, &before, &bb) == 0 &&
+    contradicted = rt_facts_contradiction(facts);
+    if (rt_decide(&prev, &tv, &cv, &before) == 0 && rt_facts_add_event(facts, ev) == 0 &&
+        rt_decide(facts, &tv, &cv, &after) == 0 && rt_bodies_build(&prev, &before, &bb) == 0 &&
         rt_bodies_build(facts, &after, &ba) == 0) {
         /* Popups first: they are what a person is waiting for. */
         rc = 0;
-        if (rt_diff_popups(facts, ev, t, cp, &after, out) < 0 ||
+        if (rt_diff_popups(facts, ev, &tv, &cv, &after, out) < 0 ||
             rt_emit_action(out, "contact.upsert", bb.contact, ba.contact, ev, in_key) < 0 ||
             rt_emit_action(out, "deal.history.add", bb.history, ba.history, ev, in_key) < 0 ||
             rt_emit_action(out, "task.missed_call", bb.task, ba.task, ev, in_key) < 0)
             rc = -1;
     }
     res->no_open_deal = after.no_open_deal && !before.no_open_deal;
+    res->contradiction = !contradicted && rt_facts_contradiction(facts);
     rt_bodies_clear(&bb);
     rt_bodies_clear(&ba);
     rt_outcome_clear(&before);

@@ -32,7 +32,8 @@ struct rt_msgs {
 void rt_msgs_clear(struct rt_msgs *m);
 
 struct rt_step_result {
-    int no_open_deal; /* this event made a history entry wanted for a counterparty without one */
+    int no_open_deal;  /* this event made a history entry wanted for a counterparty without one */
+    int contradiction; /* this event made the facts contradictory (a MISSED and a talk) */
 };
 
 /* Apply ev to facts (updated in place, sent popups included) and append the messages to out.

@@ -115,9 +115,15 @@ static int rt_tenant_load(PGconn *conn, const char *tenant, struct rt_tenant *t,
     }
     PQclear(res);
 
+    /* The explicit list when set, else the users of the extension table in the order the admin
+     * entered them (guide §2.3: the plugin's settings name users only there). */
     res = rt_query1(conn,
-                    "SELECT user_id FROM settings_employees WHERE tenant_id = $1 "
-                    "ORDER BY position",
+                    "SELECT user_id FROM (SELECT user_id, position::bigint AS ord "
+                    "  FROM settings_employees WHERE tenant_id = $1 "
+                    "  UNION ALL "
+                    "  SELECT user_id, min(entered_seq) FROM extensions WHERE tenant_id = $1 "
+                    "  AND NOT EXISTS (SELECT 1 FROM settings_employees WHERE tenant_id = $1) "
+                    "  GROUP BY user_id) e ORDER BY ord",
                     tenant, "settings employees", err, errlen);
     if (!res)
         return -1;
@@ -239,14 +245,21 @@ void rt_lookup_clear(struct rt_lookup *q)
 
 int rt_directory_parties(PGconn *conn, struct rt_lookup *q, size_t n, char *err, size_t errlen)
 {
-    /* Several counterparties with the number: the lowest id (docs/decisions.md). The deal:
-     * open, latest activity, then highest id. */
+    /* Several counterparties with the number (docs/decisions.md): one a person created beats
+     * one the pipeline auto-created (auto_created_number set), then the one whose open deal was
+     * active most recently, then the lowest id. The deal: open, latest activity, then highest
+     * id. n counts the matches, for the ambiguity metric. */
     static const char sql[] =
-        "SELECT x.i, c.id, c.name, c.responsible_user_id, d.id AS deal_id, d.title "
+        "SELECT x.i, c.id, c.name, c.responsible_user_id, c.n, d.id AS deal_id, d.title "
         "FROM jsonb_to_recordset($1::jsonb) AS x(i int, t text, p text) "
-        "JOIN LATERAL (SELECT id, name, responsible_user_id FROM counterparties "
-        "  WHERE tenant_id = x.t AND (work_phone = x.p OR mobile_phone = x.p) "
-        "  ORDER BY id LIMIT 1) c ON true "
+        "JOIN LATERAL (SELECT cp.id, cp.name, cp.responsible_user_id, count(*) OVER () AS n "
+        "  FROM counterparties cp "
+        "  LEFT JOIN LATERAL (SELECT max(last_activity_at) AS act FROM deals "
+        "    WHERE tenant_id = cp.tenant_id AND counterparty_id = cp.id AND stage = 'open') a "
+        "    ON true "
+        "  WHERE cp.tenant_id = x.t AND (cp.work_phone = x.p OR cp.mobile_phone = x.p) "
+        "  ORDER BY (cp.auto_created_number IS NULL) DESC, a.act DESC NULLS LAST, cp.id "
+        "  LIMIT 1) c ON true "
         "LEFT JOIN LATERAL (SELECT id, title FROM deals WHERE tenant_id = x.t "
         "  AND counterparty_id = c.id AND stage = 'open' "
         "  ORDER BY last_activity_at DESC, id DESC LIMIT 1) d ON true";
@@ -305,6 +318,7 @@ int rt_directory_parties(PGconn *conn, struct rt_lookup *q, size_t n, char *err,
         l->party.responsible = rt_int8(res, r, PQfnumber(res, "responsible_user_id"));
         l->party.deal_id = rt_int8(res, r, PQfnumber(res, "deal_id"));
         l->party.deal_title = l->deal_title;
+        l->party.matches = (int)rt_int8(res, r, PQfnumber(res, "n"));
     }
     PQclear(res);
     return 0;

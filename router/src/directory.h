@@ -41,7 +41,8 @@ struct rt_lookup {
 void rt_lookup_clear(struct rt_lookup *q);
 
 /* Fill every q[i].party: the counterparty whose work or mobile phone is the number — several:
- * the lowest id — and its open deal with the latest last_activity_at (ties: the highest id).
+ * a person's before an auto-created one, then the most recently active open deal, then the
+ * lowest id — and its open deal with the latest last_activity_at (ties: the highest id).
  * Returns 0 or -1 with the reason in err. */
 int rt_directory_parties(PGconn *conn, struct rt_lookup *q, size_t n, char *err, size_t errlen);
 

@@ -21,6 +21,8 @@ const char *rt_call_state_name(enum rt_call_state s)
         return "HANGUP";
     case RT_MISSED:
         return "MISSED";
+    case RT_FINISHED:
+        return "FINISHED";
     }
     return "?";
 }
@@ -129,6 +131,24 @@ static int rt_str_field(json_t *obj, const char *name, char *dst, size_t dstlen,
     return 0;
 }
 
+/* An optional duration in whole seconds: absent or null gives -1. */
+static int rt_duration_field(json_t *obj, const char *name, int64_t *dst, char *err, size_t errlen)
+{
+    json_t *v = json_object_get(obj, name);
+
+    *dst = -1;
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+        json_integer_value(v) > RT_DURATION_MAX) {
+        snprintf(err, errlen, "%s: not a whole number of seconds from 0 to %d", name,
+                 RT_DURATION_MAX);
+        return -1;
+    }
+    *dst = json_integer_value(v);
+    return 0;
+}
+
 static int rt_event_fields(json_t *obj, struct rt_event *ev, char *err, size_t errlen)
 {
     char state[16], dir[8], received[48];
@@ -168,8 +188,10 @@ static int rt_event_fields(json_t *obj, struct rt_event *ev, char *err, size_t e
         ev->state = RT_HANGUP;
     else if (strcmp(state, "MISSED") == 0)
         ev->state = RT_MISSED;
+    else if (strcmp(state, "FINISHED") == 0)
+        ev->state = RT_FINISHED;
     else {
-        snprintf(err, errlen, "call_state: not RINGING, ANSWERED, HANGUP or MISSED");
+        snprintf(err, errlen, "call_state: not RINGING, ANSWERED, HANGUP, MISSED or FINISHED");
         return -1;
     }
     if (strcmp(dir, "in") != 0 && strcmp(dir, "out") != 0) {
@@ -189,6 +211,10 @@ static int rt_event_fields(json_t *obj, struct rt_event *ev, char *err, size_t e
         snprintf(err, errlen, "received_at: not an RFC 3339 time");
         return -1;
     }
+    if (rt_duration_field(obj, "talk_duration", &ev->talk_s, err, errlen) ||
+        rt_duration_field(obj, "total_duration", &ev->total_s, err, errlen) ||
+        rt_duration_field(obj, "wait_duration", &ev->wait_s, err, errlen))
+        return -1;
     urls = json_object_get(obj, "call_record_urls");
     if (urls && !json_is_null(urls)) {
         if (!json_is_array(urls)) {

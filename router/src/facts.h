@@ -13,9 +13,36 @@
 #include <jansson.h>
 
 #include "event.h"
+#include "tenant.h"
 
 /* A user's popup for the call only moves forward along this order. */
 enum rt_popup_state { RT_POPUP_NONE = 0, RT_POPUP_RINGING, RT_POPUP_IN_CALL, RT_POPUP_CLOSED };
+
+/* What the call's first decision saw, pinned so that later events of the same call are decided
+ * against the same world (docs/decisions.md "One call, one truth"): the tenant's settings and
+ * employees, the counterparty found for the caller (a counterparty this very call creates, or
+ * one added by a person meanwhile, never changes the call's decisions), and each extension's
+ * user as it stood when the extension first appeared in the call. Merging keeps dst's pin. */
+struct rt_pin {
+    int set;
+    int64_t settings_version;
+    int notify_responsible_only;
+    int create_contact_on_call;
+    int add_call_to_last_active_deal;
+    int create_missed_call_task;
+    int unknown_to_fixed_counterparty;
+    int64_t fixed_counterparty_id;
+    size_t n_employees;
+    int64_t *employees; /* owned, in order */
+    int cp_found;
+    int64_t cp_id;
+    int64_t cp_responsible;
+    int64_t cp_deal_id;
+    char *cp_name;    /* owned, NULL when not found */
+    char *deal_title; /* owned, NULL when no deal */
+    size_t n_ext_users;
+    struct rt_ext *ext_users; /* owned, sorted by ext; user 0: unmapped when first seen */
+};
 
 struct rt_sent {
     int64_t user_id;
@@ -42,10 +69,14 @@ struct rt_facts {
     int64_t hangup_us;           /* earliest HANGUP (recorded call) */
     char hangup_ext[RT_EXT_LEN]; /* its extension: who talked, when the ANSWERED is late */
     int64_t missed_us;           /* earliest MISSED */
+    int64_t finished_us;         /* earliest FINISHED (call finished / calls report) */
+    /* Durations in seconds, the largest reported; -1: unknown. */
+    int64_t talk_s, total_s, wait_s;
     size_t n_urls;
     char **urls; /* sorted, unique */
     size_t n_sent;
     struct rt_sent *sent; /* sorted by user id */
+    struct rt_pin pin;
 };
 
 /* Every pointer in facts is owned by it. */
@@ -65,13 +96,40 @@ enum rt_popup_state rt_facts_sent(const struct rt_facts *f, int64_t user_id);
 /* Record that user was sent state (kept only when it moves forward). Returns 0 or -1. */
 int rt_facts_set_sent(struct rt_facts *f, int64_t user_id, enum rt_popup_state state);
 
+/* Pin the call's first decision: t's settings and employees and the counterparty cp (NULL or
+ * not found: none). No-op when already set. Returns 0 or -1 (out of memory). */
+int rt_pin_settle(struct rt_pin *p, const struct rt_tenant *t, const struct rt_party *cp);
+
+/* Pin ext's user (0: unmapped) unless ext is pinned already; "" is ignored. Returns 0 or -1. */
+int rt_pin_ext(struct rt_pin *p, const char *ext, int64_t user_id);
+
+/* 1 when ext has been pinned. */
+int rt_pin_has_ext(const struct rt_pin *p, const char *ext);
+
+/* The tenant and counterparty the rules see for a pinned call: t with p's settings, employees and
+ * extension users (users' names stay t's), and p's counterparty. tv and cv borrow from p and t.
+ * An unset pin gives t unchanged and no counterparty. */
+void rt_pin_view(const struct rt_pin *p, const struct rt_tenant *t, struct rt_tenant *tv,
+                 struct rt_party *cv);
+
+void rt_pin_clear(struct rt_pin *p);
+
 /* 1 when no event has been merged. */
 int rt_facts_empty(const struct rt_facts *f);
 
-/* The contact state the facts reach: "ringing", "answered", "completed" or "missed". */
+/* The contact state the facts reach: "ringing", "answered", "completed" or "missed". A call
+ * that ended (HANGUP, MISSED or FINISHED) is "completed" when it was talked (an ANSWERED, a
+ * recording, or a talk duration above zero), else "missed" — whatever arrived first. */
 const char *rt_facts_state(const struct rt_facts *f);
 
-/* The earliest terminal time (HANGUP or MISSED), 0 when none. */
+/* 1 when the call was talked: an ANSWERED, a HANGUP (recorded conversation), a recording link
+ * or a talk duration above zero. */
+int rt_facts_talked(const struct rt_facts *f);
+
+/* 1 when the facts contradict each other: a MISSED for a call that was talked. */
+int rt_facts_contradiction(const struct rt_facts *f);
+
+/* The earliest terminal time (HANGUP, MISSED or FINISHED), 0 when none. */
 int64_t rt_facts_ended_us(const struct rt_facts *f);
 
 /* JSON form for the jsonb column. to_json returns a new reference or NULL; from_json fills an

@@ -131,6 +131,13 @@ int rt_pipeline_init(struct rt_pipeline *p, const struct rt_pipeline_cfg *cfg, r
                               "Batches held for a retry, by cause", "cause");
     p->m_batch = mx_histogram(reg, "router_batch_events", "Events per processed batch", NULL,
                               batch_buckets, sizeof(batch_buckets) / sizeof(batch_buckets[0]));
+    p->m_contradictions = mx_counter(
+        reg, "router_contradictions_total",
+        "Calls whose notifications contradict each other (a MISSED for a talked call)", NULL);
+    p->m_ambiguous = mx_counter(reg, "router_ambiguous_counterparties_total",
+                                "Callers' numbers that match several counterparties", NULL);
+    if (!p->m_contradictions || !p->m_ambiguous)
+        return -1;
     if (!p->m_events || !p->m_outputs || !p->m_decision || !p->m_popup_latency || !p->m_dlq ||
         !p->m_no_open_deal || !p->m_retries || !p->m_batch)
         return -1;
@@ -265,6 +272,10 @@ static enum rt_fail rt_decide_all(struct rt_pipeline *p, struct rt_batch *b, str
 
         if (it->kind != RT_ITEM_OK)
             continue;
+        /* Counted once per call: the lookup is pinned at the call's first decision. */
+        if (!a->slots[it->slot].facts.pin.set && it->lookup >= 0 &&
+            a->lookups[it->lookup].party.matches > 1)
+            mx_inc(p->m_ambiguous, NULL);
         if (rt_step(&a->slots[it->slot].facts, &it->ev, it->key, it->tenant,
                     it->lookup >= 0 ? &a->lookups[it->lookup].party : NULL, &a->out, &res, err,
                     errlen) < 0)
@@ -272,6 +283,13 @@ static enum rt_fail rt_decide_all(struct rt_pipeline *p, struct rt_batch *b, str
         mx_observe(p->m_decision, NULL, (double)(ids_mono_us() - t0) / 1e6);
         if (res.no_open_deal)
             mx_inc(p->m_no_open_deal, NULL);
+        if (res.contradiction) {
+            mx_inc(p->m_contradictions, NULL);
+            log_warn("contradictory notifications: a MISSED for a call that was talked; "
+                     "the call stays completed",
+                     json_pack("{s:s, s:s, s:s}", "tenant", it->ev.tenant, "call_id",
+                               it->ev.call_id, "event_id", it->ev.event_id));
+        }
         grown = realloc(a->msg_item, (a->out.n + 1) * sizeof(*grown));
         if (!grown)
             return RT_FAIL_MEMORY;

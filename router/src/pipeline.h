@@ -39,7 +39,7 @@ struct rt_pipeline {
     int64_t retry_at_us;   /* monotonic */
     atomic_int degraded;   /* 1 while a batch waits for PostgreSQL or Kafka */
     struct mx_family *m_events, *m_outputs, *m_decision, *m_popup_latency, *m_dlq, *m_no_open_deal,
-        *m_retries, *m_batch;
+        *m_retries, *m_batch, *m_contradictions, *m_ambiguous;
 };
 
 /* Register metrics in reg and set up; the handles stay owned by the caller. Returns 0 or -1. */

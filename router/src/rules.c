@@ -152,9 +152,14 @@ int rt_decide(const struct rt_facts *f, const struct rt_tenant *t, const struct 
             o->no_open_deal = 1;
         }
     }
-    if (t->create_missed_call_task && f->missed_us) {
+    /* A missed call is one that ended without a talk (rt_facts_state): a MISSED beside an
+     * ANSWERED or a recording is a contradiction, never a task. */
+    if (t->create_missed_call_task && strcmp(o->state, "missed") == 0) {
         o->task = 1;
         o->assignee = existing && cp->responsible ? cp->responsible : rt_tenant_first_employee(t);
+        o->task_cp = o->cp;
+        if (!t->create_contact_on_call && o->task_cp.mode != RT_CP_EXISTING)
+            memset(&o->task_cp, 0, sizeof(o->task_cp)); /* RT_CP_NONE */
     }
     if (rt_decide_popups(f, t, cp, o) < 0) {
         rt_outcome_clear(o);

@@ -34,6 +34,9 @@ struct rt_outcome {
     int no_open_deal; /* the history entry is wanted but the counterparty has no open deal */
     int task;         /* a missed-call task for assignee (0: nobody) is wanted */
     int64_t assignee;
+    /* The task's counterparty: the contact's, except that without contacts nothing is created
+     * or fixed for it (guide §2.2.5 ties a new counterparty to the Contact document). */
+    struct rt_cp_spec task_cp;
 };
 
 /* Decide. cp may describe no counterparty (found 0); it is ignored for a hidden number.

@@ -45,6 +45,7 @@ struct rt_party {
     int64_t responsible; /* 0: none */
     int64_t deal_id;     /* 0: no open deal */
     const char *deal_title;
+    int matches; /* counterparties with the number (more than 1: an ambiguity, counted) */
 };
 
 /* Free what the tenant owns (users' names and the arrays) and zero it. */

@@ -99,15 +99,16 @@ def uid(prefix="rt"):
 
 
 def ensure_schema(stack):
-    """The CRM schema: crmctl migrate when it is built, else the migration files in order
-    (only when the tables are missing)."""
+    """The CRM schema: crmctl migrate when it is built (every time: it applies only what is
+    pending, and a stack reused across branches may lack the newest migration), else the
+    migration files in order (only when the tables are missing)."""
+    if CRMCTL.exists():
+        subprocess.run([str(CRMCTL), "migrate"], check=True, timeout=120,
+                       env={**os.environ, "PG_DSN": stack["pg_dsn"]})
+        return
     with psycopg.connect(stack["pg_dsn"], autocommit=True) as conn:
         present = conn.execute("SELECT to_regclass('router_calls') IS NOT NULL").fetchone()[0]
         if present:
-            return
-        if CRMCTL.exists():
-            subprocess.run([str(CRMCTL), "migrate"], check=True, timeout=120,
-                           env={**os.environ, "PG_DSN": stack["pg_dsn"]})
             return
         for path in sorted((REPO / "crm-writer" / "migrations").glob("*.sql")):
             conn.execute(path.read_text())
