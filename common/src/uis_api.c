@@ -239,19 +239,25 @@ void uis_api_answer_release(struct uis_api_answer *ans)
     ans->result = NULL;
 }
 
-long uis_api_budget_wait(const struct uis_api_limits *l, long seen_ago_s, int share_pct)
+static long uis_api_floor(long limit, int pct)
+{
+    if (pct < 1)
+        pct = 1;
+    if (pct > 100)
+        pct = 100;
+    return limit - (limit * pct) / 100;
+}
+
+long uis_api_budget_wait(const struct uis_api_limits *l, long seen_ago_s, int minute_pct,
+                         int day_pct)
 {
     long minute_floor, day_floor;
 
     if (!l->known)
         return 0;
-    if (share_pct < 1)
-        share_pct = 1;
-    if (share_pct > 100)
-        share_pct = 100;
     /* Points the others keep: a remaining count at or under it means our share is spent. */
-    minute_floor = l->minute_limit - (l->minute_limit * share_pct) / 100;
-    day_floor = l->day_limit - (l->day_limit * share_pct) / 100;
+    minute_floor = uis_api_floor(l->minute_limit, minute_pct);
+    day_floor = uis_api_floor(l->day_limit, day_pct);
     if (l->day_limit > 0 && l->day_remaining <= day_floor && l->day_reset > seen_ago_s)
         return l->day_reset - seen_ago_s;
     if (l->minute_limit > 0 && l->minute_remaining <= minute_floor && l->minute_reset > seen_ago_s)

@@ -78,9 +78,10 @@ void uis_api_answer_parse(long http_status, const char *body, size_t len, const 
 void uis_api_answer_release(struct uis_api_answer *ans);
 
 /* How long to wait before spending a point, given the limits last seen seen_ago_s seconds ago
- * and the share (1..100 %) of the account's points this client may use: other integrations
- * spend the same points. 0: go. Unknown limits never block. */
-long uis_api_budget_wait(const struct uis_api_limits *l, long seen_ago_s, int share_pct);
+ * and the shares (1..100 %) of the account's per-minute and per-day points this client may use:
+ * other integrations spend the same points. 0: go. Unknown limits never block. */
+long uis_api_budget_wait(const struct uis_api_limits *l, long seen_ago_s, int minute_pct,
+                         int day_pct);
 
 /* ---- transport (libcurl) ---- */
 

@@ -193,16 +193,17 @@ static void test_budget(void **state)
 
     (void)state;
     /* 50 %: the others keep 50 points a minute and 5,000 a day. */
-    assert_int_equal(uis_api_budget_wait(&l, 0, 50), 0);
+    assert_int_equal(uis_api_budget_wait(&l, 0, 50, 50), 0);
     l.minute_remaining = 50;
-    assert_int_equal(uis_api_budget_wait(&l, 0, 50), 40);
-    assert_int_equal(uis_api_budget_wait(&l, 10, 50), 30);
-    assert_int_equal(uis_api_budget_wait(&l, 45, 50), 0); /* the minute has reset since */
-    assert_int_equal(uis_api_budget_wait(&l, 0, 100), 0);
+    assert_int_equal(uis_api_budget_wait(&l, 0, 50, 50), 40);
+    assert_int_equal(uis_api_budget_wait(&l, 10, 50, 50), 30);
+    assert_int_equal(uis_api_budget_wait(&l, 45, 50, 50), 0); /* the minute has reset since */
+    assert_int_equal(uis_api_budget_wait(&l, 0, 100, 100), 0);
     l.day_remaining = 5000;
-    assert_int_equal(uis_api_budget_wait(&l, 0, 50), 3000);
+    assert_int_equal(uis_api_budget_wait(&l, 0, 50, 50), 3000);
+    assert_int_equal(uis_api_budget_wait(&l, 0, 100, 60), 0); /* 60 % of the day: 4,000 kept */
     l.known = 0;
-    assert_int_equal(uis_api_budget_wait(&l, 0, 50), 0);
+    assert_int_equal(uis_api_budget_wait(&l, 0, 50, 50), 0);
 }
 
 static void test_action_names(void **state)
