@@ -35,6 +35,7 @@ struct rec_cfg {
     long day_share;
     long employees_sync_s;
     long stop_retry_s;
+    const char *only_tenants;
 };
 
 static const struct cfg_var rec_vars[] = {
@@ -70,6 +71,9 @@ static const struct cfg_var rec_vars[] = {
     {"STOP_RETRY_S", CFG_INT, "1800",
      "how often a tenant whose key UIS refused is tried again (a new key resumes at once)",
      offsetof(struct rec_cfg, stop_retry_s), 5, 604800},
+    {"RECONCILE_TENANTS", CFG_STR, "",
+     "comma-separated tenant ids to reconcile; empty: every tenant with a UIS key",
+     offsetof(struct rec_cfg, only_tenants), 0, 0},
 };
 #define REC_NVARS (sizeof(rec_vars) / sizeof(rec_vars[0]))
 
@@ -122,8 +126,25 @@ static void rec_nap(long ms)
     nanosleep(&ts, NULL);
 }
 
+/* 1 when id is in the comma-separated list (an empty list holds every id). */
+static int rec_listed(const char *list, const char *id)
+{
+    size_t n = strlen(id);
+
+    if (!list[0])
+        return 1;
+    for (const char *p = list; p; p = strchr(p, ',')) {
+        if (*p == ',')
+            p++;
+        if (strncmp(p, id, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+            return 1;
+    }
+    return 0;
+}
+
 /* One round: every tenant takes at most one step. Returns 1 when any worked. */
-static int rec_round(struct pass_ctx *ctx, struct pass_memory **mems, size_t *nmems)
+static int rec_round(struct pass_ctx *ctx, const char *only, struct pass_memory **mems,
+                     size_t *nmems)
 {
     struct store_tenant *tenants = NULL;
     size_t n = 0;
@@ -139,8 +160,22 @@ static int rec_round(struct pass_ctx *ctx, struct pass_memory **mems, size_t *nm
         return 0;
     }
     for (size_t i = 0; i < n && !sig_stop_requested(); i++) {
-        struct pass_memory *m = rec_memory(mems, nmems, tenants[i].id);
+        struct pass_memory *m;
+        int claim;
 
+        if (!rec_listed(only, tenants[i].id))
+            continue;
+        /* A step may have dropped a broken connection: take the current one. */
+        conn = pgc_get(ctx->pg, err, sizeof(err));
+        if (!conn)
+            break;
+        /* Several replicas: each tenant is worked by the one holding its lock. */
+        claim = store_claim(conn, tenants[i].id, err, sizeof(err));
+        if (claim < 0) {
+            pgc_check_failure(ctx->pg);
+            break;
+        }
+        m = claim ? rec_memory(mems, nmems, tenants[i].id) : NULL;
         if (m && pass_step(ctx, &tenants[i], m) == PASS_WORKED)
             worked = 1;
     }
@@ -250,7 +285,7 @@ int main(int argc, char **argv)
                                   (int)cfg.common.ops_port));
     while (!sig_stop_requested()) {
         ops_http_heartbeat(ops);
-        if (!rec_round(&ctx, &mems, &nmems)) {
+        if (!rec_round(&ctx, cfg.only_tenants, &mems, &nmems)) {
             for (int i = 0; i < 5 && !sig_stop_requested(); i++)
                 rec_nap(100);
         }

@@ -204,24 +204,21 @@ static int rm_known_url(const struct rm_known *k, const char *url)
     return 0;
 }
 
-/* The employee whose extension an event carries: the first who answered (ANSWERED), the last
- * who talked (the recording, as UIS fills {{extension_phone_number}}). NULL: nobody. */
-static const struct rm_employee *rm_answerer(const struct rm_call *c, int last_talked)
+/* The employee whose extension the ANSWERED and the HANGUP carry: the first who answered. The
+ * router takes the answering user from the first of the two it merges; naming the same employee
+ * in both keeps the contact's answering user independent of their order (a transferred call's
+ * webhooks name the last talker on the recording). NULL: nobody answered. */
+static const struct rm_employee *rm_answerer(const struct rm_call *c)
 {
-    const struct rm_employee *found = NULL;
-
     for (size_t i = 0; i < c->n_employees; i++) {
-        const struct rm_employee *e = &c->employees[i];
-
-        if (last_talked ? e->talked : e->answered) {
-            found = e;
-            if (!last_talked)
-                break;
-        }
+        if (c->employees[i].answered)
+            return &c->employees[i];
     }
-    if (!found && last_talked)
-        return rm_answerer(c, 0);
-    return found;
+    for (size_t i = 0; i < c->n_employees; i++) {
+        if (c->employees[i].talked)
+            return &c->employees[i];
+    }
+    return NULL;
 }
 
 int rm_map(const struct rm_call *c, const struct rm_known *known, const char *tenant, rm_ext_fn ext,
@@ -230,7 +227,7 @@ int rm_map(const struct rm_call *c, const struct rm_known *known, const char *te
 {
     struct rm_ctx x = {
         .c = c, .tenant = tenant, .to_utc = to_utc, .time_ctx = time_ctx, .out = out, .max = max};
-    const struct rm_employee *answer = rm_answerer(c, 0), *talker = rm_answerer(c, 1);
+    const struct rm_employee *answer = rm_answerer(c);
     /* An outgoing call nobody picked up is not a missed call of the company's: it ends like a
      * call without recording (no task). */
     int missed = c->is_lost && !c->out;
@@ -263,7 +260,7 @@ int rm_map(const struct rm_call *c, const struct rm_known *known, const char *te
             rc = -1;
         else if (lacking)
             rc = rm_emit(&x, "HANGUP", "hangup", c->finish_time, 0,
-                         talker ? ext(ext_ctx, talker->id) : "", urls, 1);
+                         answer ? ext(ext_ctx, answer->id) : "", urls, 1);
         else
             json_decref(urls);
     }

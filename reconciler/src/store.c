@@ -72,6 +72,21 @@ int store_tenants(PGconn *conn, struct store_tenant **out, size_t *n, char *err,
     return 0;
 }
 
+int store_claim(PGconn *conn, const char *tenant, char *err, size_t errlen)
+{
+    const char *p[1] = {tenant};
+    PGresult *res = NULL;
+    int ours;
+
+    /* 24092: the reconciler's class of advisory locks. */
+    if (store_q(conn, "SELECT pg_try_advisory_lock(24092, hashtext($1))", 1, p, &res, "claim", err,
+                errlen) < 0)
+        return -1;
+    ours = PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    return ours;
+}
+
 int store_pass_begin(PGconn *conn, const char *tenant, int64_t from_us, int64_t till_us, char *err,
                      size_t errlen)
 {

@@ -28,6 +28,10 @@ struct store_tenant {
 /* Every tenant with a UIS key, ordered by id. *out is a new array (free()). */
 int store_tenants(PGconn *conn, struct store_tenant **out, size_t *n, char *err, size_t errlen);
 
+/* Take the tenant for this process (a session advisory lock: another replica that holds it keeps
+ * it until its connection ends). Returns 1 when ours, 0 when another replica's, -1 on error. */
+int store_claim(PGconn *conn, const char *tenant, char *err, size_t errlen);
+
 /* Start a pass: [from, till], offset 0. */
 int store_pass_begin(PGconn *conn, const char *tenant, int64_t from_us, int64_t till_us, char *err,
                      size_t errlen);

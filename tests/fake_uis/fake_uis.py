@@ -92,6 +92,7 @@ class Fake:
         self.log = []        # [{"endpoint","method","app_id","outcome","params"}]
         self.minute_seconds = minute_seconds
         self.day_seconds = day_seconds
+        self.delay_s = 0.0   # UIS's latency, for tests that must catch a client mid-page
 
     # ---- limits ----
     def _window(self, start_spent, length, now):
@@ -412,6 +413,9 @@ def control(fake, path, body):
         if path == "/_fake/fail":
             fake.failures.append(dict(body))
             return {}
+        if path == "/_fake/delay":
+            fake.delay_s = float(body["seconds"])
+            return {}
         if path == "/_fake/log":
             app_id = body.get("app_id")
             return {"log": [e for e in fake.log if app_id is None or e["app_id"] == app_id]}
@@ -455,6 +459,8 @@ def make_handler(fake):
             if endpoint is None:
                 self._answer(404, {"error": "not found"})
                 return
+            if fake.delay_s:
+                time.sleep(fake.delay_s)
             self._answer(200, fake.handle(endpoint, raw, self.client_address[0]))
 
         def do_GET(self):  # noqa: N802

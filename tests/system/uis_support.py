@@ -36,6 +36,9 @@ class FakeUis:
     def fail(self, **spec):
         uis_calls.post_json(self.base + "/_fake/fail", spec)
 
+    def delay(self, seconds):
+        uis_calls.post_json(self.base + "/_fake/delay", {"seconds": seconds})
+
     def log(self, app_id=None):
         return uis_calls.post_json(self.base + "/_fake/log", {"app_id": app_id})["log"]
 

@@ -100,13 +100,13 @@ static const struct expect cases[] = {
      "",
      0,
      ""},
-    {"transferred: answered by 11, recording names the last talker 12",
+    {"transferred: answered by 11, who the recording names too (order-proof answering user)",
      ROW("\"direction\":\"in\",\"is_lost\":false,\"is_transfer\":true,\"call_records\":[\"r1\"],"
          "\"employees\":[{\"employee_id\":11,\"is_answered\":true,\"is_talked\":true},"
          "{\"employee_id\":12,\"is_answered\":true,\"is_talked\":true}]"),
      {0},
      "HANGUP,ANSWERED,RINGING,RINGING",
-     "113,112,112,113",
+     "112,112,112,113",
      1,
      "+79508418541"},
     {"hidden number, no employee",
