@@ -9,6 +9,7 @@
 #include "common/kafka.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/traceparent.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,19 +188,24 @@ static int pass_produce(struct pass_ctx *ctx, struct rm_event *ev, size_t n, cha
                         size_t errlen)
 {
     struct kafka_delivery *d = calloc(n ? n : 1, sizeof(*d));
+    struct traceparent page;
     int rc = 0;
 
-    if (!d) {
-        snprintf(err, errlen, "out of memory");
+    /* One trace per page: the events of one report read are one unit of work. */
+    if (!d || tp_generate(&page) < 0) {
+        free(d);
+        snprintf(err, errlen, "out of memory or randomness");
         return -1;
     }
     for (size_t i = 0; i < n && rc == 0; i++) {
         struct ce_attrs ce;
+        struct traceparent tp;
         rd_kafka_headers_t *hdrs;
         char *value = json_dumps(ev[i].value, JSON_COMPACT);
         rd_kafka_resp_err_t kerr;
 
-        if (!value || ce_attrs_init(&ce, ev[i].event_id, ev[i].ce_type, ctx->cfg->source, NULL)) {
+        if (!value || tp_child(&page, &tp) < 0 ||
+            ce_attrs_init(&ce, ev[i].event_id, ev[i].ce_type, ctx->cfg->source, &tp)) {
             free(value);
             snprintf(err, errlen, "cannot build an event");
             rc = -1;

@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 from pipeline_stack import CRMCTL, Pipeline, wait_until
-from pipeline_support import Service
+from pipeline_support import REPO, Service, consume
 from uis_support import FakeUis, new_key, uis_calls
 
 TZ = "Europe/Moscow"
@@ -160,6 +160,21 @@ def test_lost_half_lost_and_delivered_calls_end_identical(world):
         assert p["call_id"] not in found_late, p
         if p["call_id"] not in live:
             raise AssertionError(f"a popup appeared for a call after the fact: {p}")
+
+    # The contract: every event the reconciler produced is a valid uis.call-events.v1 message.
+    import sys
+    sys.path.insert(0, str(REPO / "tests" / "proto"))
+    import schemas
+    produced = [m for m in consume(pipe.env["KAFKA_BROKERS"], pipe.topics["TOPIC_CALL_EVENTS"],
+                                   10000, timeout=8)
+                if (m["value"] or {}).get("source") == "uis-calls-report"]
+    assert len(produced) >= len(KINDS) * 2
+    for m in produced:
+        schemas.validate("uis.call-events.v1", m["value"])
+        schemas.validate_key("uis.call-events.v1", m["key"].encode())
+        schemas.validate_headers("uis.call-events.v1", m["headers"])
+        assert m["headers"]["ce_id"] == m["value"]["event_id"]
+        assert m["headers"]["ce_time"] == m["value"]["received_at"]
 
     # The same window again: nothing new.
     passes = metric(rec, "reconciler_passes_total")
