@@ -354,8 +354,16 @@ enum pass_result pass_step(struct pass_ctx *ctx, const struct store_tenant *t,
         return PASS_STOPPED;
     }
     if (!tz_known(t->tz)) {
+        /* A key stored without the check (a --settings file) has no time zone to read the
+         * report's dates in: the admin runs the check, which clears this mark. */
         log_error("the tenant's UIS time zone is unknown: run crmctl tenant uis-key again",
                   json_pack("{s:s, s:s}", "tenant", t->id, "timezone", t->tz));
+        conn = pgc_get(ctx->pg, err, sizeof(err));
+        if (conn &&
+            store_mark(conn, t->id, "key_unchecked",
+                       "no UIS time zone known: run crmctl tenant uis-key", err, sizeof(err)) < 0)
+            pgc_check_failure(ctx->pg);
+        mem->stopped = 1;
         mem->backoff_until_us = now + (int64_t)cfg->stop_retry_s * 1000000;
         return PASS_STOPPED;
     }

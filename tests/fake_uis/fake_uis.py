@@ -464,7 +464,7 @@ def make_handler(fake):
             self._answer(200, fake.handle(endpoint, raw, self.client_address[0]))
 
         def do_GET(self):  # noqa: N802
-            self._answer(200 if self.path == "/healthz" else 404, {})
+            self._answer(200 if self.path in ("/healthz", "/readyz") else 404, {})
 
     return Handler
 
