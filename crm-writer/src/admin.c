@@ -182,6 +182,8 @@ static const char ADMIN_SQL_INSTALL[] =
     " $8::boolean, $9::bigint, $10)"
     " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name,"
     " uis_api_key = COALESCE($3, t.uis_api_key),"
+    " uis_key_accepted_at = CASE WHEN $3 IS NULL OR $3 = t.uis_api_key"
+    "   THEN t.uis_key_accepted_at END,"
     " notify_responsible_only = EXCLUDED.notify_responsible_only,"
     " create_contact_on_call = EXCLUDED.create_contact_on_call,"
     " add_call_to_last_active_deal = EXCLUDED.add_call_to_last_active_deal,"
@@ -302,7 +304,13 @@ static const char ADMIN_SQL_SHOW[] =
     " 'extensions', COALESCE((SELECT json_agg(json_build_object('extension', x.extension,"
     "   'user_id', x.user_id) ORDER BY x.extension) FROM extensions x WHERE x.tenant_id = t.id),"
     "   '[]'),"
-    " 'users', (SELECT count(*) FROM users u WHERE u.tenant_id = t.id))::text, t.uis_api_key"
+    " 'users', (SELECT count(*) FROM users u WHERE u.tenant_id = t.id),"
+    " 'uis_api_key_set', t.uis_api_key <> '',"
+    " 'uis_key_accepted_at', rfc3339(t.uis_key_accepted_at), 'uis_timezone', t.uis_timezone,"
+    " 'uis_reconcile', (SELECT json_build_object('status', r.status, 'detail', r.status_detail,"
+    "   'since', rfc3339(r.status_at), 'watermark', rfc3339(r.watermark),"
+    "   'last_pass_at', rfc3339(r.last_pass_at), 'calls_filled', r.calls_filled)"
+    "   FROM uis_reconcile r WHERE r.tenant_id = t.id))::text, t.uis_api_key"
     " FROM tenants t WHERE t.id = $1";
 
 int admin_tenant_show(PGconn *conn, const char *tenant, json_t **out, char *err, size_t errlen)

@@ -160,7 +160,12 @@ int settings_kv_parse(const char *arg, struct setting_kv *kv, char *err, size_t 
         }
         return 0;
     case SETTING_SECRET:
-        return 0;
+        /* A secret in argv is visible to every local user in ps and lands in shell history. */
+        snprintf(err, errlen,
+                 "%s cannot be given on the command line (ps would show it): pipe it to "
+                 "'crmctl tenant uis-key TENANT', or put it in a --settings file",
+                 kv->def->key);
+        return -1;
     case SETTING_BOOL:
         b = settings_bool(kv->value);
         if (b < 0) {

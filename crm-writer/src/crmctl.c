@@ -3,6 +3,7 @@
  * install and re-issue) and never again. */
 #include "admin.h"
 #include "admin_settings.h"
+#include "crmctl_uis.h"
 #include "migrate.h"
 #include "migrate_db.h"
 
@@ -29,6 +30,9 @@ struct ctl_cfg {
     const char *popup_jwt_secret;
     long popup_jwt_ttl_s;
     const char *topic_dlq;
+    const char *uis_data_url;
+    const char *uis_call_url;
+    long uis_timeout_ms;
 };
 
 static const struct cfg_var ctl_vars[] = {
@@ -52,6 +56,12 @@ static const struct cfg_var ctl_vars[] = {
      offsetof(struct ctl_cfg, popup_jwt_ttl_s), 60, 31536000},
     {"TOPIC_DLQ", CFG_STR, "pipeline.dead-letter.v1", "dead-letter topic (dlq replay)",
      offsetof(struct ctl_cfg, topic_dlq), 0, 0},
+    {"UIS_DATA_API_URL", CFG_STR, "https://dataapi.uiscom.ru/v2.0", "UIS Data API endpoint",
+     offsetof(struct ctl_cfg, uis_data_url), 0, 0},
+    {"UIS_CALL_API_URL", CFG_STR, "https://callapi.uiscom.ru/v4.0", "UIS Call API endpoint",
+     offsetof(struct ctl_cfg, uis_call_url), 0, 0},
+    {"UIS_API_TIMEOUT_MS", CFG_INT, "15000", "bound of one UIS API call",
+     offsetof(struct ctl_cfg, uis_timeout_ms), 100, 600000},
 };
 #define CTL_NVARS (sizeof(ctl_vars) / sizeof(ctl_vars[0]))
 
@@ -60,10 +70,13 @@ static const char ctl_usage[] =
     "  migrate [--dir DIR]                      apply schema migrations (built in, or DIR)\n"
     "  tenant install ID --name N [--settings FILE.json] [--notify-responsible-only]\n"
     "         [--no-contact] [--no-deal-history] [--no-missed-task] [--fixed-counterparty ID]\n"
-    "         [--uis-api-key KEY]                create or re-install; prints the webhook address\n"
+    "                                           create or re-install; prints the webhook address\n"
+    "                                           (a UIS API key only in --settings or uis-key)\n"
+    "  tenant uis-key ID                        check the UIS API key on standard input with\n"
+    "                                           UIS (get.account) and store it\n"
     "  tenant token ID                          re-issue the webhook address (voids the old one)\n"
     "  tenant show ID [--json]\n"
-    "  tenant set ID key=value...               keys: name, uis_api_key,\n"
+    "  tenant set ID key=value...               keys: name,\n"
     "         notify_responsible_only, create_contact_on_call, add_call_to_last_active_deal,\n"
     "         create_missed_call_task, unknown_to_fixed_counterparty, fixed_counterparty_id\n"
     "  user add TENANT --login L --name N       prints the user id\n"
@@ -75,7 +88,9 @@ static const char ctl_usage[] =
     "         [--last-activity RFC3339]\n"
     "  contacts|tasks|deal-history|counterparties|deals|users list TENANT [--json]\n"
     "  popup-token TENANT USER_ID               a JWT HS256 for the notifier\n"
-    "  dlq replay [--dry-run]                   send dead letters back to their topics\n";
+    "  dlq replay [--dry-run]                   send dead letters back to their topics\n"
+    "  uis employees TENANT [--json]            UIS's employees beside their linked CRM users\n"
+    "  uis link TENANT USER_ID UIS_EMPLOYEE_ID | uis link TENANT --auto [--yes]\n";
 
 struct ctl_opt {
     const char *name; /* "--name" */
@@ -307,8 +322,13 @@ static int ctl_tenant_install(const struct ctl_cfg *cfg, int argc, char **argv)
         }
         s.unknown_to_fixed_counterparty = 1;
     }
-    if (opts[7].seen)
-        s.uis_api_key = opts[7].value;
+    if (opts[7].seen) {
+        /* Gone: argv is visible to every local user (ps) and stays in shell history. */
+        json_decref(file);
+        return ctl_usage_error("", "--uis-api-key is no longer accepted (ps would show the "
+                                   "key): pipe the key to 'crmctl tenant uis-key ID', or put it "
+                                   "in the --settings file");
+    }
     if (ctl_tokens(cfg, &kr, &tk, err, sizeof(err)) < 0) {
         ctl_fail(err);
     } else if ((conn = ctl_pg(cfg)) != NULL) {
@@ -703,6 +723,7 @@ int main(int argc, char **argv)
         {"users", ADMIN_LIST_USERS},
     };
     struct ctl_cfg cfg;
+    struct uisctl_env uis_env;
     char err[512];
     const char *cmd, *sub;
 
@@ -713,6 +734,10 @@ int main(int argc, char **argv)
     if (cfg_load(ctl_vars, CTL_NVARS, &cfg, err, sizeof(err)) < 0)
         return ctl_fail(err);
     log_init("crmctl", LOG_WARN, stderr);
+    uis_env.pg_dsn = cfg.pg_dsn;
+    uis_env.data_url = cfg.uis_data_url;
+    uis_env.call_url = cfg.uis_call_url;
+    uis_env.timeout_ms = cfg.uis_timeout_ms;
     cmd = argv[1];
     sub = argc > 2 ? argv[2] : "";
     if (strcmp(cmd, "migrate") == 0)
@@ -730,8 +755,12 @@ int main(int argc, char **argv)
             return ctl_tenant_show(&cfg, argc, argv);
         if (strcmp(sub, "set") == 0)
             return ctl_tenant_set(&cfg, argc, argv);
+        if (strcmp(sub, "uis-key") == 0)
+            return uisctl_key(&uis_env, argc, argv);
         return ctl_usage_error_q("unknown tenant command '", sub, "'");
     }
+    if (strcmp(cmd, "uis") == 0)
+        return uisctl_main(&uis_env, argc, argv);
     if (strcmp(cmd, "user") == 0 && strcmp(sub, "add") == 0)
         return ctl_user_add(&cfg, argc, argv);
     if (strcmp(cmd, "employees") == 0 && strcmp(sub, "set") == 0)

@@ -401,11 +401,11 @@ def test_crmctl_end_to_end(migrated, new_topic, tmp_path):
     key = "uis-key-0123456789-SECRET"
     settings = tmp_path / "settings.json"
     settings.write_text(json.dumps({"notify_responsible_only": True,
-                                    "create_missed_call_task": False}))
+                                    "create_missed_call_task": False, "uis_api_key": key}))
     env = {"TOPIC_TENANT_TOKENS": tokens}
 
     p = crmctl(stack, "tenant", "install", tid, "--name", "ООО Тест", "--settings", settings,
-               "--no-deal-history", "--uis-api-key", key, **env)
+               "--no-deal-history", **env)
     lines = p.stdout.splitlines()
     assert len(lines) == 1, p.stdout
     m = re.fullmatch(rf"https://hooks\.example\.test/v1/uis/{tid}/crmwk1\.1\.([A-Za-z0-9_-]+)",

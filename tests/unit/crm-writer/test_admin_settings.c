@@ -60,7 +60,9 @@ static void test_kv(void **state)
     assert_null(kv.value);
     assert_int_equal(settings_kv_parse("name=ООО Ромашка", &kv, err, sizeof(err)), 0);
     assert_string_equal(kv.value, "ООО Ромашка");
-    assert_int_equal(settings_kv_parse("uis_api_key=s3cr3t-value", &kv, err, sizeof(err)), 0);
+    assert_int_equal(settings_kv_parse("uis_api_key=s3cr3t-value", &kv, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "uis_api_key cannot be given on the command line"));
+    assert_null(strstr(err, "s3cr3t"));
 
     assert_int_equal(settings_kv_parse("name=", &kv, err, sizeof(err)), -1);
     assert_string_equal(err, "name: must not be empty");
