@@ -36,18 +36,42 @@ static int jwt_mac(const unsigned char *key, size_t keylen, const char *msg, siz
     return 0;
 }
 
-/* Only the unpadded url alphabet: a token with '+', '/' or '=' was not made by a JWT signer,
- * and accepting several spellings of one signature would make tokens malleable. */
+static int jwt_b64url_value(char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '-')
+        return 62;
+    return c == '_' ? 63 : -1;
+}
+
+/* Only canonical unpadded base64url: a token with '+', '/' or '=' was not made by a JWT signer,
+ * and the bits of the last character that carry no byte must be zero (RFC 4648 §3.5). Accepting
+ * several spellings of one signature would make tokens malleable: four last characters of a
+ * 43-character signature decode to the same MAC. */
 static int jwt_b64url_valid(const char *s, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
+    int last = 0;
 
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_'))
+    for (size_t i = 0; i < n; i++) {
+        last = jwt_b64url_value(s[i]);
+        if (last < 0)
             return 0;
     }
-    return n % 4 != 1;
+    switch (n % 4) {
+    case 1:
+        return 0;
+    case 2:
+        return (last & 0x0f) == 0; /* 12 bits, one byte */
+    case 3:
+        return (last & 0x03) == 0; /* 18 bits, two bytes */
+    default:
+        return 1;
+    }
 }
 
 /* Decode one base64url part into a NUL-terminated JSON text and parse it. */

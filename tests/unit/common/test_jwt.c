@@ -196,6 +196,37 @@ static void test_sign_arguments(void **state)
                      JWT_EINVAL);
 }
 
+/* The 43-character signature holds 256 bits in 258: the last character's two low bits carry
+ * nothing, so four characters decode to one MAC. Only the canonical one (low bits zero) is
+ * accepted; the same holds for the header and payload parts. */
+static void test_signature_canonical_base64url(void **state)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    char tok[512], alt[512], err[128];
+    struct jwt_claims c;
+    size_t n;
+    int value, accepted = 0;
+
+    (void)state;
+    n = (size_t)jwt_hs256_sign(key, KEYLEN, "acme", "5", NOW + 60, tok, sizeof(tok));
+    value = (int)(strchr(alphabet, tok[n - 1]) - alphabet);
+    assert_int_equal(value & 3, 0);
+    for (int low = 0; low < 4; low++) {
+        strcpy(alt, tok);
+        alt[n - 1] = alphabet[(value & ~3) | low];
+        if (jwt_hs256_verify(key, KEYLEN, alt, NOW, &c, err, sizeof(err)) == JWT_OK)
+            accepted++;
+        else
+            assert_string_equal(err, "token signature is malformed");
+    }
+    assert_int_equal(accepted, 1);
+
+    /* header "{}" is e30 (18 bits, two low bits zero); e31 spells the same bytes */
+    assert_int_equal(jwt_hs256_verify(key, KEYLEN, "e31.e30.AAAA", NOW, &c, err, sizeof(err)),
+                     JWT_EFORMAT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -207,6 +238,7 @@ int main(void)
         cmocka_unit_test(test_required_claims),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_sign_arguments),
+        cmocka_unit_test(test_signature_canonical_base64url),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
