@@ -2,6 +2,7 @@
  * exit 0 done, 1 failed, 2 bad usage. Secrets are printed once (the webhook address at
  * install and re-issue) and never again. */
 #include "admin.h"
+#include "admin_popup.h"
 #include "admin_settings.h"
 #include "migrate.h"
 #include "migrate_db.h"
@@ -29,6 +30,7 @@ struct ctl_cfg {
     const char *popup_jwt_secret;
     long popup_jwt_ttl_s;
     const char *topic_dlq;
+    const char *topic_popup_users;
 };
 
 static const struct cfg_var ctl_vars[] = {
@@ -46,12 +48,16 @@ static const struct cfg_var ctl_vars[] = {
     {"PUBLIC_WEBHOOK_BASE", CFG_STR, "http://127.0.0.1:8080",
      "public base URL of ingest, for the printed webhook address",
      offsetof(struct ctl_cfg, public_webhook_base), 0, 0},
-    {"POPUP_JWT_SECRET", CFG_SECRET, "", "base64 HS256 key of popup tokens (popup-token)",
+    {"POPUP_JWT_SECRET", CFG_SECRET, "",
+     "HS256 keys of popup tokens kid:base64key,...; the first signs (popup-token)",
      offsetof(struct ctl_cfg, popup_jwt_secret), 0, 0},
     {"POPUP_JWT_TTL_S", CFG_INT, "43200", "lifetime of a popup token in seconds",
      offsetof(struct ctl_cfg, popup_jwt_ttl_s), 60, 31536000},
     {"TOPIC_DLQ", CFG_STR, "pipeline.dead-letter.v1", "dead-letter topic (dlq replay)",
      offsetof(struct ctl_cfg, topic_dlq), 0, 0},
+    {"TOPIC_POPUP_USERS", CFG_STR, "crm.popup-users.v1",
+     "compacted topic of revoked popup tokens (user disable/enable/revoke-tokens)",
+     offsetof(struct ctl_cfg, topic_popup_users), 0, 0},
 };
 #define CTL_NVARS (sizeof(ctl_vars) / sizeof(ctl_vars[0]))
 
@@ -67,6 +73,8 @@ static const char ctl_usage[] =
     "         notify_responsible_only, create_contact_on_call, add_call_to_last_active_deal,\n"
     "         create_missed_call_task, unknown_to_fixed_counterparty, fixed_counterparty_id\n"
     "  user add TENANT --login L --name N       prints the user id\n"
+    "  user disable|enable|revoke-tokens TENANT USER_ID   disable ends the user's popup streams\n"
+    "         and tokens; revoke-tokens voids every popup token minted so far\n"
     "  employees set TENANT USER_ID...          the ordered employees list (none: empty it)\n"
     "  extension set TENANT EXT USER_ID | extension rm TENANT EXT\n"
     "  counterparty add TENANT --name N [--work-phone P] [--mobile-phone P] [--responsible UID]\n"
@@ -651,13 +659,49 @@ static int ctl_dlq_replay(const struct ctl_cfg *cfg, int argc, char **argv)
     return rc < 0 ? ctl_fail(err) : 0;
 }
 
+static int ctl_user_tokens(const struct ctl_cfg *cfg, int argc, char **argv)
+{
+    static const char *const done[] = {"tokens revoked", "disabled", "enabled"};
+    enum admin_popup_op op = strcmp(argv[2], "disable") == 0  ? ADMIN_POPUP_DISABLE
+                             : strcmp(argv[2], "enable") == 0 ? ADMIN_POPUP_ENABLE
+                                                              : ADMIN_POPUP_REVOKE;
+    struct admin_popup_users pu = {NULL, cfg->topic_popup_users};
+    const char *pos[2];
+    size_t npos;
+    char err[512];
+    long long uid, gen = 0;
+    int active = 0, rc = 1;
+    PGconn *conn;
+
+    if (ctl_parse(argc, argv, 3, NULL, 0, pos, 2, &npos))
+        return 2;
+    if (npos != 2)
+        return ctl_usage_error_q("user ", argv[2], " needs TENANT USER_ID");
+    if (ctl_id_arg(pos[1], "USER_ID", &uid) < 0)
+        return 2;
+    if (!(conn = ctl_pg(cfg)))
+        return 1;
+    pu.producer = kafka_producer_new(cfg->kafka_brokers, "crmctl", NULL, err, sizeof(err));
+    if (!pu.producer)
+        ctl_fail(err);
+    else if (admin_popup_user(conn, &pu, pos[0], uid, op, &gen, &active, err, sizeof(err)) < 0)
+        ctl_fail(err);
+    else
+        rc = 0;
+    PQfinish(conn);
+    kafka_producer_close(pu.producer, 5000);
+    if (rc == 0)
+        printf("user %lld of %s: %s (popup tokens before generation %lld refused)\n", uid,
+               pos[0], done[op], gen);
+    return rc;
+}
+
 static int ctl_popup_token(const struct ctl_cfg *cfg, int argc, char **argv)
 {
     const char *pos[2];
     size_t npos;
     char err[512], token[1024];
-    unsigned char key[256];
-    long keylen;
+    static struct jwt_keyring keys;
     long long uid;
     PGconn *conn;
     int rc;
@@ -670,18 +714,22 @@ static int ctl_popup_token(const struct ctl_cfg *cfg, int argc, char **argv)
         return 2;
     if (!cfg->popup_jwt_secret[0])
         return ctl_fail("POPUP_JWT_SECRET must be set to mint popup tokens");
-    keylen = b64_decode(cfg->popup_jwt_secret, strlen(cfg->popup_jwt_secret), key, sizeof(key));
-    if (keylen < 16)
-        return ctl_fail("POPUP_JWT_SECRET must be base64 of at least 16 bytes");
+    if (jwt_keyring_parse(cfg->popup_jwt_secret, &keys, err, sizeof(err)) < 0) {
+        fprintf(stderr, "crmctl: POPUP_JWT_SECRET: %s\n", err);
+        return 1;
+    }
     if (!(conn = ctl_pg(cfg)))
         return 1;
     rc = admin_user_check(conn, pos[0], uid, err, sizeof(err));
+    if (rc == 0)
+        rc = admin_popup_may_mint(conn, pos[0], uid, err, sizeof(err));
     PQfinish(conn);
     if (rc < 0)
         return ctl_fail(err);
-    rc = jwt_hs256_sign(key, (size_t)keylen, pos[0], pos[1],
-                        (long)time(NULL) + cfg->popup_jwt_ttl_s, token, sizeof(token));
-    memset(key, 0, sizeof(key));
+    /* the generation is the minting time: revoke-tokens voids the ones before it */
+    rc = jwt_keyring_sign(&keys, pos[0], pos[1], (long)admin_popup_generation_now(),
+                          (long)time(NULL) + cfg->popup_jwt_ttl_s, token, sizeof(token));
+    memset(&keys, 0, sizeof(keys));
     if (rc < 0)
         return ctl_fail("cannot sign the popup token");
     printf("%s\n", token);
@@ -733,6 +781,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "user") == 0 && strcmp(sub, "add") == 0)
         return ctl_user_add(&cfg, argc, argv);
+    if (strcmp(cmd, "user") == 0 && (strcmp(sub, "disable") == 0 || strcmp(sub, "enable") == 0 ||
+                                      strcmp(sub, "revoke-tokens") == 0))
+        return ctl_user_tokens(&cfg, argc, argv);
     if (strcmp(cmd, "employees") == 0 && strcmp(sub, "set") == 0)
         return ctl_employees_set(&cfg, argc, argv);
     if (strcmp(cmd, "extension") == 0 && (strcmp(sub, "set") == 0 || strcmp(sub, "rm") == 0))

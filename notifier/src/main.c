@@ -8,8 +8,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/b64.h"
 #include "common/cfg.h"
+#include "common/compact_feed.h"
+#include "common/jwt.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/ops_http.h"
@@ -17,6 +18,7 @@
 #include "feed.h"
 #include "http.h"
 #include "hub.h"
+#include "revoke.h"
 
 struct notifier_cfg {
     struct common_cfg common;
@@ -24,6 +26,7 @@ struct notifier_cfg {
     long http_port;
     const char *topic_popups;
     const char *jwt_secret;
+    const char *topic_popup_users;
     const char *cors_origin;
     long window_s;
     long replay_per_user;
@@ -49,7 +52,13 @@ static const struct cfg_var notifier_vars[] = {
     {"TOPIC_POPUPS", CFG_STR, "crm.popups.v1", "popup messages topic (every partition is read)",
      NCFG(topic_popups), 0, 0},
     {"POPUP_JWT_SECRET", CFG_SECRET, NULL,
-     "base64 HMAC key of the popup tokens (HS256) the CRM signs", NCFG(jwt_secret), 0, 0},
+     "HS256 keys of popup tokens: kid:base64key,... (a token's kid picks the key; a plain "
+     "base64 key checks tokens without kid)",
+     NCFG(jwt_secret), 0, 0},
+    {"TOPIC_POPUP_USERS", CFG_STR, "crm.popup-users.v1",
+     "compacted topic of revoked popup tokens and disabled users (empty: tokens cannot be "
+     "revoked)",
+     NCFG(topic_popup_users), 0, 0},
     {"CORS_ORIGIN", CFG_STR, "",
      "origins that may read streams cross-origin and frame the page: empty, * or a list",
      NCFG(cors_origin), 0, 0},
@@ -96,11 +105,46 @@ static int64_t notifier_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+struct notifier_feeds {
+    struct feed *popups;
+    struct compact_feed *users; /* NULL when revocation is off */
+};
+
 static int notifier_ready(void *ctx, char *why, size_t whylen)
 {
-    if (feed_caught_up(ctx))
-        return 1;
-    snprintf(why, whylen, "reading back the popup topic");
+    const struct notifier_feeds *f = ctx;
+
+    if (!feed_caught_up(f->popups)) {
+        snprintf(why, whylen, "reading back the popup topic");
+        return 0;
+    }
+    /* Until the whole topic is read, a revoked token would still open a stream. */
+    if (f->users && !compact_feed_ready(f->users)) {
+        snprintf(why, whylen, "reading the popup-users topic");
+        return 0;
+    }
+    return 1;
+}
+
+/* A popup-users record: remember it and end the streams it revokes. */
+static int notifier_user_record(void *ctx, const char *key, size_t keylen, const char *value,
+                                size_t len)
+{
+    struct revoke_update u;
+    char err[128];
+    int closed;
+
+    if (revoke_parse(key, keylen, value, len, &u, err, sizeof(err)) < 0) {
+        log_warn("popup-users record refused", json_pack("{s:s}", "reason", err));
+        return -1;
+    }
+    closed = hub_user_tokens(ctx, u.tenant, u.user, u.generation, u.active);
+    if (closed < 0)
+        return -1;
+    log_info("popup tokens of a user changed",
+             json_pack("{s:s, s:s, s:I, s:b, s:i}", "tenant", u.tenant, "user", u.user,
+                       "token_generation", (json_int_t)u.generation, "active", u.active,
+                       "streams_closed", closed));
     return 0;
 }
 
@@ -119,8 +163,8 @@ int main(int argc, char **argv)
 {
     struct notifier_cfg cfg;
     char err[256];
-    unsigned char key[128];
-    long keylen;
+    static struct jwt_keyring keys;
+    struct notifier_feeds feeds = {NULL, NULL};
     enum log_level level;
     struct mx_registry *reg = NULL;
     struct hub *hub = NULL;
@@ -143,9 +187,8 @@ int main(int argc, char **argv)
                 cfg.common.log_level);
         return 2;
     }
-    keylen = b64_decode(cfg.jwt_secret, strlen(cfg.jwt_secret), key, sizeof(key));
-    if (keylen < 16) {
-        fprintf(stderr, "notifier: POPUP_JWT_SECRET: must be base64 of 16 to 128 bytes\n");
+    if (jwt_keyring_parse(cfg.jwt_secret, &keys, err, sizeof(err)) < 0) {
+        fprintf(stderr, "notifier: POPUP_JWT_SECRET: %s\n", err);
         return 2;
     }
     log_init("notifier", level, NULL);
@@ -186,8 +229,24 @@ int main(int argc, char **argv)
         log_error("cannot start", json_pack("{s:s}", "reason", err));
         goto out;
     }
+    feeds.popups = feed;
+    if (cfg.topic_popup_users[0]) {
+        char client_id[128];
+
+        snprintf(client_id, sizeof(client_id), "notifier-users%s%s",
+                 *cfg.common.instance_id ? "-" : "", cfg.common.instance_id);
+        feeds.users = compact_feed_start(cfg.common.kafka_brokers, cfg.topic_popup_users, client_id,
+                                         notifier_user_record, hub, err, sizeof(err));
+        if (!feeds.users) {
+            log_error("cannot start", json_pack("{s:s}", "reason", err));
+            goto out;
+        }
+    } else {
+        log_warn("popup tokens cannot be revoked",
+                 json_pack("{s:s}", "reason", "TOPIC_POPUP_USERS is empty"));
+    }
     ops = ops_http_start(cfg.common.ops_addr, (unsigned)cfg.common.ops_port, reg, notifier_ready,
-                         feed, err, sizeof(err));
+                         &feeds, err, sizeof(err));
     if (!ops) {
         log_error("cannot start", json_pack("{s:s}", "reason", err));
         goto out;
@@ -196,8 +255,7 @@ int main(int argc, char **argv)
         const struct http_cfg wcfg = {
             .addr = cfg.http_addr,
             .port = (unsigned)cfg.http_port,
-            .key = key,
-            .keylen = (size_t)keylen,
+            .keys = &keys,
             .cors = cfg.cors_origin,
             .conn_limit = (unsigned)(cfg.max_conns + 256),
             .idle_timeout_s = (unsigned)cfg.idle_timeout_s,
@@ -238,6 +296,7 @@ int main(int argc, char **argv)
 out:
     http_stop(http);
     ops_http_stop(ops);
+    compact_feed_stop(feeds.users); /* its callback uses the hub */
     feed_close(feed);
     hub_free(hub);
     mx_registry_free(reg);

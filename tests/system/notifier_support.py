@@ -67,6 +67,8 @@ class Notifier:
             "KAFKA_BROKERS": brokers, "TOPIC_POPUPS": topic, "POPUP_JWT_SECRET": secret_b64,
             "HTTP_PORT": str(self.port), "OPS_PORT": str(self.ops_port),
             "HEARTBEAT_S": "1", "LOG_LEVEL": "debug",
+            # revocation is tested through the whole pipeline (test_pipeline.py)
+            "TOPIC_POPUP_USERS": "",
             **{k: str(v) for k, v in env.items()},
         }
         self.log_path = log_path

@@ -174,6 +174,7 @@ class Pipeline:
             "TOPIC_DLQ": new_topic("p-dlq", parts),
             "TOPIC_CONTACTS": new_topic("p-contacts", parts),
             "TOPIC_TENANT_TOKENS": new_topic("p-tokens", 1, {"cleanup.policy": "compact"}),
+            "TOPIC_POPUP_USERS": new_topic("p-popup-users", 1, {"cleanup.policy": "compact"}),
         }
         self.ingest_port = free_port()
         self.notifier_port = free_port()
