@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 struct ctl_cfg {
     const char *pg_dsn;
@@ -31,11 +32,15 @@ struct ctl_cfg {
     long popup_jwt_ttl_s;
     const char *topic_dlq;
     const char *topic_popup_users;
+    const char *topic_call_events;
+    const char *topic_actions;
+    const char *topic_popups;
 };
 
 static const struct cfg_var ctl_vars[] = {
-    {"PG_DSN", CFG_SECRET, "host=127.0.0.1 port=15432 dbname=crm user=crm password=crm",
-     "PostgreSQL connection string (libpq)", offsetof(struct ctl_cfg, pg_dsn), 0, 0},
+    {"PG_DSN", CFG_SECRET, "",
+     "PostgreSQL connection string (libpq; no default: it would hold a password)",
+     offsetof(struct ctl_cfg, pg_dsn), 0, 0},
     {"KAFKA_BROKERS", CFG_STR, "127.0.0.1:19092", "Kafka bootstrap servers (tenant install/token)",
      offsetof(struct ctl_cfg, kafka_brokers), 0, 0},
     {"TOPIC_TENANT_TOKENS", CFG_STR, "crm.tenant-tokens.v1",
@@ -58,6 +63,13 @@ static const struct cfg_var ctl_vars[] = {
     {"TOPIC_POPUP_USERS", CFG_STR, "crm.popup-users.v1",
      "compacted topic of revoked popup tokens (user disable/enable/revoke-tokens)",
      offsetof(struct ctl_cfg, topic_popup_users), 0, 0},
+    {"TOPIC_CALL_EVENTS", CFG_STR, "uis.call-events.v1",
+     "call events topic (dlq replay sends only to this and the two below)",
+     offsetof(struct ctl_cfg, topic_call_events), 0, 0},
+    {"TOPIC_ACTIONS", CFG_STR, "crm.call-actions.v1", "CRM actions topic (dlq replay)",
+     offsetof(struct ctl_cfg, topic_actions), 0, 0},
+    {"TOPIC_POPUPS", CFG_STR, "crm.popups.v1", "popups topic (dlq replay)",
+     offsetof(struct ctl_cfg, topic_popups), 0, 0},
 };
 #define CTL_NVARS (sizeof(ctl_vars) / sizeof(ctl_vars[0]))
 
@@ -82,7 +94,9 @@ static const char ctl_usage[] =
     "         [--last-activity RFC3339]\n"
     "  contacts|tasks|deal-history|counterparties|deals|users list TENANT [--json]\n"
     "  popup-token TENANT USER_ID               a JWT HS256 for the notifier\n"
-    "  dlq replay [--dry-run]                   send dead letters back to their topics\n";
+    "  dlq replay [--dry-run]                   send dead letters back to their topics\n"
+    "  --show-secret (any command)              print webhook addresses and popup tokens even\n"
+    "                                           when standard output is not a terminal\n";
 
 struct ctl_opt {
     const char *name; /* "--name" */
@@ -90,6 +104,22 @@ struct ctl_opt {
     int takes_arg;
     int seen;
 };
+
+/* --show-secret was given: print secrets into a pipe or file too. */
+static int ctl_show_secret;
+
+/* 0 when a secret (what) may go to standard output: it is a terminal, or --show-secret was
+ * given. Checked before the command changes anything, so a refusal costs nothing. */
+static int ctl_secret_ok(const char *what)
+{
+    if (ctl_show_secret || isatty(STDOUT_FILENO))
+        return 0;
+    fprintf(stderr,
+            "crmctl: standard output is not a terminal, so the %s would land in a file, pipe or "
+            "log; add --show-secret to print it anyway\n",
+            what);
+    return -1;
+}
 
 /* Print "crmctl: <what><detail>" and the usage; returns the usage exit code. */
 static int ctl_usage_error(const char *what, const char *detail)
@@ -156,8 +186,13 @@ static void ctl_notice(void *arg, const char *message)
 
 static PGconn *ctl_pg(const struct ctl_cfg *cfg)
 {
-    PGconn *conn = PQconnectdb(cfg->pg_dsn);
+    PGconn *conn;
 
+    if (!cfg->pg_dsn[0]) {
+        fprintf(stderr, "crmctl: PG_DSN must be set (a libpq connection string)\n");
+        return NULL;
+    }
+    conn = PQconnectdb(cfg->pg_dsn);
     if (PQstatus(conn) != CONNECTION_OK) {
         fprintf(stderr, "crmctl: postgresql: %s", PQerrorMessage(conn));
         PQfinish(conn);
@@ -280,6 +315,8 @@ static int ctl_tenant_install(const struct ctl_cfg *cfg, int argc, char **argv)
         return 2;
     if (npos != 1)
         return ctl_usage_error("", "tenant install needs the tenant id");
+    if (ctl_secret_ok("webhook address") < 0)
+        return 2;
     if (!opts[0].seen || !opts[0].value[0])
         return ctl_usage_error("", "tenant install needs --name");
     settings_defaults(&s);
@@ -349,6 +386,8 @@ static int ctl_tenant_token(const struct ctl_cfg *cfg, int argc, char **argv)
         return 2;
     if (npos != 1)
         return ctl_usage_error("", "tenant token needs the tenant id");
+    if (ctl_secret_ok("webhook address") < 0)
+        return 2;
     if (ctl_tokens(cfg, &kr, &tk, err, sizeof(err)) < 0) {
         ctl_fail(err);
     } else if ((conn = ctl_pg(cfg)) != NULL) {
@@ -652,7 +691,9 @@ static int ctl_dlq_replay(const struct ctl_cfg *cfg, int argc, char **argv)
 
     if (ctl_parse(argc, argv, 3, opts, 1, NULL, 0, &npos) != 0)
         return 2;
-    rc = dlq_replay_run(cfg->kafka_brokers, cfg->topic_dlq, "crmctl-dlq-replay", opts[0].seen,
+    const char *const ours[] = {cfg->topic_call_events, cfg->topic_actions, cfg->topic_popups,
+                                NULL};
+    rc = dlq_replay_run(cfg->kafka_brokers, cfg->topic_dlq, ours, "crmctl-dlq-replay", opts[0].seen,
                         stdout, &stats, err, sizeof(err));
     printf("%s %ld, skipped %ld\n", opts[0].seen ? "would replay" : "replayed", stats.replayed,
            stats.skipped);
@@ -691,8 +732,8 @@ static int ctl_user_tokens(const struct ctl_cfg *cfg, int argc, char **argv)
     PQfinish(conn);
     kafka_producer_close(pu.producer, 5000);
     if (rc == 0)
-        printf("user %lld of %s: %s (popup tokens before generation %lld refused)\n", uid,
-               pos[0], done[op], gen);
+        printf("user %lld of %s: %s (popup tokens before generation %lld refused)\n", uid, pos[0],
+               done[op], gen);
     return rc;
 }
 
@@ -710,6 +751,8 @@ static int ctl_popup_token(const struct ctl_cfg *cfg, int argc, char **argv)
         return 2;
     if (npos != 2)
         return ctl_usage_error("", "popup-token needs TENANT USER_ID");
+    if (ctl_secret_ok("popup token") < 0)
+        return 2;
     if (ctl_id_arg(pos[1], "USER_ID", &uid) < 0)
         return 2;
     if (!cfg->popup_jwt_secret[0])
@@ -753,6 +796,15 @@ int main(int argc, char **argv)
     char err[512];
     const char *cmd, *sub;
 
+    /* --show-secret may stand anywhere; the commands never see it. */
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--show-secret") == 0) {
+            ctl_show_secret = 1;
+            memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof(argv[0]));
+            argc--;
+            i--;
+        }
+    }
     if (argc < 2 || cfg_wants_help(argc, argv)) {
         cfg_help(argc < 2 ? stderr : stdout, ctl_usage, ctl_vars, CTL_NVARS);
         return argc < 2 ? 2 : 0;
@@ -782,7 +834,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "user") == 0 && strcmp(sub, "add") == 0)
         return ctl_user_add(&cfg, argc, argv);
     if (strcmp(cmd, "user") == 0 && (strcmp(sub, "disable") == 0 || strcmp(sub, "enable") == 0 ||
-                                      strcmp(sub, "revoke-tokens") == 0))
+                                     strcmp(sub, "revoke-tokens") == 0))
         return ctl_user_tokens(&cfg, argc, argv);
     if (strcmp(cmd, "employees") == 0 && strcmp(sub, "set") == 0)
         return ctl_employees_set(&cfg, argc, argv);

@@ -211,7 +211,8 @@ class Pipeline:
         return codes
 
     def ctl(self, *args):
-        out = subprocess.run([CRMCTL, *args], capture_output=True, text=True,
+        # the harness reads the addresses and tokens crmctl prints: not a terminal
+        out = subprocess.run([CRMCTL, "--show-secret", *args], capture_output=True, text=True,
                              env=dict(os.environ, **self.env), timeout=60)
         assert out.returncode == 0, f"crmctl {args}: {out.stderr}"
         return out.stdout
