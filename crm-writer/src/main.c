@@ -29,8 +29,8 @@ struct crmw_cfg {
 
 static const struct cfg_var crmw_vars[] = {
     CFG_COMMON_VARS(struct crmw_cfg, common, "9103"),
-    {"PG_DSN", CFG_SECRET, "host=127.0.0.1 port=15432 dbname=crm user=crm password=crm",
-     "PostgreSQL connection string (libpq)", offsetof(struct crmw_cfg, pg_dsn), 0, 0},
+    {"PG_DSN", CFG_SECRET, NULL, "PostgreSQL connection string (libpq)",
+     offsetof(struct crmw_cfg, pg_dsn), 0, 0},
     {"TOPIC_ACTIONS", CFG_STR, "crm.call-actions.v1", "topic of the router's actions",
      offsetof(struct crmw_cfg, topic_actions), 0, 0},
     {"TOPIC_CONTACTS", CFG_STR, "crm.contacts.v1",

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "event.h"
 #include "common/cfg.h"
 #include "common/ids.h"
 #include "common/kafka.h"
@@ -47,8 +48,10 @@ static const struct cfg_var ingest_vars[] = {
      65535},
     {"HTTP_THREADS", CFG_INT, "2", "HTTP worker threads (epoll thread pool)",
      offsetof(struct ingest_cfg, http_threads), 1, 64},
-    {"MAX_BODY_BYTES", CFG_INT, "65536", "largest body accepted; larger gets 413",
-     offsetof(struct ingest_cfg, max_body), 1024, 16777216},
+    {"MAX_BODY_BYTES", CFG_INT, "65536",
+     "largest body accepted; larger gets 413 (with CONN_MEMORY_BYTES, bounded so that a refused "
+     "body always fits on the rejected topic)",
+     offsetof(struct ingest_cfg, max_body), 1024, 131072},
     {"CONN_LIMIT", CFG_INT, "4096", "concurrent connections at most",
      offsetof(struct ingest_cfg, conn_limit), 1, 1000000},
     {"CONN_MEMORY_BYTES", CFG_INT, "16384",
@@ -86,6 +89,15 @@ static int ingest_check_cfg(void *c, char *err, size_t errlen)
 
     if (wtoken_keyring_parse(cfg->webhook_keys, &cfg->keys, why, sizeof(why)) < 0) {
         snprintf(err, errlen, "WEBHOOK_KEYS: %s", why);
+        return -1;
+    }
+    /* Request headers live in the connection's pool, so it bounds them. */
+    if (event_rejected_max_size((size_t)cfg->max_body, (size_t)cfg->conn_memory) >
+        EVENT_RECORD_MAX) {
+        snprintf(err, errlen,
+                 "MAX_BODY_BYTES %ld with CONN_MEMORY_BYTES %ld: a refused body could exceed the "
+                 "%d bytes a record on the rejected topic may have; lower them",
+                 cfg->max_body, cfg->conn_memory, EVENT_RECORD_MAX);
         return -1;
     }
     return 0;

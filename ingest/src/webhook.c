@@ -177,9 +177,8 @@ static enum MHD_Result wh_collect_header(void *cls, enum MHD_ValueKind kind, con
                                          const char *value)
 {
     (void)kind;
-    /* Credentials never reach a topic. */
-    if (strcasecmp(key, "authorization") != 0 && strcasecmp(key, "cookie") != 0 &&
-        strcasecmp(key, "proxy-authorization") != 0)
+    /* Credentials and URLs never reach a topic. */
+    if (event_header_kept(key))
         json_object_set_new(cls, key, json_string(value ? value : ""));
     return MHD_YES;
 }

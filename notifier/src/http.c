@@ -135,8 +135,7 @@ static enum MHD_Result http_stream(struct http *s, struct MHD_Connection *conn)
     auth_pick(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
               MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, "popup_token"),
               MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "token"), &token, &toklen);
-    if (auth_verify(s->cfg.key, s->cfg.keylen, token, toklen, (long)time(NULL), &who, err,
-                    sizeof(err)) < 0) {
+    if (auth_verify(s->cfg.keys, token, toklen, (long)time(NULL), &who, err, sizeof(err)) < 0) {
         hub_count_connect(s->hub, "unauthorized");
         return http_json(s, conn, MHD_HTTP_UNAUTHORIZED, "unauthorized", err);
     }
@@ -150,6 +149,8 @@ static enum MHD_Result http_stream(struct http *s, struct MHD_Connection *conn)
     rc = hub_connect(s->hub, &who, last_state, &last, conn, &st->hc);
     if (rc != HUB_CONNECTED) {
         free(st);
+        if (rc == HUB_REVOKED)
+            return http_json(s, conn, MHD_HTTP_UNAUTHORIZED, "unauthorized", "token revoked");
         if (rc == HUB_USER_LIMIT)
             return http_json(s, conn, MHD_HTTP_TOO_MANY_REQUESTS, "too_many_streams",
                              "this user has the most streams allowed open");

@@ -8,9 +8,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/b64.h"
 #include "common/cfg.h"
+#include "common/compact_feed.h"
 #include "common/ids.h"
+#include "common/jwt.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/ops_http.h"
@@ -19,6 +20,7 @@
 #include "feed.h"
 #include "http.h"
 #include "hub.h"
+#include "revoke.h"
 
 struct notifier_cfg {
     struct common_cfg common;
@@ -26,6 +28,7 @@ struct notifier_cfg {
     long http_port;
     const char *topic_popups;
     const char *jwt_secret;
+    const char *topic_popup_users;
     const char *cors_origin;
     long window_s;
     long replay_per_user;
@@ -40,8 +43,7 @@ struct notifier_cfg {
     long idle_timeout_s;
     long retry_after_s;
     long drain_ms;
-    unsigned char key[128]; /* decoded from jwt_secret */
-    long keylen;
+    struct jwt_keyring keys; /* parsed from jwt_secret */
 };
 
 #define NCFG(f) offsetof(struct notifier_cfg, f)
@@ -53,7 +55,13 @@ static const struct cfg_var notifier_vars[] = {
     {"TOPIC_POPUPS", CFG_STR, "crm.popups.v1", "popup messages topic (every partition is read)",
      NCFG(topic_popups), 0, 0},
     {"POPUP_JWT_SECRET", CFG_SECRET, NULL,
-     "base64 HMAC key of the popup tokens (HS256) the CRM signs", NCFG(jwt_secret), 0, 0},
+     "HS256 keys of popup tokens: kid:base64key,... (a token's kid picks the key; a plain "
+     "base64 key checks tokens without kid)",
+     NCFG(jwt_secret), 0, 0},
+    {"TOPIC_POPUP_USERS", CFG_STR, "crm.popup-users.v1",
+     "compacted topic of revoked popup tokens and disabled users (empty: tokens cannot be "
+     "revoked)",
+     NCFG(topic_popup_users), 0, 0},
     {"CORS_ORIGIN", CFG_STR, "",
      "origins that may read streams cross-origin and frame the page: empty, * or a list",
      NCFG(cors_origin), 0, 0},
@@ -90,10 +98,10 @@ static const struct cfg_var notifier_vars[] = {
 static int notifier_check_cfg(void *c, char *err, size_t errlen)
 {
     struct notifier_cfg *cfg = c;
+    char why[200];
 
-    cfg->keylen = b64_decode(cfg->jwt_secret, strlen(cfg->jwt_secret), cfg->key, sizeof(cfg->key));
-    if (cfg->keylen < 16) {
-        snprintf(err, errlen, "POPUP_JWT_SECRET: must be base64 of 16 to 128 bytes");
+    if (jwt_keyring_parse(cfg->jwt_secret, &cfg->keys, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "POPUP_JWT_SECRET: %s", why);
         return -1;
     }
     return 0;
@@ -109,11 +117,46 @@ static const struct svc_spec notifier_spec = {
     offsetof(struct notifier_cfg, common),
     notifier_check_cfg};
 
+struct notifier_feeds {
+    struct feed *popups;
+    struct compact_feed *users; /* NULL when revocation is off */
+};
+
 static int notifier_ready(void *ctx, char *why, size_t whylen)
 {
-    if (feed_caught_up(ctx))
-        return 1;
-    snprintf(why, whylen, "reading back the popup topic");
+    const struct notifier_feeds *f = ctx;
+
+    if (!feed_caught_up(f->popups)) {
+        snprintf(why, whylen, "reading back the popup topic");
+        return 0;
+    }
+    /* Until the whole topic is read, a revoked token would still open a stream. */
+    if (f->users && !compact_feed_ready(f->users)) {
+        snprintf(why, whylen, "reading the popup-users topic");
+        return 0;
+    }
+    return 1;
+}
+
+/* A popup-users record: remember it and end the streams it revokes. */
+static int notifier_user_record(void *ctx, const char *key, size_t keylen, const char *value,
+                                size_t len)
+{
+    struct revoke_update u;
+    char err[128];
+    int closed;
+
+    if (revoke_parse(key, keylen, value, len, &u, err, sizeof(err)) < 0) {
+        log_warn("popup-users record refused", json_pack("{s:s}", "reason", err));
+        return -1;
+    }
+    closed = hub_user_tokens(ctx, u.tenant, u.user, u.generation, u.active);
+    if (closed < 0)
+        return -1;
+    log_info("popup tokens of a user changed",
+             json_pack("{s:s, s:s, s:I, s:b, s:i}", "tenant", u.tenant, "user", u.user,
+                       "token_generation", (json_int_t)u.generation, "active", u.active,
+                       "streams_closed", closed));
     return 0;
 }
 
@@ -132,7 +175,7 @@ static void notifier_raise_nofile(void)
 struct notifier_state {
     struct mx_registry *reg;
     struct hub *hub;
-    struct feed *feed;
+    struct notifier_feeds feeds;
     struct http *http;
     struct svc_ops ops;
 };
@@ -158,8 +201,7 @@ static int notifier_open(const struct notifier_cfg *cfg, struct notifier_state *
     const struct http_cfg wcfg = {
         .addr = cfg->http_addr,
         .port = (unsigned)cfg->http_port,
-        .key = cfg->key,
-        .keylen = (size_t)cfg->keylen,
+        .keys = &cfg->keys,
         .cors = cfg->cors_origin,
         .conn_limit = (unsigned)(cfg->max_conns + 256),
         .idle_timeout_s = (unsigned)cfg->idle_timeout_s,
@@ -174,9 +216,29 @@ static int notifier_open(const struct notifier_cfg *cfg, struct notifier_state *
         return -1;
     }
     svc_instance_name("notifier", "-", cfg->common.instance_id, client_id, sizeof(client_id));
-    st->feed = feed_new(&fcfg, st->hub, st->reg, err, sizeof(err));
-    if (st->feed && svc_ops_start(&st->ops, &cfg->common, NULL, st->reg, notifier_ready, st->feed,
-                                  err, sizeof(err)) == 0)
+    st->feeds.popups = feed_new(&fcfg, st->hub, st->reg, err, sizeof(err));
+    if (!st->feeds.popups) {
+        svc_cannot_start(err);
+        return -1;
+    }
+    if (cfg->topic_popup_users[0]) {
+        char users_id[160];
+
+        svc_instance_name("notifier-users", "-", cfg->common.instance_id, users_id,
+                          sizeof(users_id));
+        st->feeds.users = compact_feed_start(cfg->common.kafka_brokers, cfg->topic_popup_users,
+                                             users_id, notifier_user_record, st->hub, err,
+                                             sizeof(err));
+        if (!st->feeds.users) {
+            svc_cannot_start(err);
+            return -1;
+        }
+    } else {
+        log_warn("popup tokens cannot be revoked",
+                 json_pack("{s:s}", "reason", "TOPIC_POPUP_USERS is empty"));
+    }
+    if (svc_ops_start(&st->ops, &cfg->common, NULL, st->reg, notifier_ready, &st->feeds, err,
+                      sizeof(err)) == 0)
         st->http = http_start(&wcfg, st->hub, err, sizeof(err));
     if (!st->http) {
         svc_cannot_start(err);
@@ -194,7 +256,7 @@ static int notifier_run(const struct notifier_cfg *cfg, struct notifier_state *s
     while (!sig_stop_requested()) {
         int64_t now;
 
-        if (feed_poll(st->feed, 100) < 0)
+        if (feed_poll(st->feeds.popups, 100) < 0)
             break;
         ops_http_heartbeat(st->ops.http);
         now = ids_now_ms();
@@ -218,14 +280,15 @@ static void notifier_close(struct notifier_state *st)
 {
     http_stop(st->http);
     svc_ops_stop(&st->ops);
-    feed_close(st->feed);
+    compact_feed_stop(st->feeds.users); /* its callback uses the hub */
+    feed_close(st->feeds.popups);
     hub_free(st->hub);
     mx_registry_free(st->reg);
 }
 
 int main(int argc, char **argv)
 {
-    struct notifier_cfg cfg;
+    static struct notifier_cfg cfg; /* the key ring is large */
     struct notifier_state st = {0};
     int rc = svc_init(&notifier_spec, argc, argv, &cfg, stdout, stderr);
 

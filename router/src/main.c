@@ -35,8 +35,8 @@ struct router_cfg {
 
 static const struct cfg_var router_vars[] = {
     CFG_COMMON_VARS(struct router_cfg, common, "9102"),
-    {"PG_DSN", CFG_SECRET, "host=127.0.0.1 port=15432 dbname=crm user=crm password=crm",
-     "PostgreSQL connection string", offsetof(struct router_cfg, pg_dsn), 0, 0},
+    {"PG_DSN", CFG_SECRET, NULL, "PostgreSQL connection string",
+     offsetof(struct router_cfg, pg_dsn), 0, 0},
     {"TOPIC_CALL_EVENTS", CFG_STR, "uis.call-events.v1", "input: normalised call events",
      offsetof(struct router_cfg, topic_events), 0, 0},
     {"TOPIC_ACTIONS", CFG_STR, "crm.call-actions.v1", "output: the writer's actions",

@@ -20,7 +20,8 @@ INVALID = [(t, p) for t in TOPICS for p in schemas.examples(t, invalid=True)]
 def test_every_topic_has_examples():
     assert set(TOPICS) == {
         "uis.call-events.v1", "uis.call-events.rejected.v1", "crm.call-actions.v1",
-        "crm.popups.v1", "crm.tenant-tokens.v1", "crm.contacts.v1", "pipeline.dead-letter.v1"}
+        "crm.popups.v1", "crm.tenant-tokens.v1", "crm.contacts.v1", "pipeline.dead-letter.v1",
+        "crm.popup-users.v1"}
     for topic in TOPICS:
         assert schemas.examples(topic), topic
 

@@ -43,7 +43,9 @@ def base_env(stack, **extra):
 
 
 def crmctl(stack, *args, check=True, **env):
-    proc = subprocess.run([str(CRMCTL), *map(str, args)], env=base_env(stack, **env),
+    # the tests read the addresses and tokens crmctl prints: not a terminal
+    proc = subprocess.run([str(CRMCTL), "--show-secret", *map(str, args)],
+                          env=base_env(stack, **env),
                           capture_output=True, text=True, timeout=60)
     if check and proc.returncode != 0:
         raise AssertionError(f"crmctl {' '.join(map(str, args))} failed ({proc.returncode}):\n"

@@ -56,6 +56,8 @@ class Notifier(harness.Service):
             "KAFKA_BROKERS": brokers, "TOPIC_POPUPS": topic, "POPUP_JWT_SECRET": secret_b64,
             "HTTP_PORT": str(self.port), "OPS_PORT": str(ops_port),
             "HEARTBEAT_S": "1", "LOG_LEVEL": "debug",
+            # revocation is tested through the whole pipeline (test_pipeline.py)
+            "TOPIC_POPUP_USERS": "",
             **{k: str(v) for k, v in env.items()},
         }, ops_port, log_path)
 

@@ -97,6 +97,7 @@ class Pipeline:
             "TOPIC_DLQ": new_topic("p-dlq", parts),
             "TOPIC_CONTACTS": new_topic("p-contacts", parts),
             "TOPIC_TENANT_TOKENS": new_topic("p-tokens", 1, {"cleanup.policy": "compact"}),
+            "TOPIC_POPUP_USERS": new_topic("p-popup-users", 1, {"cleanup.policy": "compact"}),
         }
         self.ingest_port = free_port()
         self.notifier_port = free_port()
@@ -146,7 +147,8 @@ class Pipeline:
         wait_until(self.settled, timeout, what="router and crm-writer to consume everything")
 
     def ctl(self, *args):
-        out = subprocess.run([CRMCTL, *args], capture_output=True, text=True,
+        # the harness reads the addresses and tokens crmctl prints: not a terminal
+        out = subprocess.run([CRMCTL, "--show-secret", *args], capture_output=True, text=True,
                              env=dict(os.environ, **self.env), timeout=60)
         assert out.returncode == 0, f"crmctl {args}: {out.stderr}"
         return out.stdout
