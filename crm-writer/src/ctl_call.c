@@ -1,5 +1,6 @@
 #include "ctl_call.h"
 
+#include "ctl_list.h"
 #include "ctl_table.h"
 
 #include "common/cfg.h"
@@ -280,96 +281,70 @@ static int ctl_call_rows(PGconn *conn, const char *title, const char *sql, const
                          const char *call_id)
 {
     PGresult *res = ctl_call_query(conn, sql, tenant, call_id);
-    size_t ncols, nrows;
     const char **cells;
+    size_t ncols;
+    int rc = 0;
 
     if (!res)
         return -1;
     ncols = (size_t)PQnfields(res);
-    nrows = (size_t)PQntuples(res);
     printf("\n%s\n", title);
-    if (nrows == 0) {
+    if (PQntuples(res) == 0) {
         printf("  none\n");
-        PQclear(res);
-        return 0;
-    }
-    cells = calloc((nrows + 1) * ncols, sizeof(*cells));
-    if (!cells) {
-        PQclear(res);
-        return -1;
-    }
-    if (nrows == 1 && ncols > 5) { /* one wide row: a field a line */
-        for (size_t c = 0; c < ncols; c++) {
+    } else if (PQntuples(res) == 1 && ncols > 5) { /* one wide row: a field a line */
+        cells = calloc(2 * ncols, sizeof(*cells));
+        for (size_t c = 0; cells && c < ncols; c++) {
             cells[2 * c] = PQfname(res, (int)c);
             cells[2 * c + 1] = PQgetisnull(res, 0, (int)c) ? NULL : PQgetvalue(res, 0, (int)c);
         }
-        ctl_table_print(stdout, 2, ncols - 1, cells, 0);
+        if (cells)
+            ctl_table_print(stdout, 2, ncols - 1, cells, 0);
+        rc = cells ? 0 : -1;
         free(cells);
-        PQclear(res);
-        return 0;
+    } else {
+        rc = ctl_list_print_result(stdout, res, ncols, NULL, 64);
     }
-    for (size_t c = 0; c < ncols; c++)
-        cells[c] = PQfname(res, (int)c);
-    for (size_t r = 0; r < nrows; r++) {
-        for (size_t c = 0; c < ncols; c++)
-            cells[(r + 1) * ncols + c] =
-                PQgetisnull(res, (int)r, (int)c) ? NULL : PQgetvalue(res, (int)r, (int)c);
-    }
-    ctl_table_print(stdout, ncols, nrows, cells, 64);
-    free(cells);
     PQclear(res);
-    return 0;
+    return rc;
 }
 
-#define CTL_CALL_T(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"
-
+/* Times as people read them: UTC, to the second. */
 static const char ctl_call_contact_sql[] =
-    "SELECT c.id::text AS \"CONTACT\", c.revision::text AS \"REVISION\", c.state::text AS "
-    "\"STATE\", c.direction AS \"DIR\", COALESCE(c.caller, 'hidden') AS \"PHONE\","
-    " cp.name AS \"COUNTERPARTY\", u.login AS \"ANSWERED BY\","
-    " " CTL_CALL_T(
-        "c.ringing_at") " AS \"RINGING (UTC)\","
-                        " " CTL_CALL_T(
-                            "c.answered_at") " AS \"ANSWERED (UTC)\","
-                                             " " CTL_CALL_T(
-                                                 "c.ended_at") " AS \"ENDED (UTC)\","
-                                                               " array_to_string(c.record_urls, ' "
-                                                               "') AS \"RECORDINGS\""
-                                                               " FROM contacts c LEFT JOIN "
-                                                               "counterparties cp ON cp.tenant_id "
-                                                               "= c.tenant_id"
-                                                               " AND cp.id = c.counterparty_id "
-                                                               "LEFT JOIN users u ON u.tenant_id = "
-                                                               "c.tenant_id"
-                                                               " AND u.id = c.answered_by WHERE "
-                                                               "c.tenant_id = $1 AND c.call_id = "
-                                                               "$2";
+    "SELECT c.id::text AS \"CONTACT\", c.revision::text AS \"REVISION\","
+    " c.state::text AS \"STATE\", c.direction AS \"DIR\","
+    " COALESCE(c.caller, 'hidden') AS \"PHONE\", cp.name AS \"COUNTERPARTY\","
+    " u.login AS \"ANSWERED BY\","
+    " to_char(c.ringing_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS \"RINGING (UTC)\","
+    " to_char(c.answered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS \"ANSWERED (UTC)\","
+    " to_char(c.ended_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS \"ENDED (UTC)\","
+    " array_to_string(c.record_urls, ' ') AS \"RECORDINGS\""
+    " FROM contacts c LEFT JOIN counterparties cp ON cp.tenant_id = c.tenant_id"
+    " AND cp.id = c.counterparty_id LEFT JOIN users u ON u.tenant_id = c.tenant_id"
+    " AND u.id = c.answered_by WHERE c.tenant_id = $1 AND c.call_id = $2";
 
-static const char ctl_call_router_sql[] = "SELECT state::text AS \"STATE\", " CTL_CALL_T(
-    "updated_at") " AS \"UPDATED (UTC)\","
-                  " facts::text AS \"FACTS\" FROM router_calls WHERE tenant_id = $1 AND call_id = "
-                  "$2";
+static const char ctl_call_router_sql[] =
+    "SELECT state::text AS \"STATE\","
+    " to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS \"UPDATED (UTC)\","
+    " facts::text AS \"FACTS\" FROM router_calls WHERE tenant_id = $1 AND call_id = $2";
 
-static const char ctl_call_tasks_sql[] = "SELECT " CTL_CALL_T(
-    "t.created_at") " AS \"CREATED (UTC)\", t.kind AS \"KIND\","
-                    " t.title AS \"TITLE\", CASE WHEN t.done THEN 'done' ELSE 'open' END AS "
-                    "\"STATE\","
-                    " cp.name AS \"COUNTERPARTY\", u.login AS \"ASSIGNEE\" FROM tasks t"
-                    " LEFT JOIN counterparties cp ON cp.tenant_id = t.tenant_id AND cp.id = "
-                    "t.counterparty_id"
-                    " LEFT JOIN users u ON u.tenant_id = t.tenant_id AND u.id = t.assignee_user_id"
-                    " WHERE t.tenant_id = $1 AND t.call_id = $2 ORDER BY t.created_at, t.id";
+static const char ctl_call_tasks_sql[] =
+    "SELECT to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"
+    " AS \"CREATED (UTC)\", t.kind AS \"KIND\", t.title AS \"TITLE\","
+    " CASE WHEN t.done THEN 'done' ELSE 'open' END AS \"STATE\","
+    " cp.name AS \"COUNTERPARTY\", u.login AS \"ASSIGNEE\" FROM tasks t"
+    " LEFT JOIN counterparties cp ON cp.tenant_id = t.tenant_id AND cp.id = t.counterparty_id"
+    " LEFT JOIN users u ON u.tenant_id = t.tenant_id AND u.id = t.assignee_user_id"
+    " WHERE t.tenant_id = $1 AND t.call_id = $2 ORDER BY t.created_at, t.id";
 
-static const char ctl_call_history_sql[] = "SELECT " CTL_CALL_T(
-    "h.occurred_at") " AS \"WHEN (UTC)\", d.title AS \"DEAL\","
-                     " cp.name AS \"COUNTERPARTY\", u.login AS \"USER\", h.duration_s || ' s' AS "
-                     "\"DURATION\","
-                     " array_to_string(h.record_urls, ' ') AS \"RECORDINGS\" FROM deal_history h"
-                     " LEFT JOIN deals d ON d.tenant_id = h.tenant_id AND d.id = h.deal_id"
-                     " LEFT JOIN counterparties cp ON cp.tenant_id = d.tenant_id AND cp.id = "
-                     "d.counterparty_id"
-                     " LEFT JOIN users u ON u.tenant_id = h.tenant_id AND u.id = h.user_id"
-                     " WHERE h.tenant_id = $1 AND h.call_id = $2 ORDER BY h.occurred_at, h.id";
+static const char ctl_call_history_sql[] =
+    "SELECT to_char(h.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"
+    " AS \"WHEN (UTC)\", d.title AS \"DEAL\", cp.name AS \"COUNTERPARTY\","
+    " u.login AS \"USER\", h.duration_s || ' s' AS \"DURATION\","
+    " array_to_string(h.record_urls, ' ') AS \"RECORDINGS\" FROM deal_history h"
+    " LEFT JOIN deals d ON d.tenant_id = h.tenant_id AND d.id = h.deal_id"
+    " LEFT JOIN counterparties cp ON cp.tenant_id = d.tenant_id AND cp.id = d.counterparty_id"
+    " LEFT JOIN users u ON u.tenant_id = h.tenant_id AND u.id = h.user_id"
+    " WHERE h.tenant_id = $1 AND h.call_id = $2 ORDER BY h.occurred_at, h.id";
 
 /* The Kafka time window of the call: its rows' earliest and latest times (ms), or -1 when no
  * row mentions the call. */

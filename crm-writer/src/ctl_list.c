@@ -223,10 +223,29 @@ static int ctl_list_params(const struct ctl_list_spec *spec, const struct ctl_li
     return 0;
 }
 
+int ctl_list_print_result(FILE *out, PGresult *res, size_t ncols, const char *const *headers,
+                          size_t max_width)
+{
+    size_t nrows = (size_t)PQntuples(res);
+    const char **cells = calloc((nrows + 1) * ncols + 1, sizeof(*cells));
+
+    if (!cells)
+        return -1;
+    for (size_t c = 0; c < ncols; c++)
+        cells[c] = headers ? headers[c] : PQfname(res, (int)c);
+    for (size_t r = 0; r < nrows; r++) {
+        for (size_t c = 0; c < ncols; c++)
+            cells[(r + 1) * ncols + c] =
+                PQgetisnull(res, (int)r, (int)c) ? NULL : PQgetvalue(res, (int)r, (int)c);
+    }
+    ctl_table_print(out, ncols, nrows, cells, max_width);
+    free(cells);
+    return 0;
+}
+
 static int ctl_list_print(const struct ctl_list_spec *spec, PGresult *res)
 {
     size_t ncols = 0, nrows = (size_t)PQntuples(res), total;
-    const char **cells;
 
     while (ncols < CTL_MAXCOLS && spec->headers[ncols])
         ncols++;
@@ -234,20 +253,10 @@ static int ctl_list_print(const struct ctl_list_spec *spec, PGresult *res)
         printf("no %s\n", spec->name);
         return 0;
     }
-    cells = calloc((nrows + 1) * ncols, sizeof(*cells));
-    if (!cells) {
+    if (ctl_list_print_result(stdout, res, ncols, spec->headers, 48) < 0) {
         fprintf(stderr, "crmctl: out of memory\n");
         return 1;
     }
-    for (size_t c = 0; c < ncols; c++)
-        cells[c] = spec->headers[c];
-    for (size_t r = 0; r < nrows; r++) {
-        for (size_t c = 0; c < ncols; c++)
-            cells[(r + 1) * ncols + c] =
-                PQgetisnull(res, (int)r, (int)c) ? NULL : PQgetvalue(res, (int)r, (int)c);
-    }
-    ctl_table_print(stdout, ncols, nrows, cells, 48);
-    free(cells);
     total = (size_t)strtoull(PQgetvalue(res, 0, (int)ncols), NULL, 10);
     if (total > nrows)
         printf("(%zu of %zu, newest first; --limit 0 shows all)\n", nrows, total);

@@ -32,24 +32,12 @@ import jsonschema
 import yaml
 from kubernetes_validate import utils as kv
 
+import check_manifests
+from check_manifests import report  # the same "ok/FAILED overlay: rule" lines and counts
+
 SERVICES = ("ingest", "router", "crm-writer", "notifier")
 DASHBOARD_ROWS = ("Pipeline latency", "ingest", "router", "crm-writer", "notifier")
 KINDS = {"PodMonitor", "PrometheusRule", "ConfigMap"}
-
-passed = failed = 0
-
-
-def report(overlay, rule, problems):
-    global passed, failed
-    if problems:
-        failed += 1
-        print(f"FAILED  {overlay}: {rule}")
-        for p in problems:
-            print(f"          - {p}")
-    else:
-        passed += 1
-        print(f"ok      {overlay}: {rule}")
-
 
 def strict(schema):
     """The schema with additionalProperties: false wherever properties are listed and nothing
@@ -288,8 +276,8 @@ def main():
         report(label, "alerts: severity, summary, runbook_url into docs/operations.md",
                check_annotations(groups, anchors))
         report(label, "Grafana dashboard: rows, queries, datasource variable", check_dashboard(objs))
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    print(f"{check_manifests.passed} passed, {check_manifests.failed} failed")
+    return 1 if check_manifests.failed else 0
 
 
 if __name__ == "__main__":
