@@ -5,6 +5,8 @@
 #include "admin_popup.h"
 #include "admin_settings.h"
 #include "crmctl_uis.h"
+#include "ctl_call.h"
+#include "ctl_list.h"
 #include "migrate.h"
 #include "migrate_db.h"
 
@@ -107,6 +109,10 @@ static const char ctl_usage[] =
     "  deal add TENANT --counterparty ID --title T [--stage open|won|lost|closed]\n"
     "         [--last-activity RFC3339]\n"
     "  contacts|tasks|deal-history|counterparties|deals|users list TENANT [--json]\n"
+    "         [--limit N] [--since AGE|DATE] [--call ID] [--phone P] [--state S]\n"
+    "                                           a table, newest first (--json: every row)\n"
+    "  call CALL_ID TENANT [--margin SECONDS]   one call's story: notifications, decisions,\n"
+    "                                           rows written, popups sent\n"
     "  popup-token TENANT USER_ID               a JWT HS256 for the notifier\n"
     "  dlq replay [--dry-run]                   send dead letters back to their topics\n"
     "  uis employees TENANT [--json]            UIS's employees beside their linked CRM users\n"
@@ -874,9 +880,12 @@ int main(int argc, char **argv)
         return ctl_counterparty_add(&cfg, argc, argv);
     if (strcmp(cmd, "deal") == 0 && strcmp(sub, "add") == 0)
         return ctl_deal_add(&cfg, argc, argv);
+    if (strcmp(cmd, "call") == 0)
+        return ctl_call_run(cfg.pg_dsn, cfg.kafka_brokers, argc, argv);
     for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
         if (strcmp(cmd, lists[i].name) == 0 && strcmp(sub, "list") == 0)
-            return ctl_list(&cfg, lists[i].what, argc, argv);
+            return ctl_list_wants_json(argc, argv) ? ctl_list(&cfg, lists[i].what, argc, argv)
+                                                   : ctl_list_run(cfg.pg_dsn, cmd, argc, argv);
     }
     return ctl_usage_error_q("unknown command '", cmd, "'");
 }

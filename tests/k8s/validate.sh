@@ -7,6 +7,8 @@
 #  2. renders every overlay in deploy/k8s/overlays with kustomize;
 #  3. validates every object against the Kubernetes schemas, the KafkaTopics against the Strimzi
 #     CRD schema (shared/k8s), and checks the policies (tests/k8s/check_manifests.py);
+#     and the optional monitoring (tests/k8s/check_monitoring.py: prometheus-operator CRD schemas
+#     vendored in tests/k8s/schemas, promtool check rules and promtool test rules);
 #  4. lints the Dockerfile (hadolint) and the shell scripts (shellcheck);
 #  5. proves the Dockerfile by running its steps outside Docker (tests/k8s/dockerfile_check.py):
 #     the same cmake build, the same rootfs collector, Debian package coverage, the images'
@@ -126,6 +128,12 @@ else
     check_tree "$repo" 0
 fi
 
+# ------------------------------------------------------------------ 3b. monitoring (issue 20)
+# The optional overlays/*/monitoring: CRD schemas, promtool check/test rules, runbooks, dashboard.
+log=$("$py" "$here/check_monitoring.py" --kustomize "$kustomize" 2>&1)
+grep -v 'passed, .* failed' <<<"$log"
+count_from "$log"
+
 # ------------------------------------------------------------------ 4. linters
 if out=$("$tools/venv/bin/hadolint" "$repo/deploy/docker/Dockerfile" 2>&1); then
     ok "hadolint: deploy/docker/Dockerfile"
@@ -161,6 +169,8 @@ while IFS=$'\t' read -r kind name; do
     fi
     case $kind in
     k8s) check_tree "$copy" 1 && caught=0 || caught=1 ;;
+    monitoring) "$py" "$here/check_monitoring.py" --kustomize "$kustomize" --deploy-root "$copy" \
+        >/dev/null 2>&1 && caught=0 || caught=1 ;;
     docker) python3 "$here/dockerfile_check.py" --repo "$repo" --dockerfile "$copy/deploy/docker/Dockerfile" \
         --static >/dev/null 2>&1 && caught=0 || caught=1 ;;
     docker-built) python3 "$here/dockerfile_check.py" --repo "$repo" --dockerfile "$copy/deploy/docker/Dockerfile" \
