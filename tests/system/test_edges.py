@@ -17,7 +17,7 @@ from notifier_support import popup_token
 from pipeline_support import (TEST_KEYS, Service, consume, free_port, mint_token,
                               publish_token_version)
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "uis"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "uis"
 JWT_KEY = b"edge-tests-popup-key-0123456789ab"
 
 
