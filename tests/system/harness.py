@@ -35,12 +35,11 @@ def in_ci():
 
 def needs_binaries(*paths):
     """A module's pytestmark for the binaries it drives: a skip on a developer's machine that
-    has not built them, a collection error under CI (CI=true), where a missing binary is a
-    broken build and a silent skip would pass it."""
+    has not built them, a failure under CI (conftest's `requires` marker), where a missing
+    binary is a broken build and a silent skip would pass it."""
     missing = [str(p) for p in paths if not Path(p).exists()]
-    if missing and in_ci():
-        pytest.fail(f"not built: {', '.join(missing)} (BUILD_DIR={BUILD_DIR})", pytrace=False)
-    return pytest.mark.skipif(bool(missing), reason=f"not built: {', '.join(missing)}")
+    return pytest.mark.requires(not missing,
+                                f"not built: {', '.join(missing)} (BUILD_DIR={BUILD_DIR})")
 
 
 def free_port():

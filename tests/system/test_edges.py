@@ -20,7 +20,7 @@ from harness import binary, needs_binaries
 
 pytestmark = needs_binaries(binary("ingest"), binary("notifier"))
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "uis"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "uis"
 JWT_KEY = b"edge-tests-popup-key-0123456789ab"
 
 

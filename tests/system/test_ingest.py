@@ -18,9 +18,7 @@ from harness import binary, needs_binaries
 
 pytestmark = needs_binaries(binary("ingest"))
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "uis"
-if not FIXTURES.exists():
-    FIXTURES = Path(os.environ.get("FIXTURES_DIR", "/work/shared/fixtures/uis"))
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "uis"
 
 EXPECTED = {
     "01-ringing-guide-template.body": ("RINGING", None, []),
@@ -28,6 +26,10 @@ EXPECTED = {
     "03-hangup-quoted.body": ("HANGUP", "112",
                               ["https://app.uiscom.ru/system/media/talk/2981734650/0f4e2a/"]),
     "04-missed.body": ("MISSED", None, []),
+    "06-hangup-two-links-crlf.body": ("HANGUP", "112",
+                                      ["https://app.uiscom.ru/system/media/talk/2981734650/0f4e2a/",
+                                       "https://app.uiscom.ru/system/media/talk/2981734650/1a7c3d/"]),
+    "07-ringing-formatted-numbers.body": ("RINGING", None, []),
 }
 
 

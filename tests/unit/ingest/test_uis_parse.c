@@ -493,7 +493,7 @@ static char *read_fixture(const char *name, size_t *len)
     char *buf = malloc(65536);
 
     if (dir == NULL)
-        fail_msg("FIXTURES_DIR is not set (ctest sets it to ../shared/fixtures/uis)");
+        fail_msg("FIXTURES_DIR is not set (ctest sets it to tests/fixtures/uis)");
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     f = fopen(path, "rb");
     if (f == NULL)
@@ -521,6 +521,14 @@ static void test_uis_fixtures(void **state)
             "79031112233", "null"),
          NULL},
         {"05-refused-no-call-id.body", NULL, "call_id"},
+        {"06-hangup-two-links-crlf.body",
+         HUP("['https://app.uiscom.ru/system/media/talk/2981734650/0f4e2a/',"
+             "'https://app.uiscom.ru/system/media/talk/2981734650/1a7c3d/']"),
+         NULL},
+        {"07-ringing-formatted-numbers.body",
+         EV("2981734650", "[]", "RINGING", "'+74993482958'", "+7 (499) 348-29-58", "in",
+            "'+79031112233'", "+7 (903) 111-22-33", "null"),
+         NULL},
     };
 
     (void)state;
