@@ -154,8 +154,9 @@ static size_t phone_cc_len(const char *digits)
 
     if (digits[0] == '1' || digits[0] == '7')
         return 1;
-    for (const char *p = two; *p; p += 3) {
-        if (p[0] == digits[0] && p[1] == digits[1])
+    /* Entries are "dd" and a separator; the last has none, so step within the string. */
+    for (size_t i = 0; i + 2 <= sizeof(two) - 1; i += 3) {
+        if (two[i] == digits[0] && two[i + 1] == digits[1])
             return 2;
     }
     return 3;
