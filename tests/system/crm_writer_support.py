@@ -10,7 +10,7 @@ import uuid
 from pathlib import Path
 
 import psycopg
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD_DIR = Path(os.environ.get("BUILD_DIR", REPO / "build"))
@@ -199,18 +199,29 @@ def read_all(stack, topic, idle=3.0, timeout=TIMEOUT):
     return out
 
 
+COORDINATOR_NOT_READY = {KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+                         KafkaError.COORDINATOR_NOT_AVAILABLE}
+
+
 def group_lag(stack, topic, group, partitions):
-    """Messages of topic not yet committed by group."""
+    """Messages of topic not yet committed by group; None while the broker cannot tell yet (a
+    fresh broker answers NOT_COORDINATOR until its offsets topic and coordinator are loaded)."""
     cons = Consumer({"bootstrap.servers": stack["brokers"], "group.id": group,
                      "enable.auto.commit": False})
-    tps = [TopicPartition(topic, p) for p in range(partitions)]
-    committed = cons.committed(tps, timeout=10)
-    lag = 0
-    for tp in committed:
-        end = cons.get_watermark_offsets(TopicPartition(topic, tp.partition), timeout=10)[1]
-        lag += end - (tp.offset if tp.offset >= 0 else 0)
-    cons.close()
-    return lag
+    try:
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
+        committed = cons.committed(tps, timeout=10)
+        lag = 0
+        for tp in committed:
+            end = cons.get_watermark_offsets(TopicPartition(topic, tp.partition), timeout=10)[1]
+            lag += end - (tp.offset if tp.offset >= 0 else 0)
+        return lag
+    except KafkaException as e:
+        if e.args[0].retriable() or e.args[0].code() in COORDINATOR_NOT_READY:
+            return None
+        raise
+    finally:
+        cons.close()
 
 
 class Writer:
