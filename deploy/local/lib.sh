@@ -210,6 +210,7 @@ stack_kafka_wait() { # pid
 
 stack_kafka_up() {
     local pid
+    if ((KAFKA_NODES > 1)); then stack_cluster_up; return; fi
     stack_dirs
     stack_require_python_kafka
     if pid="$(stack_kafka_pid)"; then
@@ -243,6 +244,7 @@ stack_topics_create() {
 
 stack_kafka_down() {
     local pid i
+    if ((KAFKA_NODES > 1)); then stack_cluster_down; return; fi
     if ! pid="$(stack_kafka_pid)"; then
         rm -f "$KAFKA_PID_FILE"
         stack_log "Kafka is not running"
@@ -263,6 +265,7 @@ stack_kafka_down() {
 
 stack_kafka_status() {
     local pid
+    if ((KAFKA_NODES > 1)); then stack_cluster_status; return; fi
     if pid="$(stack_kafka_pid)" && stack_kafka_admin ping; then
         printf '%-10s running  pid %-8s %s\n' kafka "$pid" "$KAFKA_BROKERS"
     elif [[ -n ${pid:-} ]]; then
@@ -449,3 +452,6 @@ export TOPIC_TENANT_TOKENS='$TOPIC_TENANT_TOKENS' TOPIC_CONTACTS='$TOPIC_CONTACT
 export TOPIC_POPUP_USERS='$TOPIC_POPUP_USERS'
 EOF
 }
+
+# shellcheck source=SCRIPTDIR/cluster.sh
+source "$STACK_LOCAL_DIR/cluster.sh"
