@@ -145,11 +145,26 @@ static char phone_safe_char(char c)
     return (c >= 0x20 && c < 0x7f) ? c : '?';
 }
 
+/* Digits of the E.164 country code that digits (after the '+') start with (ITU-T E.164
+ * assignments: 1 and 7 are one digit, the two-digit codes below, every other code three). */
+static size_t phone_cc_len(const char *digits)
+{
+    static const char two[] = "20 27 30 31 32 33 34 36 39 40 41 43 44 45 46 47 48 49 51 52 53 54 "
+                              "55 56 57 58 60 61 62 63 64 65 66 81 82 84 86 90 91 92 93 94 95 98";
+
+    if (digits[0] == '1' || digits[0] == '7')
+        return 1;
+    for (const char *p = two; *p; p += 3) {
+        if (p[0] == digits[0] && p[1] == digits[1])
+            return 2;
+    }
+    return 3;
+}
+
 int phone_mask(const char *number, char *out, size_t outlen)
 {
     size_t len = number != NULL ? strlen(number) : 0;
-    size_t head = len >= 12 ? 5 : 0;
-    size_t tail = len >= 12 ? 4 : (len > 2 ? 2 : 0);
+    size_t head = 0, tail = len > 2 ? 2 : 0;
     size_t o = 0;
 
     phone_clear(out, outlen);
@@ -157,8 +172,14 @@ int phone_mask(const char *number, char *out, size_t outlen)
         return PHONE_ENOSPC;
     if (len == 0)
         return PHONE_OK;
+    /* E.164: the country code and the last 4 digits (at least 4 stay hidden); anything else
+     * (raw forms, national numbers, garbage) only its last 2 characters. */
+    if (number[0] == '+' && len >= 9 && len <= 16 && strspn(number + 1, "0123456789") == len - 1) {
+        head = 1 + phone_cc_len(number + 1);
+        tail = len - head >= 8 ? 4 : 2;
+    }
     for (size_t i = 0; i < head; i++)
-        out[o++] = phone_safe_char(number[i]);
+        out[o++] = number[i];
     memcpy(out + o, "***", 3);
     o += 3;
     for (size_t i = len - tail; i < len; i++)

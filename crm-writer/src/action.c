@@ -244,6 +244,20 @@ static int action_counterparty(struct action_ctx *c, json_t *root, struct action
     return action_fail(c, "counterparty.mode", "must be existing, fixed, create or none");
 }
 
+/* An optional duration in seconds: absent or null gives -1. */
+static int action_duration(struct action_ctx *c, json_t *root, const char *key, long long *out)
+{
+    json_t *d = json_object_get(root, key);
+
+    *out = -1;
+    if (!d || json_is_null(d))
+        return 0;
+    if (!json_is_integer(d) || json_integer_value(d) < 0 || json_integer_value(d) > 2147483647)
+        return action_fail(c, key, "must be a non-negative integer or null");
+    *out = json_integer_value(d);
+    return 0;
+}
+
 static int action_contact(struct action_ctx *c, json_t *root, struct action *a)
 {
     static const char *const states[] = {"ringing", "answered", "completed", "missed"};
@@ -262,7 +276,10 @@ static int action_contact(struct action_ctx *c, json_t *root, struct action *a)
     if (action_id(c, root, "answered_by", "answered_by", 1, &a->answered_by) < 0 ||
         action_time(c, root, "ringing_at", 1, &a->ringing_at) < 0 ||
         action_time(c, root, "answered_at", 1, &a->answered_at) < 0 ||
-        action_time(c, root, "ended_at", 1, &a->ended_at) < 0 || action_urls(c, root, a) < 0)
+        action_time(c, root, "ended_at", 1, &a->ended_at) < 0 || action_urls(c, root, a) < 0 ||
+        action_duration(c, root, "talk_duration_s", &a->talk_duration_s) < 0 ||
+        action_duration(c, root, "total_duration_s", &a->total_duration_s) < 0 ||
+        action_duration(c, root, "wait_duration_s", &a->wait_duration_s) < 0)
         return -1;
     return action_counterparty(c, root, &a->cp);
 }
@@ -292,6 +309,11 @@ static int action_history(struct action_ctx *c, json_t *root, struct action *a)
 
 static int action_task(struct action_ctx *c, json_t *root, struct action *a)
 {
+    json_t *cancel = json_object_get(root, "cancel");
+
+    if (cancel && !json_is_boolean(cancel))
+        return action_fail(c, "cancel", "must be true or false");
+    a->cancel = json_is_true(cancel);
     if (action_str(c, root, "title", "title", 0, ACTION_NAME_MAX, &a->title) < 0 ||
         action_phone(c, root, "phone", "phone", 1, &a->phone) < 0 ||
         action_id(c, root, "assignee_user_id", "assignee_user_id", 1, &a->assignee_user_id) < 0)
@@ -339,6 +361,7 @@ int action_parse(const char *json, size_t len, struct action *a, char *err, size
 
     memset(a, 0, sizeof(*a));
     a->duration_s = -1;
+    a->talk_duration_s = a->total_duration_s = a->wait_duration_s = -1;
     a->root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!a->root) {
         snprintf(err, errlen, "value: not JSON (%s at byte %d)", jerr.text, jerr.position);

@@ -290,10 +290,17 @@ static const char ADMIN_SQL_SHOW[] =
     " 'webhook_key_id', t.webhook_key_id, 'webhook_token_version', t.webhook_token_version,"
     " 'settings_version', t.settings_version,"
     " 'created_at', rfc3339(t.created_at), 'updated_at', rfc3339(t.updated_at),"
+    /* The list in force (issue 15): the explicit one, else the extension table's users in
+     * the order they were entered; employees_source says which. */
+    " 'employees_source', CASE WHEN EXISTS (SELECT 1 FROM settings_employees e"
+    "   WHERE e.tenant_id = t.id) THEN 'explicit' ELSE 'extensions' END,"
     " 'employees', COALESCE((SELECT json_agg(json_build_object('user_id', e.user_id,"
-    "   'login', u.login, 'name', u.name) ORDER BY e.position)"
-    "   FROM settings_employees e JOIN users u ON u.tenant_id = e.tenant_id AND u.id = e.user_id"
-    "   WHERE e.tenant_id = t.id), '[]'),"
+    "   'login', u.login, 'name', u.name) ORDER BY e.ord)"
+    "   FROM (SELECT user_id, position::bigint AS ord FROM settings_employees"
+    "     WHERE tenant_id = t.id UNION ALL SELECT user_id, min(entered_seq) FROM extensions"
+    "     WHERE tenant_id = t.id AND NOT EXISTS (SELECT 1 FROM settings_employees s"
+    "       WHERE s.tenant_id = t.id) GROUP BY user_id) e"
+    "   JOIN users u ON u.tenant_id = t.id AND u.id = e.user_id), '[]'),"
     " 'extensions', COALESCE((SELECT json_agg(json_build_object('extension', x.extension,"
     "   'user_id', x.user_id) ORDER BY x.extension) FROM extensions x WHERE x.tenant_id = t.id),"
     "   '[]'),"
@@ -590,6 +597,7 @@ static const char *const admin_list_sql[] = {
         "id, call_id, direction, caller, caller_raw, virtual_number, counterparty_id,"
         " answered_by, state, rfc3339(ringing_at) AS ringing_at,"
         " rfc3339(answered_at) AS answered_at, rfc3339(ended_at) AS ended_at, record_urls,"
+        " talk_duration_s, total_duration_s, wait_duration_s,"
         " revision, rfc3339(created_at) AS created_at, rfc3339(updated_at) AS updated_at",
         "contacts"),
     [ADMIN_LIST_TASKS] =

@@ -34,6 +34,11 @@ TOPICS = {
     "TOPIC_TENANT_TOKENS": {"cleanup.policy": "compact", "segment.ms": 3600 * 1000,
                          "min.compaction.lag.ms": 60 * 1000,
                          "delete.retention.ms": 1 * DAY_MS},
+    # Each user's popup token revocation (crmctl user disable / revoke-tokens): compacted, kept
+    # forever (the notifier rebuilds its table from it at start).
+    "TOPIC_POPUP_USERS": {"cleanup.policy": "compact", "segment.ms": 3600 * 1000,
+                          "min.compaction.lag.ms": 60 * 1000,
+                          "delete.retention.ms": 1 * DAY_MS},
 }
 COMMON = {"min.insync.replicas": 1}
 

@@ -303,6 +303,21 @@ stack_pg_dirs() {
         chown "$PG_OS_USER:" "$PG_HOME" "$PG_LOG"
     fi
     chmod 700 "$PG_HOME"
+    # A clone in root's home (/root is 0700 on Debian): give the PostgreSQL user search, and
+    # only search, on the parents it cannot pass (an ACL entry; reading them stays refused).
+    if ((EUID == 0)) && ! stack_pg_exec test -w "$PG_HOME" && command -v setfacl >/dev/null; then
+        d=""
+        local part parts
+        IFS=/ read -ra parts <<<"${PG_HOME#/}"
+        for part in "${parts[@]}"; do # from the top down
+            d="$d/$part"
+            [[ $d == "$PG_HOME" ]] && break
+            if ! stack_pg_exec test -x "$d"; then
+                stack_log "granting user $PG_OS_USER search (x, ACL) on $d to reach $PG_HOME"
+                setfacl -m "u:$PG_OS_USER:x" "$d" || break
+            fi
+        done
+    fi
     if ! stack_pg_exec test -w "$PG_HOME"; then
         d="$PG_HOME"
         while [[ $d != / ]] && ! stack_pg_exec test -x "$d"; do
@@ -431,5 +446,6 @@ export PG_DSN='$PG_DSN'
 export TOPIC_CALL_EVENTS='$TOPIC_CALL_EVENTS' TOPIC_REJECTED='$TOPIC_REJECTED'
 export TOPIC_ACTIONS='$TOPIC_ACTIONS' TOPIC_POPUPS='$TOPIC_POPUPS' TOPIC_DLQ='$TOPIC_DLQ'
 export TOPIC_TENANT_TOKENS='$TOPIC_TENANT_TOKENS' TOPIC_CONTACTS='$TOPIC_CONTACTS'
+export TOPIC_POPUP_USERS='$TOPIC_POPUP_USERS'
 EOF
 }

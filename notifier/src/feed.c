@@ -1,5 +1,6 @@
 #include "feed.h"
 
+#include "common/ids.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "hub.h"
@@ -27,14 +28,6 @@ struct feed {
     int64_t next_meta_ms;
     struct mx_family *m_invalid, *m_lag_ready;
 };
-
-static int64_t feed_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 struct feed *feed_new(const struct feed_cfg *cfg, struct hub *hub, struct mx_registry *reg,
                       char *err, size_t errlen)
@@ -99,7 +92,7 @@ struct feed *feed_new(const struct feed_cfg *cfg, struct hub *hub, struct mx_reg
 static int feed_assign(struct feed *f, int32_t n)
 {
     rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(n - f->nparts);
-    int64_t since = feed_now_ms() - (int64_t)f->window_s * 1000;
+    int64_t since = ids_now_ms() - (int64_t)f->window_s * 1000;
     unsigned char *eof;
     rd_kafka_resp_err_t e;
 
@@ -210,7 +203,7 @@ static void feed_message(struct feed *f, const rd_kafka_message_t *msg)
         return;
     }
     if (ts <= 0)
-        ts = feed_now_ms();
+        ts = ids_now_ms();
     if (hub_publish(f->hub, &m, &id, ts, atomic_load(&f->caught_up)) < 0)
         log_error("popup not stored: out of memory",
                   json_pack("{s:i, s:I}", "partition", (int)msg->partition, "offset",
@@ -220,7 +213,7 @@ static void feed_message(struct feed *f, const rd_kafka_message_t *msg)
 
 int feed_poll(struct feed *f, int timeout_ms)
 {
-    int64_t now = feed_now_ms();
+    int64_t now = ids_now_ms();
     rd_kafka_message_t *msg;
     int budget = 2000; /* then back to the loop: heartbeats must not wait for a read-back */
 

@@ -2,12 +2,12 @@
 
 #include "assets.h"
 #include "auth.h"
+#include "common/listen_addr.h"
 #include "common/log.h"
 #include "cors.h"
 #include "event_id.h"
 #include "hub.h"
 
-#include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -135,8 +135,7 @@ static enum MHD_Result http_stream(struct http *s, struct MHD_Connection *conn)
     auth_pick(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
               MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, "popup_token"),
               MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "token"), &token, &toklen);
-    if (auth_verify(s->cfg.key, s->cfg.keylen, token, toklen, (long)time(NULL), &who, err,
-                    sizeof(err)) < 0) {
+    if (auth_verify(s->cfg.keys, token, toklen, (long)time(NULL), &who, err, sizeof(err)) < 0) {
         hub_count_connect(s->hub, "unauthorized");
         return http_json(s, conn, MHD_HTTP_UNAUTHORIZED, "unauthorized", err);
     }
@@ -150,6 +149,8 @@ static enum MHD_Result http_stream(struct http *s, struct MHD_Connection *conn)
     rc = hub_connect(s->hub, &who, last_state, &last, conn, &st->hc);
     if (rc != HUB_CONNECTED) {
         free(st);
+        if (rc == HUB_REVOKED)
+            return http_json(s, conn, MHD_HTTP_UNAUTHORIZED, "unauthorized", "token revoked");
         if (rc == HUB_USER_LIMIT)
             return http_json(s, conn, MHD_HTTP_TOO_MANY_REQUESTS, "too_many_streams",
                              "this user has the most streams allowed open");
@@ -198,7 +199,7 @@ static enum MHD_Result http_asset(struct http *s, struct MHD_Connection *conn, c
 
     if (strcmp(url, "/") == 0 || strcmp(url, "/popup") == 0)
         url = "/index.html";
-    for (unsigned long i = 0; i < assets_count; i++) {
+    for (size_t i = 0; i < assets_count; i++) {
         if (strcmp(assets[i].path, url) != 0)
             continue;
         resp = MHD_create_response_from_buffer(assets[i].len, (void *)assets[i].data,
@@ -274,6 +275,7 @@ struct http *http_start(const struct http_cfg *cfg, struct hub *hub, char *err, 
 {
     struct http *s = calloc(1, sizeof(*s));
     struct sockaddr_in sin;
+    char why[128];
 
     if (!s) {
         snprintf(err, errlen, "out of memory");
@@ -282,11 +284,8 @@ struct http *http_start(const struct http_cfg *cfg, struct hub *hub, char *err, 
     s->cfg = *cfg;
     s->hub = hub;
     http_build_csp(s);
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_port = htons((uint16_t)cfg->port);
-    if (inet_pton(AF_INET, cfg->addr, &sin.sin_addr) != 1) {
-        snprintf(err, errlen, "HTTP_ADDR: not an IPv4 address: %s", cfg->addr);
+    if (listen_addr_ipv4(cfg->addr, cfg->port, &sin, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "HTTP_ADDR: %s", why);
         free(s);
         return NULL;
     }

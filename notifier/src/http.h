@@ -8,17 +8,17 @@
 #include <stddef.h>
 
 struct hub;
+struct jwt_keyring;
 struct hub_ops;
 struct http;
 
 struct http_cfg {
     const char *addr;
     unsigned port;
-    const unsigned char *key; /* popup token HMAC key; kept by the caller */
-    size_t keylen;
-    const char *cors;    /* cors.h: "", "*" or a list of origins */
-    unsigned conn_limit; /* sockets the library accepts (above the hub's stream limit, so
-                            refusals can still be answered) */
+    const struct jwt_keyring *keys; /* popup token keys; kept by the caller */
+    const char *cors;               /* cors.h: "", "*" or a list of origins */
+    unsigned conn_limit;            /* sockets the library accepts (above the hub's stream limit, so
+                                       refusals can still be answered) */
     unsigned idle_timeout_s;
     size_t conn_memory; /* per-connection buffer pool */
     long retry_after_s;

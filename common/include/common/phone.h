@@ -32,9 +32,11 @@ enum phone_rc {
  * Returns PHONE_OK, PHONE_EMPTY or a negative enum phone_rc. */
 int phone_normalize(const char *raw, char *out, size_t outlen);
 
-/* Mask for logs: the first 5 and last 4 characters of strings of 12 or more, else only the last
- * 2, with "***" in between ("+79161234567" → "+7916***4567", "12345" → "***45"). Works on any
- * string, raw forms included; bytes that are not printable ASCII become '?'. NULL gives "".
+/* Mask for logs: of an E.164 number only the country code and the last 4 digits (2 when fewer
+ * than 8 digits follow the code), of anything else only the last 2 characters, with "***" in
+ * between ("+79161234567" → "+7***4567", "+442079460958" → "+44***0958", "12345" → "***45").
+ * Works on any string, raw forms included; bytes that are not printable ASCII become '?'. NULL
+ * gives "".
  * Returns PHONE_OK or PHONE_ENOSPC (PHONE_MASK_LEN bytes always suffice). */
 int phone_mask(const char *number, char *out, size_t outlen);
 

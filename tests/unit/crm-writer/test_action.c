@@ -78,7 +78,30 @@ static void test_history_and_task_parse(void **state)
     assert_int_equal(a.cp.id, 7);
     assert_int_equal(a.assignee_user_id, 3);
     assert_string_equal(a.title, "Пропущенный звонок");
+    assert_int_equal(a.cancel, 0);
     action_release(&a);
+}
+
+/* A task withdrawn because the call was talked after all (issue 15). */
+static void test_task_cancel_parses(void **state)
+{
+    const char *t = "{" ENV("task.missed_call") ",\"title\":\"Пропущенный звонок\","
+                                                "\"phone\":\"+79031112233\",\"counterparty\":{"
+                                                "\"mode\":\"none\"},"
+                                                "\"assignee_user_id\":3,\"cancel\":true}";
+    const char *bad = "{" ENV("task.missed_call") ",\"title\":\"Пропущенный звонок\","
+                                                  "\"phone\":null,\"counterparty\":{"
+                                                  "\"mode\":\"none\"},"
+                                                  "\"assignee_user_id\":3,\"cancel\":1}";
+    struct action a;
+    char err[256] = "";
+
+    (void)state;
+    assert_int_equal(action_parse(t, strlen(t), &a, err, sizeof(err)), 0);
+    assert_int_equal(a.cancel, 1);
+    action_release(&a);
+    assert_int_equal(action_parse(bad, strlen(bad), &a, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "cancel"));
 }
 
 /* Replace the first occurrence of from in contact_ok by to, parse, expect the error prefix. */
@@ -179,6 +202,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_contact_parses),        cmocka_unit_test(test_history_and_task_parse),
+        cmocka_unit_test(test_task_cancel_parses),
         cmocka_unit_test(test_errors_name_the_field), cmocka_unit_test(test_not_json_or_not_object),
         cmocka_unit_test(test_too_many_links),        cmocka_unit_test(test_rfc3339_and_e164),
     };

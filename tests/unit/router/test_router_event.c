@@ -58,6 +58,37 @@ static void hidden_number_and_nulls(void **state)
     rt_event_clear(&ev);
 }
 
+/* The FINISHED event (UIS "Завершение звонка", the calls report) and its durations. */
+static void finished_with_durations(void **state)
+{
+    const char *v = "{\"call_id\":\"7\",\"call_state\":\"FINISHED\",\"direction\":\"in\","
+                    "\"from_number\":\"+79031112233\",\"from_number_raw\":\"89031112233\","
+                    "\"diversion\":null,\"diversion_raw\":\"\",\"user_extension\":null,"
+                    "\"call_record_urls\":[],\"talk_duration\":95,\"total_duration\":112,"
+                    "\"wait_duration\":null,\"source\":\"uis-calls-report\",\"tenant\":\"t1\","
+                    "\"received_at\":\"2026-01-01T00:00:00Z\",\"event_id\":\"f\"}";
+    const char *neg = "{\"call_id\":\"7\",\"call_state\":\"FINISHED\",\"direction\":\"in\","
+                      "\"from_number\":null,\"diversion\":null,\"user_extension\":null,"
+                      "\"talk_duration\":-1,\"tenant\":\"t1\","
+                      "\"received_at\":\"2026-01-01T00:00:00Z\",\"event_id\":\"f\"}";
+    struct rt_event ev;
+    char err[128];
+
+    (void)state;
+    assert_int_equal(rt_event_parse(v, strlen(v), &ev, err, sizeof(err)), 0);
+    assert_int_equal(ev.state, RT_FINISHED);
+    assert_string_equal(rt_call_state_name(ev.state), "FINISHED");
+    assert_int_equal(ev.talk_s, 95);
+    assert_int_equal(ev.total_s, 112);
+    assert_int_equal(ev.wait_s, -1);
+    rt_event_clear(&ev);
+    assert_int_equal(rt_event_parse(GOOD, strlen(GOOD), &ev, err, sizeof(err)), 0);
+    assert_int_equal(ev.talk_s, -1); /* absent: unknown */
+    rt_event_clear(&ev);
+    assert_int_equal(rt_event_parse(neg, strlen(neg), &ev, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "talk_duration"));
+}
+
 /* Each bad value is refused with the field named. */
 static void refuses_bad_fields(void **state)
 {
@@ -123,6 +154,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(parses_a_full_event),
         cmocka_unit_test(hidden_number_and_nulls),
+        cmocka_unit_test(finished_with_durations),
         cmocka_unit_test(refuses_bad_fields),
         cmocka_unit_test(time_forms),
     };
