@@ -157,7 +157,9 @@ int store_known(PGconn *conn, const char *tenant, const char *const *call_ids, s
         "SELECT p.i, COALESCE((c.facts->>'ringing_us')::bigint, 0) > 0,"
         " COALESCE((c.facts->>'answered_us')::bigint, 0) > 0,"
         " COALESCE((c.facts->>'hangup_us')::bigint, 0) > 0,"
-        " COALESCE((c.facts->>'missed_us')::bigint, 0) > 0, u.url"
+        " COALESCE((c.facts->>'missed_us')::bigint, 0) > 0,"
+        " COALESCE((c.facts->>'finished_us')::bigint, 0) > 0,"
+        " COALESCE((c.facts->>'talk_s')::bigint, -1) >= 0, u.url"
         " FROM unnest($2::text[]) WITH ORDINALITY AS p(call_id, i)"
         " JOIN router_calls c ON c.tenant_id = $1 AND c.call_id = p.call_id"
         " LEFT JOIN LATERAL jsonb_array_elements_text(c.facts->'urls') AS u(url) ON true"
@@ -206,10 +208,12 @@ int store_known(PGconn *conn, const char *tenant, const char *const *call_ids, s
         k->answered = PQgetvalue(res, r, 2)[0] == 't';
         k->hangup = PQgetvalue(res, r, 3)[0] == 't';
         k->missed = PQgetvalue(res, r, 4)[0] == 't';
-        if (!PQgetisnull(res, r, 5)) {
+        k->finished = PQgetvalue(res, r, 5)[0] == 't';
+        k->durations = PQgetvalue(res, r, 6)[0] == 't';
+        if (!PQgetisnull(res, r, 7)) {
             if (!k->urls)
                 k->urls = urls + r;
-            urls[r] = PQgetvalue(res, r, 5);
+            urls[r] = PQgetvalue(res, r, 7);
             k->n_urls++;
         }
     }
