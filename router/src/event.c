@@ -211,6 +211,8 @@ static int rt_event_fields(json_t *obj, struct rt_event *ev, char *err, size_t e
         snprintf(err, errlen, "received_at: not an RFC 3339 time");
         return -1;
     }
+    ev->late = json_is_string(json_object_get(obj, "source")) &&
+               strcmp(json_string_value(json_object_get(obj, "source")), "uis-calls-report") == 0;
     if (rt_duration_field(obj, "talk_duration", &ev->talk_s, err, errlen) ||
         rt_duration_field(obj, "total_duration", &ev->total_s, err, errlen) ||
         rt_duration_field(obj, "wait_duration", &ev->wait_s, err, errlen))

@@ -61,6 +61,7 @@ struct rt_facts {
     /* Ringing legs: the extensions rung, and whether a leg came without one. */
     int64_t ringing_us; /* earliest RINGING; 0: none */
     int ring_noext;
+    int late; /* an event came from the calls report: the call is over, no popup is raised */
     size_t n_exts;
     char (*exts)[RT_EXT_LEN]; /* sorted, unique */
     /* The answer: earliest ANSWERED and its extension ("" when it had none). */

@@ -66,7 +66,9 @@ static int rt_leg_targets(const struct rt_tenant *t, const struct rt_party *cp, 
 static int rt_decide_popups(const struct rt_facts *f, const struct rt_tenant *t,
                             const struct rt_party *cp, struct rt_outcome *o)
 {
-    if (rt_facts_ended_us(f)) {
+    /* Found in UIS's calls report after it ended (issue 17): popups it showed while it rang
+     * close, none is raised, whatever order the reconciler's events come in. */
+    if (rt_facts_ended_us(f) || f->late) {
         o->others = RT_POPUP_CLOSED;
         return 0;
     }

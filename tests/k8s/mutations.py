@@ -55,8 +55,8 @@ MUTATIONS = [
     ("autoscaling: crm-writer beyond the partitions", "k8s", "deploy/k8s/overlays/dev/app/kustomization.yaml",
      "        path: /spec/maxReplicas\n        value: 3\n", "        path: /spec/maxReplicas\n        value: 6\n"),
     ("network: ingest may reach PostgreSQL", "k8s", "deploy/k8s/base/app/networkpolicies.yaml",
-     "        values: [\"router\", \"crm-writer\", \"crm-migrate\"]",
-     "        values: [\"router\", \"crm-writer\", \"crm-migrate\", \"ingest\"]"),
+     "        values: [\"router\", \"crm-writer\", \"crm-migrate\", \"reconciler\"]",
+     "        values: [\"router\", \"crm-writer\", \"crm-migrate\", \"reconciler\", \"ingest\"]"),
     ("network: the default deny lets ingress in (the migration pod has no other policy)", "k8s", "deploy/k8s/base/app/networkpolicies.yaml",
      "  name: default-deny\nspec:\n  podSelector:\n    matchLabels:\n      app.kubernetes.io/part-of: uis-crm\n"
      "  policyTypes: [\"Ingress\", \"Egress\"]\n",
