@@ -1,5 +1,6 @@
 #include "common/kafka.h"
 
+#include "common/kafka_security.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -67,7 +68,8 @@ rd_kafka_conf_t *kafka_conf_new(const char *brokers, const char *client_id,
 
     if (kafka_set(conf, "bootstrap.servers", brokers, err, errlen) < 0 ||
         kafka_set(conf, "client.id", client_id, err, errlen) < 0 ||
-        kafka_set_all(conf, extra, err, errlen) < 0) {
+        kafka_set_all(conf, extra, err, errlen) < 0 ||
+        kafka_security_apply(conf, NULL, err, errlen) < 0) {
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
