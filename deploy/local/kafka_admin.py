@@ -4,9 +4,14 @@
   kafka_admin.py wait [--timeout S] [--pid PID] [--brokers N]   wait until N brokers answer
   kafka_admin.py topics                           create the topics of SPEC section 7 (idempotent)
   kafka_admin.py ping [--brokers N]               exit 0 if N brokers answer now
+  kafka_admin.py users                            (KAFKA_SECURITY mtls or sasl_ssl) ACLs for
+                                                  each service's own topics and groups (and
+                                                  with sasl_ssl its SCRAM user)
 
-Reads KAFKA_BROKERS, KAFKA_NODES, TOPIC_* and TOPIC_PARTITIONS from the environment (see env.sh).
-With KAFKA_NODES >= 3 the topics are replicated 3 times with min.insync.replicas=2.
+Reads KAFKA_BROKERS, KAFKA_NODES, TOPIC_* and TOPIC_PARTITIONS from the environment (see env.sh),
+and the Kafka security variables every service takes (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*,
+KAFKA_SSL_*: common/kafka_security.h). With KAFKA_NODES >= 3 the topics are replicated 3 times
+with min.insync.replicas=2.
 """
 import argparse
 import os
@@ -46,11 +51,35 @@ REPLICAS = min(NODES, 3)
 COMMON = {"min.insync.replicas": 2 if REPLICAS >= 3 else 1}
 
 
+def security_conf(env=None):
+    """The confluent-kafka (librdkafka) settings of the Kafka security variables the services
+    take (common/kafka_security.c reads the same ones); {} for plaintext."""
+    env = os.environ if env is None else env
+    proto = env.get("KAFKA_SECURITY_PROTOCOL") or "plaintext"
+    conf = {"security.protocol": proto}
+    if proto.lower().startswith("sasl_"):
+        password = env.get("KAFKA_SASL_PASSWORD")
+        if env.get("KAFKA_SASL_PASSWORD_FILE"):
+            with open(env["KAFKA_SASL_PASSWORD_FILE"], encoding="utf-8") as f:
+                password = f.read().rstrip("\r\n")
+        conf.update({"sasl.mechanisms": env.get("KAFKA_SASL_MECHANISM") or "SCRAM-SHA-512",
+                     "sasl.username": env.get("KAFKA_SASL_USERNAME", ""),
+                     "sasl.password": password or ""})
+    if proto.lower() in ("ssl", "sasl_ssl"):
+        for var, key in (("KAFKA_SSL_CA_FILE", "ssl.ca.location"),
+                         ("KAFKA_SSL_CERT_FILE", "ssl.certificate.location"),
+                         ("KAFKA_SSL_KEY_FILE", "ssl.key.location")):
+            if env.get(var):
+                conf[key] = env[var]
+    return conf
+
+
 def admin():
     return AdminClient({
         "bootstrap.servers": os.environ.get("KAFKA_BROKERS", "127.0.0.1:19092"),
         "log_level": 0,  # connection-refused noise while the broker starts
         "error_cb": lambda _err: None,
+        **security_conf(),
     })
 
 
@@ -133,6 +162,60 @@ def cmd_topics(_args):
     return 1 if failed or todo else 0
 
 
+# What each Kafka user may do: write and read topics (env vars naming them), and consumer
+# groups by prefix. Ingest cannot write popups, only crmctl writes the tenant-token and
+# popup-user topics (and, for `dlq replay`, the topics dead letters go back to).
+ACLS = {
+    "ingest": {"write": ["TOPIC_CALL_EVENTS", "TOPIC_REJECTED"],
+               "read": ["TOPIC_TENANT_TOKENS"], "groups": ["ingest"]},
+    "router": {"write": ["TOPIC_ACTIONS", "TOPIC_POPUPS", "TOPIC_DLQ"],
+               "read": ["TOPIC_CALL_EVENTS"], "groups": ["router"]},
+    "crm-writer": {"write": ["TOPIC_CONTACTS", "TOPIC_DLQ"],
+                   "read": ["TOPIC_ACTIONS"], "groups": ["crm-writer"]},
+    "notifier": {"write": ["TOPIC_DLQ"], "read": ["TOPIC_POPUPS", "TOPIC_POPUP_USERS"],
+                 "groups": ["notifier"]},
+    "crmctl": {"write": ["TOPIC_TENANT_TOKENS", "TOPIC_POPUP_USERS", "TOPIC_CALL_EVENTS",
+                         "TOPIC_ACTIONS", "TOPIC_POPUPS"],
+               "read": ["TOPIC_DLQ"], "groups": ["crmctl"]},
+}
+
+
+def cmd_users(_args):
+    from confluent_kafka.admin import (AclBinding, AclOperation, AclPermissionType,
+                                       ResourcePatternType, ResourceType, ScramCredentialInfo,
+                                       ScramMechanism, UserScramCredentialUpsertion)
+
+    users_dir = os.environ["KAFKA_USERS_DIR"]
+    client = admin()
+    if os.environ.get("KAFKA_SECURITY") == "sasl_ssl":  # mtls: the certificate names the user
+        upserts = []
+        for user in ACLS:
+            with open(os.path.join(users_dir, f"{user}.password"), encoding="utf-8") as f:
+                password = f.read().strip().encode()
+            upserts.append(UserScramCredentialUpsertion(
+                user, ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 8192), password))
+        for fut in client.alter_user_scram_credentials(upserts).values():
+            fut.result()
+    bindings = []
+    for user, acl in ACLS.items():
+        principal = f"User:{user}"
+        for kind, ops in (("write", (AclOperation.WRITE, AclOperation.DESCRIBE)),
+                          ("read", (AclOperation.READ, AclOperation.DESCRIBE))):
+            for var in acl[kind]:
+                for op in ops:
+                    bindings.append(AclBinding(ResourceType.TOPIC, os.environ[var],
+                                               ResourcePatternType.LITERAL, principal, "*", op,
+                                               AclPermissionType.ALLOW))
+        for prefix in acl["groups"]:
+            bindings.append(AclBinding(ResourceType.GROUP, prefix, ResourcePatternType.PREFIXED,
+                                       principal, "*", AclOperation.READ,
+                                       AclPermissionType.ALLOW))
+    for fut in client.create_acls(bindings).values():
+        fut.result()
+    print(f"kafka users {', '.join(ACLS)} with {len(bindings)} ACLs")
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -144,8 +227,10 @@ def main():
     ping = sub.add_parser("ping")
     ping.add_argument("--brokers", type=int, default=1)
     sub.add_parser("topics")
+    sub.add_parser("users")
     args = parser.parse_args()
-    return {"wait": cmd_wait, "ping": cmd_ping, "topics": cmd_topics}[args.cmd](args)
+    return {"wait": cmd_wait, "ping": cmd_ping, "topics": cmd_topics,
+            "users": cmd_users}[args.cmd](args)
 
 
 if __name__ == "__main__":
