@@ -29,6 +29,7 @@ struct router_cfg {
     long directory_ttl_ms;
     long retention_s;
     long prune_interval_s;
+    long quiet_sweep_s;
     long linger_ms;
 };
 
@@ -53,6 +54,9 @@ static const struct cfg_var router_vars[] = {
      offsetof(struct router_cfg, retention_s), 60, 315360000},
     {"PRUNE_INTERVAL_S", CFG_INT, "600", "how often old per-call state is pruned",
      offsetof(struct router_cfg, prune_interval_s), 1, 86400},
+    {"QUIET_SWEEP_S", CFG_INT, "10",
+     "how often calls silent for their tenant's quiet_period_s get their popups closed",
+     offsetof(struct router_cfg, quiet_sweep_s), 1, 3600},
     {"PRODUCER_LINGER_MS", CFG_INT, "0", "producer linger.ms (latency against batching)",
      offsetof(struct router_cfg, linger_ms), 0, 1000},
 };
@@ -115,7 +119,7 @@ int main(int argc, char **argv)
     const char *topics[2];
     char err[512], linger[16], source[160], client[128];
     enum log_level level;
-    int64_t next_probe = 0, next_prune = 0;
+    int64_t next_probe = 0, next_prune = 0, next_quiet = 0;
     int rc = 1, pipeline_up = 0;
 
     if (cfg_wants_help(argc, argv)) {
@@ -202,6 +206,10 @@ int main(int argc, char **argv)
             if (!pgc_ready(&pg))
                 pgc_get(&pg, err, sizeof(err)); /* readiness follows PostgreSQL when idle */
             next_probe = ids_mono_us() + 2000000;
+        }
+        if (ids_mono_us() >= next_quiet) {
+            rt_pipeline_quiet(&pipeline, 500);
+            next_quiet = ids_mono_us() + (int64_t)cfg.quiet_sweep_s * 1000000;
         }
         if (ids_mono_us() >= next_prune) {
             router_prune(&pg, cfg.retention_s);

@@ -66,7 +66,9 @@ static int rt_leg_targets(const struct rt_tenant *t, const struct rt_party *cp, 
 static int rt_decide_popups(const struct rt_facts *f, const struct rt_tenant *t,
                             const struct rt_party *cp, struct rt_outcome *o)
 {
-    if (rt_facts_ended_us(f)) {
+    /* The quiet period closes for good: a notification after it (a late recording) completes
+     * the contact but shows nobody a popup for a call that went silent. */
+    if (rt_facts_ended_us(f) || f->quiet_us) {
         o->others = RT_POPUP_CLOSED;
         return 0;
     }

@@ -285,7 +285,7 @@ static const char ADMIN_SQL_SHOW[] =
     " 'add_call_to_last_active_deal', t.add_call_to_last_active_deal,"
     " 'create_missed_call_task', t.create_missed_call_task,"
     " 'unknown_to_fixed_counterparty', t.unknown_to_fixed_counterparty,"
-    " 'fixed_counterparty_id', t.fixed_counterparty_id,"
+    " 'fixed_counterparty_id', t.fixed_counterparty_id, 'quiet_period_s', t.quiet_period_s,"
     " 'webhook_key_id', t.webhook_key_id, 'webhook_token_version', t.webhook_token_version,"
     " 'settings_version', t.settings_version,"
     " 'created_at', rfc3339(t.created_at), 'updated_at', rfc3339(t.updated_at),"

@@ -325,6 +325,47 @@ static void pin_survives_json(void **state)
     rt_facts_clear(&back);
 }
 
+/* Point 3: without a FINISHED or a recording, the tenant's quiet period closes the popups for
+ * good; the contact is left as it is, and a late recording still completes it. */
+static void quiet_period_closes_popups(void **state)
+{
+    struct rt_tenant t = fx_tenant();
+    struct rt_party none = fx_party(0, 0, 0);
+    struct rt_event evs[] = {fx_event(RT_RINGING, "101", 0, "a", 0),
+                             fx_event(RT_RINGING, "102", 1, "b", 0),
+                             fx_event(RT_ANSWERED, "102", 5, "c", 0),
+                             fx_event(RT_RINGING, "103", 900, "d", 0),
+                             fx_event(RT_HANGUP, "102", 3600, "e", 0)};
+    struct rt_msgs m = {0};
+    struct rt_facts f;
+    struct fold got;
+    char err[128];
+
+    (void)state;
+    rt_facts_init(&f);
+    run(&f, evs, 3, (const struct rt_tenant *[]){&t, &t, &t},
+        (const struct rt_party *[]){&none, &none, &none}, &got);
+    assert_true(rt_facts_popup_open(&f));
+    assert_int_equal(rt_quiet_step(&f, "acme", "555", &t, 1795607110000000LL, &m, err, sizeof(err)),
+                     0);
+    assert_int_equal(m.n, 1); /* boris's in-call popup; anna's was closed by the answer */
+    assert_non_null(strstr(m.v[0].value, "\"state\":\"closed\""));
+    assert_string_equal(m.v[0].id, "acme:555:2:closed");
+    rt_msgs_clear(&m);
+    assert_false(rt_facts_popup_open(&f));
+    assert_string_equal(rt_facts_state(&f), "answered"); /* the contact stays as it was */
+    /* A second sweep, and a replay, add nothing. */
+    assert_int_equal(rt_quiet_step(&f, "acme", "555", &t, 1795607120000000LL, &m, err, sizeof(err)),
+                     0);
+    assert_int_equal(m.n, 0);
+    /* A leg after the quiet period shows nobody a popup; the recording completes the contact. */
+    run(&f, evs + 3, 2, (const struct rt_tenant *[]){&t, &t},
+        (const struct rt_party *[]){&none, &none}, &got);
+    assert_string_equal(got.popups, "");
+    assert_string_equal(got.state, "completed");
+    rt_facts_clear(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -334,6 +375,7 @@ int main(void)
         cmocka_unit_test(no_contact_no_counterparty),
         cmocka_unit_test(settings_pinned_at_first_notification),
         cmocka_unit_test(pin_survives_json),
+        cmocka_unit_test(quiet_period_closes_popups),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
