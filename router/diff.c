@@ -167,11 +167,10 @@ static int rt_bodies_build(const struct rt_facts *f, const struct rt_outcome *o,
     if (o->history) {
         /* The talk duration comes only from a FINISHED event (or the calls report): the
          * recording event's arrival time is not the end of the talk. */
-        b->history = json_pack("{s:I, s:s, s:o, s:o, s:o, s:o}", "deal_id", (json_int_t)o->deal_id,
-                               "direction", dir, "phone", rt_opt_str(f->caller), "user_id",
-                               rt_opt_id(o->answered_by), "duration_s",
-                               f->talk_s >= 0 ? json_integer(f->talk_s) : json_null(),
-                               "record_urls", rt_urls_json(f));
+        b->history = json_pack(
+            "{s:I, s:s, s:o, s:o, s:o, s:o}", "deal_id", (json_int_t)o->deal_id, "direction", dir,
+            "phone", rt_opt_str(f->caller), "user_id", rt_opt_id(o->answered_by), "duration_s",
+            f->talk_s >= 0 ? json_integer(f->talk_s) : json_null(), "record_urls", rt_urls_json(f));
         if (!b->history)
             goto fail;
     }

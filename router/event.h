@@ -14,7 +14,7 @@
 #define RT_EVENT_ID_LEN 64
 #define RT_EXT_LEN      32
 #define RT_RAW_LEN      128
-#define RT_URL_MAX      2048 /* longest recording link accepted */
+#define RT_URL_MAX      2048   /* longest recording link accepted */
 #define RT_DURATION_MAX 604800 /* a week: longer durations are not a call's */
 
 enum rt_call_state { RT_RINGING, RT_ANSWERED, RT_HANGUP, RT_MISSED, RT_FINISHED };

@@ -483,20 +483,19 @@ static json_t *rt_pin_to_json(const struct rt_pin *p)
     }
     if (!emp || !exts)
         goto fail;
-    cp = p->cp_found ? json_pack("{s:I, s:s, s:I, s:I, s:s?}", "id", (json_int_t)p->cp_id, "name",
-                                 p->cp_name ? p->cp_name : "", "responsible",
-                                 (json_int_t)p->cp_responsible, "deal_id",
-                                 (json_int_t)p->cp_deal_id, "deal_title", p->deal_title)
-                     : json_null();
-    return json_pack("{s:I, s:b, s:b, s:b, s:b, s:b, s:I, s:o, s:o, s:o}", "settings_version",
-                     (json_int_t)p->settings_version, "notify_responsible_only",
-                     p->notify_responsible_only, "create_contact_on_call",
-                     p->create_contact_on_call, "add_call_to_last_active_deal",
-                     p->add_call_to_last_active_deal, "create_missed_call_task",
-                     p->create_missed_call_task, "unknown_to_fixed_counterparty",
-                     p->unknown_to_fixed_counterparty, "fixed_counterparty_id",
-                     (json_int_t)p->fixed_counterparty_id, "employees", emp, "counterparty", cp,
-                     "ext_users", exts);
+    cp = p->cp_found
+             ? json_pack("{s:I, s:s, s:I, s:I, s:s?}", "id", (json_int_t)p->cp_id, "name",
+                         p->cp_name ? p->cp_name : "", "responsible", (json_int_t)p->cp_responsible,
+                         "deal_id", (json_int_t)p->cp_deal_id, "deal_title", p->deal_title)
+             : json_null();
+    return json_pack(
+        "{s:I, s:b, s:b, s:b, s:b, s:b, s:I, s:o, s:o, s:o}", "settings_version",
+        (json_int_t)p->settings_version, "notify_responsible_only", p->notify_responsible_only,
+        "create_contact_on_call", p->create_contact_on_call, "add_call_to_last_active_deal",
+        p->add_call_to_last_active_deal, "create_missed_call_task", p->create_missed_call_task,
+        "unknown_to_fixed_counterparty", p->unknown_to_fixed_counterparty, "fixed_counterparty_id",
+        (json_int_t)p->fixed_counterparty_id, "employees", emp, "counterparty", cp, "ext_users",
+        exts);
 fail:
     json_decref(emp);
     json_decref(exts);

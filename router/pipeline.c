@@ -166,7 +166,7 @@ struct rt_attempt {
     struct rt_msgs out;
     size_t *msg_item; /* index of the item each message came from */
     struct kafka_delivery *dr;
-    size_t n_produced; /* messages that hold &dr[i] until their report */
+    size_t n_produced;         /* messages that hold &dr[i] until their report */
     struct traceparent own_tp; /* messages not caused by an input event (the quiet period) */
 };
 
@@ -542,8 +542,8 @@ static enum rt_fail rt_quiet_attempt(struct rt_pipeline *p, PGconn *conn, struct
             rc = RT_FAIL_PG;
             break;
         }
-        if (rt_quiet_step(&s->facts, s->tenant, s->call_id, tenant, now_us, &a->out, err,
-                          errlen) < 0)
+        if (rt_quiet_step(&s->facts, s->tenant, s->call_id, tenant, now_us, &a->out, err, errlen) <
+            0)
             rc = RT_FAIL_MEMORY;
         else
             (*closed)++;

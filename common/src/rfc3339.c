@@ -44,12 +44,12 @@ int rfc3339_parse(const char *s, int64_t *us)
     if (s == NULL || strlen(s) < 20 || s[4] != '-' || s[7] != '-' ||
         (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':')
         return -1;
-    if (rfc3339_digits(s, 4, &y) || rfc3339_digits(s + 5, 2, &mo) ||
-        rfc3339_digits(s + 8, 2, &d) || rfc3339_digits(s + 11, 2, &h) ||
-        rfc3339_digits(s + 14, 2, &mi) || rfc3339_digits(s + 17, 2, &sec))
+    if (rfc3339_digits(s, 4, &y) || rfc3339_digits(s + 5, 2, &mo) || rfc3339_digits(s + 8, 2, &d) ||
+        rfc3339_digits(s + 11, 2, &h) || rfc3339_digits(s + 14, 2, &mi) ||
+        rfc3339_digits(s + 17, 2, &sec))
         return -1;
-    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && rfc3339_leap(y)) ||
-        h > 23 || mi > 59 || sec > 60)
+    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && rfc3339_leap(y)) || h > 23 ||
+        mi > 59 || sec > 60)
         return -1;
     p = s + 19;
     if (*p == '.') {
@@ -78,7 +78,8 @@ int rfc3339_parse(const char *s, int64_t *us)
     }
     if (*p != '\0')
         return -1;
-    *us = ((rfc3339_days(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) - off_s) * 1000000 +
+    *us = ((rfc3339_days(y, mo, d) * 86400 + (int64_t)h * 3600 + (int64_t)mi * 60 + sec) - off_s) *
+              1000000 +
           frac_us;
     return 0;
 }

@@ -251,8 +251,8 @@ static int uis_conv_duration(const struct uis_slot *slot, struct uis_error *err,
     if (n == 0)
         return 0;
     if (n > 7 || strspn(s, "0123456789") != n)
-        return uis_fail(err, UIS_EVALUE, uis_field_names[f],
-                        "%s must be a whole number of seconds", uis_field_names[f]);
+        return uis_fail(err, UIS_EVALUE, uis_field_names[f], "%s must be a whole number of seconds",
+                        uis_field_names[f]);
     for (size_t i = 0; i < n; i++)
         v = v * 10 + (s[i] - '0');
     if (v > UIS_DURATION_MAX)

@@ -239,8 +239,9 @@ static void test_phone_format_edges(void **state)
 
 static void test_phone_strerror(void **state)
 {
-    static const int codes[] = {PHONE_OK,    PHONE_EMPTY,    PHONE_INTERNAL, PHONE_EINVAL, PHONE_ESHORT,
-                                PHONE_ELONG, PHONE_ERUSSIAN, PHONE_ENOSPC, -99};
+    static const int codes[] = {PHONE_OK,       PHONE_EMPTY,  PHONE_INTERNAL,
+                                PHONE_EINVAL,   PHONE_ESHORT, PHONE_ELONG,
+                                PHONE_ERUSSIAN, PHONE_ENOSPC, -99};
 
     (void)state;
     for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
@@ -255,10 +256,13 @@ static void test_phone_strerror(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_phone_normalize_table), cmocka_unit_test(test_phone_normalize_edges),
+        cmocka_unit_test(test_phone_normalize_table),
+        cmocka_unit_test(test_phone_normalize_edges),
         cmocka_unit_test(test_phone_e164_and_ext_valid),
-        cmocka_unit_test(test_phone_mask_table),      cmocka_unit_test(test_phone_mask_edges),
-        cmocka_unit_test(test_phone_format_table),    cmocka_unit_test(test_phone_format_edges),
+        cmocka_unit_test(test_phone_mask_table),
+        cmocka_unit_test(test_phone_mask_edges),
+        cmocka_unit_test(test_phone_format_table),
+        cmocka_unit_test(test_phone_format_edges),
         cmocka_unit_test(test_phone_strerror),
     };
 

@@ -35,16 +35,16 @@ static void test_rfc3339_values(void **state)
 static void test_rfc3339_refusals(void **state)
 {
     static const char *const bad[] = {
-        "1970-01-01 00:00:00Z",          /* space for T */
-        "1970-13-01T00:00:00Z",          /* month */
-        "2026-02-30T00:00:00Z",          /* no such day */
-        "2023-02-29T00:00:00Z",          /* not a leap year */
-        "1900-02-29T00:00:00Z",          /* not a leap year either */
-        "2026-11-25T24:00:00Z",          /* hour */
-        "2026-11-25T11:60:00Z",          /* minute */
-        "2026-11-25T11:40:61Z",          /* second */
-        "1970-01-01T00:00:00",           /* no offset */
-        "1970-01-01T00:00:00.Z",         /* empty fraction */
+        "1970-01-01 00:00:00Z",            /* space for T */
+        "1970-13-01T00:00:00Z",            /* month */
+        "2026-02-30T00:00:00Z",            /* no such day */
+        "2023-02-29T00:00:00Z",            /* not a leap year */
+        "1900-02-29T00:00:00Z",            /* not a leap year either */
+        "2026-11-25T24:00:00Z",            /* hour */
+        "2026-11-25T11:60:00Z",            /* minute */
+        "2026-11-25T11:40:61Z",            /* second */
+        "1970-01-01T00:00:00",             /* no offset */
+        "1970-01-01T00:00:00.Z",           /* empty fraction */
         "1970-01-01T00:00:00.1234567890Z", /* ten fraction digits */
         "1970-01-01T00:00:00Zjunk",
         "2026-11-25T11:40:10+0300",

@@ -195,10 +195,13 @@ static void test_rfc3339_and_e164(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_contact_parses),        cmocka_unit_test(test_history_and_task_parse),
+        cmocka_unit_test(test_contact_parses),
+        cmocka_unit_test(test_history_and_task_parse),
         cmocka_unit_test(test_task_cancel_parses),
-        cmocka_unit_test(test_errors_name_the_field), cmocka_unit_test(test_not_json_or_not_object),
-        cmocka_unit_test(test_too_many_links),        cmocka_unit_test(test_rfc3339_and_e164),
+        cmocka_unit_test(test_errors_name_the_field),
+        cmocka_unit_test(test_not_json_or_not_object),
+        cmocka_unit_test(test_too_many_links),
+        cmocka_unit_test(test_rfc3339_and_e164),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

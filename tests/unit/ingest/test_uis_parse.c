@@ -277,8 +277,7 @@ static const struct uis_row uis_rows[] = {
     OK("diversion letters kept raw", DIV_WITH("'diversion':'office'"),
        EV("2981734650", "[]", "RINGING", "null", "office", "in", "'+79031112233'", "79031112233",
           "null")),
-    OK("from internal number kept raw", RING_WITH("'from_number':10050"),
-       FROM("null", "10050")),
+    OK("from internal number kept raw", RING_WITH("'from_number':10050"), FROM("null", "10050")),
     OK("from service number kept raw", RING_WITH("'from_number':'5-55-12'"),
        FROM("null", "5-55-12")),
     OK("from 8 then 1: international", RING_WITH("'from_number':81312345678"),
@@ -656,11 +655,12 @@ static void test_uis_hostile_is_fast(void **state)
  * guide's pattern: UIS's duration variables unquoted, and quoted or empty as well. */
 static void test_uis_finished(void **state)
 {
-    static const char body[] = "{\n    \"from_number\":79031112233,\n    \"diversion\":74993482958,"
-                               "\n    \"direction\":in,\n    \"call_id\":2981734650,\n"
-                               "    \"user_extension\":,\n    \"talk_time_duration\":95,\n"
-                               "    \"total_time_duration\":\"112\",\n    \"wait_time_duration\":,\n"
-                               "    \"call_state\":\"FINISHED\"\n}";
+    static const char body[] =
+        "{\n    \"from_number\":79031112233,\n    \"diversion\":74993482958,"
+        "\n    \"direction\":in,\n    \"call_id\":2981734650,\n"
+        "    \"user_extension\":,\n    \"talk_time_duration\":95,\n"
+        "    \"total_time_duration\":\"112\",\n    \"wait_time_duration\":,\n"
+        "    \"call_state\":\"FINISHED\"\n}";
     static const char bad[] = "{\"call_id\":1,\"call_state\":\"FINISHED\",\"direction\":in,"
                               "\"talk_time_duration\":-3}";
     static const char ring[] = "{\"call_id\":1,\"call_state\":\"RINGING\",\"direction\":in}";
