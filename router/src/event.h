@@ -44,13 +44,7 @@ int rt_event_parse(const char *json, size_t len, struct rt_event *ev, char *err,
 
 void rt_event_clear(struct rt_event *ev);
 
-/* RFC 3339 ("2026-11-25T11:40:10.123Z", "...+03:00") to microseconds. Returns 0 or -1. */
-int rt_time_parse(const char *s, int64_t *us);
-
 /* "RINGING" ... */
 const char *rt_call_state_name(enum rt_call_state s);
-
-/* 1 when s is '+' and 5..15 digits. */
-int rt_e164_valid(const char *s);
 
 #endif

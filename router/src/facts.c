@@ -363,6 +363,7 @@ int rt_facts_merge(struct rt_facts *dst, const struct rt_facts *src)
     }
     dst->missed_us = rt_min_time(dst->missed_us, src->missed_us);
     dst->finished_us = rt_min_time(dst->finished_us, src->finished_us);
+    dst->quiet_us = rt_min_time(dst->quiet_us, src->quiet_us);
     if (src->talk_s > dst->talk_s)
         dst->talk_s = src->talk_s;
     if (src->total_s > dst->total_s)
@@ -601,6 +602,7 @@ json_t *rt_facts_to_json(const struct rt_facts *f)
                   (json_int_t)f->missed_us, "urls", urls, "sent", sent);
     /* Added within v1 (issue 15): absent in older rows, read with defaults. */
     if (j && (json_object_set_new(j, "finished_us", json_integer(f->finished_us)) < 0 ||
+              json_object_set_new(j, "quiet_us", json_integer(f->quiet_us)) < 0 ||
               json_object_set_new(j, "talk_s", json_integer(f->talk_s)) < 0 ||
               json_object_set_new(j, "total_s", json_integer(f->total_s)) < 0 ||
               json_object_set_new(j, "wait_s", json_integer(f->wait_s)) < 0 ||
@@ -668,6 +670,7 @@ static int rt_facts_parse(json_t *j, struct rt_facts *f, char *err, size_t errle
         rt_json_time(j, "missed_us", &f->missed_us, err, errlen))
         return -1;
     f->finished_us = rt_json_int(j, "finished_us", 0);
+    f->quiet_us = rt_json_int(j, "quiet_us", 0);
     f->talk_s = rt_json_int(j, "talk_s", -1);
     f->total_s = rt_json_int(j, "total_s", -1);
     f->wait_s = rt_json_int(j, "wait_s", -1);

@@ -71,6 +71,8 @@ struct rt_facts {
     char hangup_ext[RT_EXT_LEN]; /* its extension: who talked, when the ANSWERED is late */
     int64_t missed_us;           /* earliest MISSED */
     int64_t finished_us;         /* earliest FINISHED (call finished / calls report) */
+    int64_t quiet_us; /* the tenant's quiet period after the last notification elapsed: popups
+                       * closed for good, the contact left as it is; 0: not (yet) */
     /* Durations in seconds, the largest reported; -1: unknown. */
     int64_t talk_s, total_s, wait_s;
     size_t n_urls;
