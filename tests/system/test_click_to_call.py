@@ -226,3 +226,72 @@ def test_requests_the_notifier_refuses(stack, world):
     start_dialer(world)
     wait_until(lambda: call(world, t, "anna", {"phone": "89160000009"}).status_code == 202,
                what="anna's requests to be answered")
+
+
+def out_body(call_id, state, client, ext=None, rec=None):
+    """What UIS posts for an outgoing call: the guide's templates and the admin's optional
+    "Исходящий звонок" one (call_state RINGING, the calling employee's extension), with
+    direction out and the client's number as contact_phone_number."""
+    url = f'\n    "call_record_url":{rec},' if rec else ""
+    return (f'{{\n    "from_number":{client},\n    "diversion":{VIRTUAL},\n'
+            f'    "direction":out,\n    "call_id":{call_id},\n'
+            f'    "user_extension":{ext or ""},{url}\n    "call_state":"{state}"\n}}')
+
+
+def call_popups(stream, call_id):
+    """The popups of one call (a call request's outcome names the call too: not one of them)."""
+    return [p for p in stream.popups() if p.get("call_id") == call_id
+            and p.get("kind") != "call_request"]
+
+
+def post_out(t, call_id, state, client, ext=None, rec=None):
+    r = requests.post(t.url, data=out_body(call_id, state, client, ext, rec), timeout=15)
+    assert r.status_code == 200, r.text
+
+
+def test_a_callback_flows_through_the_pipeline_as_an_outgoing_call(stack, world):
+    """Click -> UIS's call -> its notifications: no ringing popup to anyone, the "in call" card
+    for the caller when the client answers, a contact with direction out answered by the
+    caller, the existing client's counterparty and a history entry in its open deal."""
+    t = uis_tenant(world)
+    client = "79161112233"
+    cp = t.counterparty("ООО Обратный звонок", mobile="+" + client, responsible="ivan")
+    deal = t.deal(cp, "Поставка")
+    start_dialer(world)
+    anna, ivan = t.stream("anna"), t.stream("ivan")
+    rid = call(world, t, "anna", {"phone": "8 916 111 22 33", "counterparty_id": cp}).json()[
+        "request_id"]
+    session = result(anna, rid)["call_id"]
+    post_out(t, session, "RINGING", client, ext="112")
+    post_out(t, session, "ANSWERED", client, ext="112")
+    card = wait_until(lambda: call_popups(anna, session), what="anna's in-call card")
+    assert [(p["action"], p["state"], p["direction"]) for p in card] == [
+        ("show", "in_call", "out")], card
+    assert card[0]["caller"]["number"] == "+" + client
+    assert card[0]["counterparty"]["id"] == cp
+    post_out(t, session, "HANGUP", client, ext="112",
+             rec=f"https://app.uiscom.ru/system/media/talk/{session}/abc/")
+    wait_until(lambda: [p["state"] for p in call_popups(anna, session)][-1:] == ["closed"],
+               what="the card to close")
+    world.settle()
+    c = t.contact(session)
+    assert (c["direction"], c["answered_by"], c["counterparty_id"], c["state"]) == (
+        "out", t.users["anna"], cp, "completed"), c
+    hist = [h for h in t.list("deal-history") if h["call_id"] == session]
+    assert [(h["deal_id"], h["direction"], h["user_id"]) for h in hist] == [
+        (deal, "out", t.users["anna"])]
+    # nobody else's CRM rang: not the counterparty's responsible, not the employees
+    assert not call_popups(ivan, session)
+
+
+def test_an_unanswered_outgoing_call_is_no_missed_call(stack, world):
+    t = uis_tenant(world)
+    t.set(create_contact_on_call="false")
+    anna = t.stream("anna")
+    call_id, client = str(uuid.uuid4().int % 10**10 + 10**10), "79165550000"
+    post_out(t, call_id, "RINGING", client, ext="112")
+    post_out(t, call_id, "MISSED", client)
+    world.settle()
+    assert not [x for x in t.list("tasks") if x["call_id"] == call_id]
+    assert not [x for x in t.list("counterparties") if x["mobile_phone"] == "+" + client]
+    assert not call_popups(anna, call_id)
