@@ -288,6 +288,7 @@ static const char ADMIN_SQL_SHOW[] =
     " 'create_missed_call_task', t.create_missed_call_task,"
     " 'unknown_to_fixed_counterparty', t.unknown_to_fixed_counterparty,"
     " 'fixed_counterparty_id', t.fixed_counterparty_id, 'quiet_period_s', t.quiet_period_s,"
+    " 'uis_virtual_number', t.uis_virtual_number,"
     " 'webhook_key_id', t.webhook_key_id, 'webhook_token_version', t.webhook_token_version,"
     " 'settings_version', t.settings_version,"
     " 'created_at', rfc3339(t.created_at), 'updated_at', rfc3339(t.updated_at),"

@@ -35,6 +35,8 @@ TOPICS = {
     "TOPIC_POPUPS": {"retention.ms": 1 * DAY_MS},
     "TOPIC_DLQ": {"retention.ms": 14 * DAY_MS},
     "TOPIC_CONTACTS": {"retention.ms": 7 * DAY_MS},
+    # Click-to-call requests (issue 18): worth nothing after a minute; a day for the inquiry.
+    "TOPIC_CALL_REQUESTS": {"retention.ms": 1 * DAY_MS},
     # Each tenant's current webhook token version: compacted, kept forever; short segments so
     # the cleaner can act locally.
     "TOPIC_TENANT_TOKENS": {"cleanup.policy": "compact", "segment.ms": 3600 * 1000,

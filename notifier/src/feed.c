@@ -28,6 +28,8 @@ struct feed {
     atomic_int caught_up;
     int64_t next_meta_ms;
     struct mx_family *m_invalid, *m_lag_ready;
+    void (*observe)(void *ctx, const char *popup_id);
+    void *observe_ctx;
 };
 
 struct feed *feed_new(const struct feed_cfg *cfg, struct hub *hub, struct mx_registry *reg,
@@ -206,6 +208,8 @@ static void feed_message(struct feed *f, const rd_kafka_message_t *msg)
     }
     if (ts <= 0)
         ts = ids_now_ms();
+    if (f->observe)
+        f->observe(f->observe_ctx, m.popup_id);
     if (hub_publish(f->hub, &m, &id, ts, atomic_load(&f->caught_up)) < 0)
         log_error("popup not stored: out of memory",
                   json_pack("{s:i, s:I}", "partition", (int)msg->partition, "offset",
@@ -260,6 +264,12 @@ int feed_poll(struct feed *f, int timeout_ms)
 int feed_caught_up(const struct feed *f)
 {
     return atomic_load(&((struct feed *)f)->caught_up);
+}
+
+void feed_observe(struct feed *f, void (*fn)(void *ctx, const char *popup_id), void *ctx)
+{
+    f->observe = fn;
+    f->observe_ctx = ctx;
 }
 
 void feed_close(struct feed *f)

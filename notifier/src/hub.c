@@ -646,3 +646,16 @@ size_t hub_user_count(struct hub *h)
     pthread_mutex_unlock(&h->mu);
     return n;
 }
+
+int hub_token_allowed(struct hub *h, const struct auth_user *who)
+{
+    char key[HUB_KEY_MAX];
+    int ok;
+
+    if (auth_user_key(who->tenant, who->user, key, sizeof(key)) < 0)
+        return 0;
+    pthread_mutex_lock(&h->mu);
+    ok = revoke_allows(h->revoked, key, who->gen);
+    pthread_mutex_unlock(&h->mu);
+    return ok;
+}

@@ -17,6 +17,7 @@
 #include "common/ops_http.h"
 #include "common/sig.h"
 #include "common/svc.h"
+#include "calls.h"
 #include "feed.h"
 #include "http.h"
 #include "hub.h"
@@ -43,6 +44,9 @@ struct notifier_cfg {
     long idle_timeout_s;
     long retry_after_s;
     long drain_ms;
+    const char *topic_call_requests;
+    long calls_in_flight;
+    long calls_in_flight_s;
     struct jwt_keyring keys; /* parsed from jwt_secret */
 };
 
@@ -92,6 +96,13 @@ static const struct cfg_var notifier_vars[] = {
     {"RETRY_AFTER_S", CFG_INT, "5", "Retry-After of a 429 or 503", NCFG(retry_after_s), 1, 3600},
     {"DRAIN_MS", CFG_INT, "5000", "on SIGTERM, how long streams get to end", NCFG(drain_ms), 0,
      600000},
+    {"TOPIC_CALL_REQUESTS", CFG_STR, "crm.call-requests.v1",
+     "where POST /v1/calls puts click-to-call requests (empty: click-to-call is off)",
+     NCFG(topic_call_requests), 0, 0},
+    {"CALLS_MAX_IN_FLIGHT", CFG_INT, "3", "call requests a user may have awaiting their result",
+     NCFG(calls_in_flight), 1, 100},
+    {"CALLS_IN_FLIGHT_S", CFG_INT, "60", "a call request without a result stops counting after",
+     NCFG(calls_in_flight_s), 1, 3600},
 };
 #define NOTIFIER_NVARS (sizeof(notifier_vars) / sizeof(notifier_vars[0]))
 
@@ -171,12 +182,19 @@ static void notifier_raise_nofile(void)
     }
 }
 
+/* A popup message read: a call request's result ends its flight. */
+static void notifier_call_result(void *calls, const char *popup_id)
+{
+    calls_observe(calls, popup_id);
+}
+
 /* Every handle of the running service; notifier_close releases what notifier_open made. */
 struct notifier_state {
     struct mx_registry *reg;
     struct hub *hub;
     struct notifier_feeds feeds;
     struct http *http;
+    struct calls *calls; /* NULL when click-to-call is off */
     struct svc_ops ops;
 };
 
@@ -198,7 +216,7 @@ static int notifier_open(const struct notifier_cfg *cfg, struct notifier_state *
     };
     const struct feed_cfg fcfg = {cfg->common.kafka_brokers, cfg->topic_popups, client_id,
                                   cfg->window_s};
-    const struct http_cfg wcfg = {
+    struct http_cfg wcfg = {
         .addr = cfg->http_addr,
         .port = (unsigned)cfg->http_port,
         .keys = &cfg->keys,
@@ -226,9 +244,9 @@ static int notifier_open(const struct notifier_cfg *cfg, struct notifier_state *
 
         svc_instance_name("notifier-users", "-", cfg->common.instance_id, users_id,
                           sizeof(users_id));
-        st->feeds.users = compact_feed_start(cfg->common.kafka_brokers, cfg->topic_popup_users,
-                                             users_id, notifier_user_record, st->hub, err,
-                                             sizeof(err));
+        st->feeds.users =
+            compact_feed_start(cfg->common.kafka_brokers, cfg->topic_popup_users, users_id,
+                               notifier_user_record, st->hub, err, sizeof(err));
         if (!st->feeds.users) {
             svc_cannot_start(err);
             return -1;
@@ -236,6 +254,23 @@ static int notifier_open(const struct notifier_cfg *cfg, struct notifier_state *
     } else {
         log_warn("popup tokens cannot be revoked",
                  json_pack("{s:s}", "reason", "TOPIC_POPUP_USERS is empty"));
+    }
+    if (cfg->topic_call_requests[0]) {
+        char calls_id[160], source[160];
+        const struct calls_cfg ccfg = {
+            cfg->common.kafka_brokers, cfg->topic_call_requests, calls_id, source,
+            cfg->calls_in_flight,      cfg->calls_in_flight_s};
+
+        svc_instance_name("notifier-calls", "-", cfg->common.instance_id, calls_id,
+                          sizeof(calls_id));
+        svc_instance_name("/notifier", "/", cfg->common.instance_id, source, sizeof(source));
+        st->calls = calls_new(&ccfg, st->reg, err, sizeof(err));
+        if (!st->calls) {
+            svc_cannot_start(err);
+            return -1;
+        }
+        feed_observe(st->feeds.popups, notifier_call_result, st->calls);
+        wcfg.calls = st->calls;
     }
     if (svc_ops_start(&st->ops, &cfg->common, NULL, st->reg, notifier_ready, &st->feeds, err,
                       sizeof(err)) == 0)
@@ -278,6 +313,7 @@ static int notifier_run(const struct notifier_cfg *cfg, struct notifier_state *s
 
 static void notifier_close(struct notifier_state *st)
 {
+    calls_free(st->calls); /* answers every request still waiting for Kafka: before http_stop */
     http_stop(st->http);
     svc_ops_stop(&st->ops);
     compact_feed_stop(st->feeds.users); /* its callback uses the hub */

@@ -17,6 +17,7 @@
 #include "common/pgconn.h"
 #include "common/sig.h"
 #include "common/uis_api.h"
+#include "dialer.h"
 #include "pass.h"
 #include "store.h"
 
@@ -36,6 +37,11 @@ struct rec_cfg {
     long employees_sync_s;
     long stop_retry_s;
     const char *only_tenants;
+    const char *topic_requests;
+    const char *topic_popups;
+    const char *topic_dlq;
+    const char *dialer_group;
+    long dial_max_age_s;
 };
 
 static const struct cfg_var rec_vars[] = {
@@ -74,6 +80,18 @@ static const struct cfg_var rec_vars[] = {
     {"RECONCILE_TENANTS", CFG_STR, "",
      "comma-separated tenant ids to reconcile; empty: every tenant with a UIS key",
      offsetof(struct rec_cfg, only_tenants), 0, 0},
+    {"TOPIC_CALL_REQUESTS", CFG_STR, "crm.call-requests.v1",
+     "click-to-call requests the dialer consumes (empty: no dialer in this process)",
+     offsetof(struct rec_cfg, topic_requests), 0, 0},
+    {"TOPIC_POPUPS", CFG_STR, "crm.popups.v1", "where the dialer sends each request's outcome",
+     offsetof(struct rec_cfg, topic_popups), 0, 0},
+    {"TOPIC_DLQ", CFG_STR, "pipeline.dead-letter.v1", "call requests that break the contract",
+     offsetof(struct rec_cfg, topic_dlq), 0, 0},
+    {"DIALER_GROUP", CFG_STR, "dialer", "consumer group of the dialer",
+     offsetof(struct rec_cfg, dialer_group), 0, 0},
+    {"DIAL_MAX_AGE_S", CFG_INT, "60",
+     "a call request older than this is not dialled (the manager has stopped waiting)",
+     offsetof(struct rec_cfg, dial_max_age_s), 5, 3600},
 };
 #define REC_NVARS (sizeof(rec_vars) / sizeof(rec_vars[0]))
 
@@ -84,6 +102,7 @@ static const char rec_usage[] =
 struct rec_state {
     struct kafka_watch *kafka;
     struct pgc *pg;
+    struct dialer *dialer;
 };
 
 static int rec_ready(void *ctx, char *why, size_t whylen)
@@ -96,6 +115,10 @@ static int rec_ready(void *ctx, char *why, size_t whylen)
     }
     if (!pgc_ready(st->pg)) {
         snprintf(why, whylen, "postgresql unreachable");
+        return 0;
+    }
+    if (!dialer_ready(st->dialer)) {
+        snprintf(why, whylen, "the dialer cannot reach postgresql");
         return 0;
     }
     return 1;
@@ -266,6 +289,29 @@ int main(int argc, char **argv)
     ctx.mx.conflicts = mx_counter(reg, "reconciler_extension_conflicts_total",
                                   "UIS extensions mapped to another CRM user (left alone)", NULL);
     st.pg = &pg;
+    if (cfg.topic_requests[0]) {
+        const struct dialer_cfg dcfg = {
+            .brokers = cfg.common.kafka_brokers,
+            .group = cfg.dialer_group,
+            .instance_id = cfg.common.instance_id,
+            .topic_requests = cfg.topic_requests,
+            .topic_popups = cfg.topic_popups,
+            .topic_dlq = cfg.topic_dlq,
+            .pg_dsn = cfg.pg_dsn,
+            .data_url = cfg.data_url,
+            .call_url = cfg.call_url,
+            .timeout_ms = cfg.timeout_ms,
+            .max_age_s = cfg.dial_max_age_s,
+            .source = source,
+            .reg = reg,
+        };
+
+        st.dialer = dialer_start(&dcfg, err, sizeof(err));
+        if (!st.dialer) {
+            log_error("cannot start", json_pack("{s:s}", "reason", err));
+            goto out;
+        }
+    }
     st.kafka = kafka_watch_start(producer, 2000, err, sizeof(err));
     if (!st.kafka) {
         log_error("cannot start", json_pack("{s:s}", "reason", err));
@@ -297,6 +343,7 @@ int main(int argc, char **argv)
     rc = sig_stop_requested() ? 0 : 1;
     log_info("stopping", NULL);
 out:
+    dialer_stop(st.dialer);
     ops_http_stop(ops);
     kafka_watch_stop(st.kafka);
     if (producer) {

@@ -1,5 +1,7 @@
 #include "rules.h"
 
+#include "outgoing.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,7 +81,7 @@ static int rt_decide_popups(const struct rt_facts *f, const struct rt_tenant *t,
         return rt_outcome_put(o, o->answered_by, RT_POPUP_IN_CALL);
     }
     o->others = RT_POPUP_NONE;
-    if (!f->ringing_us)
+    if (!f->ringing_us || f->out) /* an outgoing call rings the client, not the CRM */
         return 0;
     if (f->ring_noext && rt_leg_targets(t, cp, "", o) < 0)
         return -1;
@@ -145,6 +147,8 @@ int rt_decide(const struct rt_facts *f, const struct rt_tenant *t, const struct 
     o->answered_by = rt_tenant_ext_user(t, f->answered_ext);
     if (!o->answered_by)
         o->answered_by = rt_tenant_ext_user(t, f->hangup_ext);
+    if (f->out)
+        o->answered_by = rt_outgoing_caller(f, t);
     rt_decide_counterparty(f, t, cp, o);
     existing = o->cp.mode == RT_CP_EXISTING;
     o->contact = t->create_contact_on_call;
@@ -158,7 +162,7 @@ int rt_decide(const struct rt_facts *f, const struct rt_tenant *t, const struct 
     }
     /* A missed call is one that ended without a talk (rt_facts_state): a MISSED beside an
      * ANSWERED or a recording is a contradiction, never a task. */
-    if (t->create_missed_call_task && strcmp(o->state, "missed") == 0) {
+    if (t->create_missed_call_task && strcmp(o->state, "missed") == 0 && !f->out) {
         o->task = 1;
         o->assignee = existing && cp->responsible ? cp->responsible : rt_tenant_first_employee(t);
         o->task_cp = o->cp;

@@ -77,6 +77,7 @@ class Account:
         self.day_limit = spec.get("day_limit", 200000)
         self.call_api = spec.get("call_api", True)
         self.virtual_numbers = spec.get("virtual_numbers", [])
+        self.blacklist = spec.get("blacklist", [])   # contacts the account refuses to call
         self.employees = {}
         self.calls = {}
         self.minute_window = (0, 0)   # (window start, points spent)
@@ -371,6 +372,9 @@ def start_employee_call(fake, acc, params):
     if emp["id"] not in acc.employees:
         raise RpcError(-32602, "employee_not_found", "Employee not found", field="employee.id",
                        value=str(emp["id"]))
+    if params["contact"] in acc.blacklist:
+        raise RpcError(-32002, "contact_in_blacklist", "Contact is in the blacklist",
+                       field="contact", value=params["contact"])
     acc.next_session += 1
     return {"data": {"call_session_id": acc.next_session}}
 
