@@ -65,7 +65,8 @@ MUTATIONS = [
     ("ingress: SSE buffered", "k8s", "deploy/k8s/base/app/ingress.yaml",
      "proxy-buffering: \"off\"", "proxy-buffering: \"on\""),
     ("topics: tenant tokens not compacted", "k8s", "deploy/k8s/base/topics/topics.yaml",
-     "    cleanup.policy: \"compact\"", "    cleanup.policy: \"delete\""),
+     "  topicName: crm.tenant-tokens.v1\n  partitions: 3\n  replicas: 3\n  config:\n    cleanup.policy: \"compact\"",
+     "  topicName: crm.tenant-tokens.v1\n  partitions: 3\n  replicas: 3\n  config:\n    cleanup.policy: \"delete\""),
     ("topics: two replicas", "k8s", "deploy/k8s/base/topics/topics.yaml",
      "  topicName: uis.call-events.v1\n  partitions: 12\n  replicas: 3\n",
      "  topicName: uis.call-events.v1\n  partitions: 12\n  replicas: 2\n"),
@@ -85,7 +86,7 @@ MUTATIONS = [
     ("docker (built): libpq5 missing from the runtime packages", "docker-built", "deploy/docker/Dockerfile",
      "librdkafka1 libjansson4 libmicrohttpd12 libpq5 libssl3", "librdkafka1 libjansson4 libmicrohttpd12 libssl3"),
     ("docker (built): a superfluous runtime package", "docker-built", "deploy/docker/Dockerfile",
-     "libpq5 libssl3 ca-certificates\"", "libpq5 libssl3 libcurl4 ca-certificates\""),
+     "libcurl4 ca-certificates\"", "libcurl4 libxml2 ca-certificates\""),
     # monitoring (issue 20): tests/k8s/check_monitoring.py must catch these
     ("alerts: the 503 share threshold loosened", "monitoring", "deploy/k8s/monitoring/prometheusrule.yaml",
      "/ sum by (namespace) (rate(ingest_requests_total[5m])) > 0.01\n",
