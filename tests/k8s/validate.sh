@@ -82,12 +82,9 @@ fi
 py="$tools/venv/bin/python"
 kustomize="$tools/bin/kustomize"
 
-strimzi="${STRIMZI_SCHEMA:-}"
-if [[ -z $strimzi ]]; then
-    for c in "$repo/../shared/k8s/strimzi-kafkatopic.schema.json" /work/shared/k8s/strimzi-kafkatopic.schema.json; do
-        [[ -f $c ]] && strimzi=$c && break
-    done
-fi
+# The Strimzi schemas are kept in the repository (tests/k8s/schemas): no test reads outside it.
+strimzi="${STRIMZI_SCHEMA:-$here/schemas/strimzi-kafkatopic.schema.json}"
+[[ -f $strimzi ]] || strimzi=""
 
 tmp=$(mktemp -d /tmp/k8s-validate.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
@@ -121,7 +118,7 @@ check_tree() {
 }
 
 if [[ -z $strimzi ]]; then
-    fail "the Strimzi KafkaTopic schema (shared/k8s/strimzi-kafkatopic.schema.json) is not found"
+    fail "the Strimzi KafkaTopic schema (tests/k8s/schemas/strimzi-kafkatopic.schema.json) is not found"
 else
     check_tree "$repo" 0
 fi
