@@ -164,25 +164,8 @@ def cmd_topics(_args):
     return 1 if failed or todo else 0
 
 
-# What each Kafka user may do: write and read topics (env vars naming them), and consumer
-# groups by prefix. Ingest cannot write popups, only crmctl writes the tenant-token and
-# popup-user topics (and, for `dlq replay`, the topics dead letters go back to).
-ACLS = {
-    "ingest": {"write": ["TOPIC_CALL_EVENTS", "TOPIC_REJECTED"],
-               "read": ["TOPIC_TENANT_TOKENS"], "groups": ["ingest"]},
-    "router": {"write": ["TOPIC_ACTIONS", "TOPIC_POPUPS", "TOPIC_DLQ"],
-               "read": ["TOPIC_CALL_EVENTS"], "groups": ["router"]},
-    "crm-writer": {"write": ["TOPIC_CONTACTS", "TOPIC_DLQ"],
-                   "read": ["TOPIC_ACTIONS"], "groups": ["crm-writer"]},
-    "notifier": {"write": ["TOPIC_DLQ"], "read": ["TOPIC_POPUPS", "TOPIC_POPUP_USERS"],
-                 "groups": ["notifier"]},
-    "crmctl": {"write": ["TOPIC_TENANT_TOKENS", "TOPIC_POPUP_USERS", "TOPIC_CALL_EVENTS",
-                         "TOPIC_ACTIONS", "TOPIC_POPUPS"],
-               "read": ["TOPIC_DLQ"], "groups": ["crmctl"]},
-}
-
-
 def cmd_users(_args):
+    from kafka_acls import ACLS
     from confluent_kafka.admin import (AclBinding, AclOperation, AclPermissionType,
                                        ResourcePatternType, ResourceType, ScramCredentialInfo,
                                        ScramMechanism, UserScramCredentialUpsertion)

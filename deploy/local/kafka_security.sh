@@ -19,9 +19,10 @@ KSEC_USERS=(ingest router crm-writer notifier crmctl)
 
 ksec_on() { [[ $KAFKA_SECURITY != plaintext ]]; }
 
+# A secured broker keeps its own data (its storage holds the users and ACLs).
+# shellcheck disable=SC2034 # KAFKA_DATA: lib.sh uses it
 case $KAFKA_SECURITY in
 plaintext) ;;
-# A secured broker keeps its own data (its storage holds the users and ACLs).
 mtls | sasl_ssl) KAFKA_DATA="$KAFKA_HOME/data-$KAFKA_SECURITY" ;;
 *)
     printf '[stack] error: KAFKA_SECURITY=%s: plaintext, mtls or sasl_ssl\n' "$KAFKA_SECURITY" >&2
@@ -139,6 +140,7 @@ CONF
 ksec_format_args() {
     KSEC_FORMAT_ARGS=()
     [[ $KAFKA_SECURITY == sasl_ssl ]] || return 0
+    # shellcheck disable=SC2034 # lib.sh uses it
     KSEC_FORMAT_ARGS=(--add-scram
         "SCRAM-SHA-512=[name=admin,password=$(cat "$(ksec_password_file admin)")]")
 }

@@ -65,8 +65,31 @@ MUTATIONS = [
     ("ingress: SSE buffered", "k8s", "deploy/k8s/base/app/ingress.yaml",
      "proxy-buffering: \"off\"", "proxy-buffering: \"on\""),
     ("topics: tenant tokens not compacted", "k8s", "deploy/k8s/base/topics/topics.yaml",
-     "  topicName: crm.tenant-tokens.v1\n  partitions: 3\n  replicas: 3\n  config:\n    cleanup.policy: \"compact\"",
-     "  topicName: crm.tenant-tokens.v1\n  partitions: 3\n  replicas: 3\n  config:\n    cleanup.policy: \"delete\""),
+     "  topicName: crm.tenant-tokens.v1\n  partitions: 3\n  replicas: 3\n  config:\n"
+     "    cleanup.policy: \"compact\"",
+     "  topicName: crm.tenant-tokens.v1\n  partitions: 3\n  replicas: 3\n  config:\n"
+     "    cleanup.policy: \"delete\""),
+    ("topics: popup users not compacted", "k8s", "deploy/k8s/base/topics/topics.yaml",
+     "  topicName: crm.popup-users.v1\n  partitions: 3\n  replicas: 3\n  config:\n"
+     "    cleanup.policy: \"compact\"",
+     "  topicName: crm.popup-users.v1\n  partitions: 3\n  replicas: 3\n  config:\n"
+     "    cleanup.policy: \"delete\""),
+    ("acl: ingest may write the tenant tokens (a tombstone would void every webhook)", "k8s",
+     "deploy/k8s/base/app/kafka-users.yaml",
+     "          name: crm.tenant-tokens.v1\n          patternType: literal\n"
+     "        operations: [Read, Describe]",
+     "          name: crm.tenant-tokens.v1\n          patternType: literal\n"
+     "        operations: [Read, Write, Describe]"),
+    ("acl: ingest may write every topic", "k8s", "deploy/k8s/base/app/kafka-users.yaml",
+     "          name: uis.call-events.rejected.v1\n          patternType: literal\n",
+     "          name: uis.\n          patternType: prefix\n"),
+    ("acl: the notifier without its user's certificate", "k8s", "deploy/k8s/base/app/notifier.yaml",
+     "            secretName: uis-crm-notifier", "            secretName: uis-crm-router"),
+    ("strimzi schema: a misspelt field in a KafkaUser", "k8s", "deploy/k8s/base/app/kafka-users.yaml",
+     "    app.kubernetes.io/name: router\nspec:\n  authentication:",
+     "    app.kubernetes.io/name: router\nspec:\n  authentification:"),
+    ("kafka: plaintext to the brokers", "k8s", "deploy/k8s/base/app/kustomization.yaml",
+     "      - KAFKA_SECURITY_PROTOCOL=ssl\n", "      - KAFKA_SECURITY_PROTOCOL=plaintext\n"),
     ("topics: two replicas", "k8s", "deploy/k8s/base/topics/topics.yaml",
      "  topicName: uis.call-events.v1\n  partitions: 12\n  replicas: 3\n",
      "  topicName: uis.call-events.v1\n  partitions: 12\n  replicas: 2\n"),
