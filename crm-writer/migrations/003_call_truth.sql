@@ -22,3 +22,8 @@ ALTER TABLE tenants ADD COLUMN quiet_period_s integer NOT NULL DEFAULT 300
     CHECK (quiet_period_s BETWEEN 5 AND 86400);
 -- The router's sweep reads only calls that may still have a popup open.
 CREATE INDEX router_calls_open ON router_calls (updated_at) WHERE state IN ('ringing', 'answered');
+
+-- The call whose contact made the pipeline create a counterparty: the router never lets that
+-- counterparty change the decisions of the call that created it, even when the call's first
+-- decision is replayed after a crash (the writer may have applied it already).
+ALTER TABLE counterparties ADD COLUMN created_by_call_id text;

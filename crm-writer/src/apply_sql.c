@@ -13,8 +13,8 @@ const char APPLY_SQL_CP_LOOKUP[] = "SELECT id FROM counterparties"
 
 const char APPLY_SQL_CP_INSERT[] =
     "INSERT INTO counterparties (tenant_id, name, mobile_phone_raw, mobile_phone,"
-    " responsible_user_id, auto_created_number)"
-    " VALUES ($1, $2, $3, $4, $5::bigint, $4)"
+    " responsible_user_id, auto_created_number, created_by_call_id)"
+    " VALUES ($1, $2, $3, $4, $5::bigint, $4, $6)"
     " ON CONFLICT (tenant_id, auto_created_number) WHERE auto_created_number IS NOT NULL"
     " DO NOTHING RETURNING id";
 
@@ -236,6 +236,7 @@ int apply_sql_cp_insert(const struct action *a, struct sqlp *p)
     sqlp_str(p, a->cp.phone_raw);
     sqlp_str(p, a->cp.phone);
     sqlp_id(p, a->cp.responsible_user_id);
+    sqlp_str(p, a->call_id);
     return 0;
 }
 

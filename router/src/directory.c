@@ -248,16 +248,18 @@ int rt_directory_parties(PGconn *conn, struct rt_lookup *q, size_t n, char *err,
     /* Several counterparties with the number (docs/decisions.md): one a person created beats
      * one the pipeline auto-created (auto_created_number set), then the one whose open deal was
      * active most recently, then the lowest id. The deal: open, latest activity, then highest
-     * id. n counts the matches, for the ambiguity metric. */
+     * id. n counts the matches, for the ambiguity metric. A counterparty created by the asking
+     * call itself is not seen (a replayed first decision must not find it). */
     static const char sql[] =
         "SELECT x.i, c.id, c.name, c.responsible_user_id, c.n, d.id AS deal_id, d.title "
-        "FROM jsonb_to_recordset($1::jsonb) AS x(i int, t text, p text) "
+        "FROM jsonb_to_recordset($1::jsonb) AS x(i int, t text, p text, c text) "
         "JOIN LATERAL (SELECT cp.id, cp.name, cp.responsible_user_id, count(*) OVER () AS n "
         "  FROM counterparties cp "
         "  LEFT JOIN LATERAL (SELECT max(last_activity_at) AS act FROM deals "
         "    WHERE tenant_id = cp.tenant_id AND counterparty_id = cp.id AND stage = 'open') a "
         "    ON true "
         "  WHERE cp.tenant_id = x.t AND (cp.work_phone = x.p OR cp.mobile_phone = x.p) "
+        "  AND cp.created_by_call_id IS DISTINCT FROM x.c "
         "  ORDER BY (cp.auto_created_number IS NULL) DESC, a.act DESC NULLS LAST, cp.id "
         "  LIMIT 1) c ON true "
         "LEFT JOIN LATERAL (SELECT id, title FROM deals WHERE tenant_id = x.t "
@@ -277,8 +279,9 @@ int rt_directory_parties(PGconn *conn, struct rt_lookup *q, size_t n, char *err,
         return 0;
     }
     for (size_t i = 0; arr && i < n; i++) {
-        if (json_array_append_new(arr, json_pack("{s:i, s:s, s:s}", "i", (int)i, "t", q[i].tenant,
-                                                 "p", q[i].phone)) < 0) {
+        if (json_array_append_new(arr, json_pack("{s:i, s:s, s:s, s:s}", "i", (int)i, "t",
+                                                 q[i].tenant, "p", q[i].phone, "c", q[i].call_id)) <
+            0) {
             json_decref(arr);
             arr = NULL;
         }

@@ -33,6 +33,7 @@ int rt_directory_tenant(struct rt_directory *d, PGconn *conn, const char *tenant
 struct rt_lookup {
     char tenant[RT_TENANT_LEN];
     char phone[PHONE_E164_LEN];
+    char call_id[RT_CALL_ID_LEN]; /* a counterparty this call created is not its counterparty */
     struct rt_party party;
     char *name;
     char *deal_title;

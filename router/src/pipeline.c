@@ -249,12 +249,14 @@ static enum rt_fail rt_plan(struct rt_batch *b, struct rt_attempt *a)
             continue; /* a hidden number never matches a counterparty */
         for (j = 0; j < a->n_lookups; j++) {
             if (strcmp(a->lookups[j].tenant, it->ev.tenant) == 0 &&
-                strcmp(a->lookups[j].phone, it->ev.from) == 0)
+                strcmp(a->lookups[j].phone, it->ev.from) == 0 &&
+                strcmp(a->lookups[j].call_id, it->ev.call_id) == 0)
                 break;
         }
         if (j == a->n_lookups) {
             memcpy(a->lookups[j].tenant, it->ev.tenant, sizeof(a->lookups[j].tenant));
             memcpy(a->lookups[j].phone, it->ev.from, sizeof(a->lookups[j].phone));
+            memcpy(a->lookups[j].call_id, it->ev.call_id, sizeof(a->lookups[j].call_id));
             a->n_lookups++;
         }
         it->lookup = (long)j;

@@ -168,5 +168,14 @@ class Pipeline:
         return t
 
 
+@contextlib.contextmanager
+def clean_pipeline(stack):
+    """Pipeline.on_own_topics for a module fixture: every service must also have exited 0."""
+    with Pipeline.on_own_topics(stack) as p:
+        yield p
+    assert all(c == 0 for c in p.exit_codes.values()), \
+        (p.exit_codes, {n: s.logs() for n, s in p.services.items()})
+
+
 def new_call_id():
     return str(random.randint(10**9, 10**12))

@@ -7,17 +7,15 @@ import json
 import pytest
 import requests
 
-from pipeline_stack import Pipeline, new_call_id, wait_until
+from pipeline_stack import clean_pipeline, new_call_id, wait_until
 
 REC = "https://app.uiscom.ru/system/media/talk/{}/0f4e2a/"
 
 
 @pytest.fixture(scope="module")
 def pipe(stack):
-    with Pipeline.on_own_topics(stack) as p:
+    with clean_pipeline(stack) as p:
         yield p
-    assert all(c == 0 for c in p.exit_codes.values()), \
-        (p.exit_codes, {n: s.logs() for n, s in p.services.items()})
 
 
 def office(pipe, employees=("anna", "boris"), **settings):
@@ -231,3 +229,28 @@ def test_quiet_period_closes_the_popups_of_a_call_uis_never_ends(pipe):
     c = contact_in(t, cid, "completed")
     assert c["record_urls"] == [REC.format(cid)]
     assert streams["anna"].states(cid) == ["ringing", "in_call", "closed"]
+
+
+def test_settings_changed_mid_call_apply_from_the_next_call(pipe):
+    """An admin turns «Создавать задачу о пропущенном звонке» off while a call rings: that call
+    finishes as it began (its task is created), the calls after the change follow it."""
+    t = office(pipe)
+    frm = caller()
+    cid = new_call_id()
+    t.post(cid, "RINGING", frm, "101")
+    contact_in(t, cid, "ringing")
+    t.set(create_missed_call_task=False)
+
+    def router_follows_the_change():
+        probe, pfrm = new_call_id(), caller()
+        t.post(probe, "RINGING", pfrm, "102")
+        t.post(probe, "MISSED", pfrm)
+        settled(t, pfrm)
+        return not tasks_of(t, probe)
+
+    wait_until(router_follows_the_change, timeout=60, interval=0.5,
+               what="a new call to follow the new setting")
+    t.post(cid, "MISSED", frm)
+    contact_in(t, cid, "missed")
+    task = wait_until(lambda: tasks_of(t, cid), what="the task of the call begun before the change")
+    assert task[0]["assignee_user_id"] == t.users["anna"]

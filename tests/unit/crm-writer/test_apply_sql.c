@@ -118,6 +118,7 @@ static void test_counterparty_create_params(void **state)
     assert_string_equal(p.values[1], "+7 (903) 111-22-33");
     assert_string_equal(p.values[2], "8 903 111-22-33");
     assert_string_equal(p.values[3], "+79031112233");
+    assert_string_equal(p.values[5], "77"); /* the call that created it (issue 15) */
     assert_string_equal(p.values[4], "5");
     apply_sql_task(&a, 99, &p);
     assert_int_equal(p.n, max_placeholder(APPLY_SQL_TASK));
