@@ -104,31 +104,6 @@ def pipe(stack):
     print("\n".join(["", "3-node cluster faults:"] + SUMMARY))
 
 
-class TimedLoad(Load):
-    """Load that also records when each answer's request was sent."""
-
-    def __init__(self, tenant, rate=8):
-        super().__init__(tenant, rate)
-        self.answers = []  # (sent, status)
-
-    def post(self, cid, state, frm, ext=None, rec=None):
-        body = uis_body(cid, state, frm, ext, rec)
-        deadline = time.time() + 180
-        while time.time() < deadline:
-            sent = time.time()
-            try:
-                r = requests.post(self.t.url, data=body, timeout=10)
-                self.answers.append((sent, r.status_code))
-                if r.status_code == 200:
-                    self.acked[cid].append(state)
-                    return
-                self.refused[r.status_code] += 1
-            except requests.RequestException:
-                self.refused["conn"] += 1
-            time.sleep(0.5)
-        raise AssertionError(f"call {cid} {state} never acknowledged")
-
-
 def node_pid(pipe, node):
     path = Path(pipe.stack["env"]["STACK_RUN_DIR"]) / f"kafka-node{node}.pid"
     return int(path.read_text().split()[0])
@@ -184,7 +159,7 @@ def outcome(pipe, t, load, what):
 def test_leader_of_the_busiest_partitions_killed_and_restarted(pipe, kill):
     wait_until(lambda: fully_replicated(pipe), timeout=120, what="every replica in sync")
     t = office(pipe)
-    with TimedLoad(t) as load:
+    with Load(t) as load:
         time.sleep(4)
         victim, per_broker = busiest_leader(pipe)
         os.kill(node_pid(pipe, victim), signal.SIGKILL)
@@ -206,7 +181,7 @@ def test_two_brokers_stopped_then_back(pipe):
     wait_until(lambda: fully_replicated(pipe), timeout=120, what="every replica in sync")
     t = office(pipe)
     probes = []
-    with TimedLoad(t) as load:
+    with Load(t) as load:
         time.sleep(4)
         victims = [2, 3]
         stoppers = [threading.Thread(target=stack_script, args=(f"stack_node_stop {n}",))
