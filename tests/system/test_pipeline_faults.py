@@ -38,14 +38,17 @@ class Load:
         self.acked = collections.defaultdict(list)  # call id -> states acknowledged
         self.numbers = set()
         self.refused = collections.Counter()
+        self.answers = []  # (when the request was sent, status) of every answer
         self.thread = threading.Thread(target=self.run, daemon=True)
 
     def post(self, cid, state, frm, ext=None, rec=None):
         body = uis_body(cid, state, frm, ext, rec)
         deadline = time.time() + 120
         while time.time() < deadline:
+            sent = time.time()
             try:
                 r = requests.post(self.t.url, data=body, timeout=10)
+                self.answers.append((sent, r.status_code))
                 if r.status_code == 200:
                     self.acked[cid].append(state)
                     return

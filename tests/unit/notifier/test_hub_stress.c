@@ -98,17 +98,37 @@ static void *s_publisher(void *arg)
     return NULL;
 }
 
-/* The newest "id: 0-N" in buf after *last; -1 when an id went backwards. */
-static int s_ids(const char *buf, long long *last)
-{
-    for (const char *p = strstr(buf, "\nid: 0-"); p; p = strstr(p + 1, "\nid: 0-")) {
-        long long id = strtoll(p + 7, NULL, 10);
+/* The stream's bytes as they arrive (reads split events anywhere). */
+struct s_text {
+    char buf[16384];
+    size_t used;
+};
 
-        if (strncmp(strchr(p + 1, '\n'), "\nevent: popup", 13) != 0)
-            continue; /* a snapshot names the newest id, which a popup may have already */
-        if (id <= *last)
-            return -1;
-        *last = id;
+/* Append n bytes and check every complete event: a popup's id must be newer than *last.
+ * Returns -1 when an id went backwards. */
+static int s_ids(struct s_text *t, const char *data, size_t n, long long *last)
+{
+    char *end;
+
+    if (n > sizeof(t->buf) - 1 - t->used)
+        return -1;
+    memcpy(t->buf + t->used, data, n);
+    t->used += n;
+    t->buf[t->used] = '\0';
+    while ((end = strstr(t->buf, "\n\n"))) {
+        size_t len = (size_t)(end - t->buf) + 2;
+
+        *end = '\0';
+        /* A snapshot names the newest id, which a popup may have carried already. */
+        if (strncmp(t->buf, "id: 0-", 6) == 0 && strstr(t->buf, "\nevent: popup\n")) {
+            long long id = strtoll(t->buf + 6, NULL, 10);
+
+            if (id <= *last)
+                return -1;
+            *last = id;
+        }
+        memmove(t->buf, t->buf + len, t->used - len + 1);
+        t->used -= len;
     }
     return 0;
 }
@@ -120,17 +140,19 @@ static int s_session(struct s_run *r, long long *last, int reads, size_t *bytes)
     struct s_stream s = {.suspended = 0};
     struct hub_conn *c = NULL;
     struct evid from = {0, *last};
+    static struct s_text text;
     char buf[8192];
     int rc = 0;
 
     pthread_mutex_init(&s.mu, NULL);
     pthread_cond_init(&s.cv, NULL);
+    text.used = 0;
     snprintf(who.tenant, sizeof(who.tenant), "acme");
     snprintf(who.user, sizeof(who.user), "9");
     if (hub_connect(r->hub, &who, *last >= 0 ? 1 : 0, &from, &s, &c) != HUB_CONNECTED)
         return -1;
     for (int k = 0; k < reads && rc == 0; k++) {
-        ssize_t n = hub_read(r->hub, c, buf + 1, sizeof(buf) - 2);
+        ssize_t n = hub_read(r->hub, c, buf, sizeof(buf));
 
         if (n == 0) {
             struct timespec until;
@@ -149,10 +171,8 @@ static int s_session(struct s_run *r, long long *last, int reads, size_t *bytes)
         }
         if (n < 0)
             break; /* cut off as too slow: reconnect, as a browser does */
-        buf[0] = '\n';
-        buf[n + 1] = '\0';
         *bytes += (size_t)n;
-        rc = s_ids(buf, last);
+        rc = s_ids(&text, buf, (size_t)n, last);
     }
     /* The HTTP library never tears down a suspended stream: wait for its resume first. */
     pthread_mutex_lock(&s.mu);
