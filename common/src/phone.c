@@ -154,8 +154,8 @@ static size_t phone_cc_len(const char *digits)
 
     if (digits[0] == '1' || digits[0] == '7')
         return 1;
-    for (const char *p = two; *p; p += 3) {
-        if (p[0] == digits[0] && p[1] == digits[1])
+    for (size_t i = 0; i + 2 <= sizeof(two) - 1; i += 3) {
+        if (two[i] == digits[0] && two[i + 1] == digits[1])
             return 2;
     }
     return 3;
