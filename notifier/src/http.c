@@ -296,7 +296,8 @@ struct http *http_start(const struct http_cfg *cfg, struct hub *hub, char *err, 
         (uint16_t)cfg->port, NULL, NULL, http_handle, s, MHD_OPTION_SOCK_ADDR, &sin,
         MHD_OPTION_CONNECTION_LIMIT, cfg->conn_limit, MHD_OPTION_CONNECTION_TIMEOUT,
         cfg->idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->conn_memory,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096U, MHD_OPTION_END);
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096U, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        cfg->per_ip_limit, MHD_OPTION_END);
     if (!s->daemon) {
         snprintf(err, errlen, "stream server: cannot listen on %s:%u (port in use?)", cfg->addr,
                  cfg->port);

@@ -189,3 +189,44 @@ def test_rejected_topic_keeps_only_allowed_headers(pipe):
     assert not names & {"x-forwarded-uri", "x-original-url", "authorization"}, names
     token = path.rsplit("/", 1)[-1]
     assert token not in json.dumps(found)
+
+
+@pytest.mark.parametrize("service", ["ingest", "notifier"])
+def test_connections_per_client_address_are_limited(stack, service):
+    """MAX_CONNECTIONS_PER_IP: the third connection from one address is closed unanswered while
+    two are open; once one closes, the address is served again."""
+    import socket
+
+    from pipeline_support import TEST_KEYS, Service, free_port
+
+    port = free_port()
+    env = {"KAFKA_BROKERS": stack["brokers"], "HTTP_PORT": str(port),
+           "MAX_CONNECTIONS_PER_IP": "2", "WEBHOOK_KEYS": TEST_KEYS,
+           "POPUP_JWT_SECRET": "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seQ==", "TOPIC_POPUP_USERS": ""}
+    svc = Service(service, env).start(want_ready=False)
+    try:
+        wait_until(lambda: socket.socket().connect_ex(("127.0.0.1", port)) == 0,
+                   what=f"{service} to listen")
+        # (the probe's socket above is closed by now: it went out of scope)
+        held = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(2)]
+        third = socket.create_connection(("127.0.0.1", port), timeout=5)
+        third.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        try:
+            answer = third.recv(100)
+        except ConnectionResetError:
+            answer = b""
+        assert answer == b"", answer
+        third.close()
+        held[0].close()
+
+        def served():
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                try:
+                    return s.recv(100).startswith(b"HTTP/1.1 ")
+                except ConnectionResetError:
+                    return False
+        wait_until(served, what="the address served again")
+        held[1].close()
+    finally:
+        assert svc.stop() == 0, svc.logs()
