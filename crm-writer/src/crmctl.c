@@ -4,6 +4,9 @@
 #include "admin.h"
 #include "admin_popup.h"
 #include "admin_settings.h"
+#include "crmctl_uis.h"
+#include "ctl_call.h"
+#include "ctl_list.h"
 #include "migrate.h"
 #include "migrate_db.h"
 
@@ -31,6 +34,9 @@ struct ctl_cfg {
     const char *popup_jwt_secret;
     long popup_jwt_ttl_s;
     const char *topic_dlq;
+    const char *uis_data_url;
+    const char *uis_call_url;
+    long uis_timeout_ms;
     const char *topic_popup_users;
     const char *topic_call_events;
     const char *topic_actions;
@@ -60,6 +66,12 @@ static const struct cfg_var ctl_vars[] = {
      offsetof(struct ctl_cfg, popup_jwt_ttl_s), 60, 31536000},
     {"TOPIC_DLQ", CFG_STR, "pipeline.dead-letter.v1", "dead-letter topic (dlq replay)",
      offsetof(struct ctl_cfg, topic_dlq), 0, 0},
+    {"UIS_DATA_API_URL", CFG_STR, "https://dataapi.uiscom.ru/v2.0", "UIS Data API endpoint",
+     offsetof(struct ctl_cfg, uis_data_url), 0, 0},
+    {"UIS_CALL_API_URL", CFG_STR, "https://callapi.uiscom.ru/v4.0", "UIS Call API endpoint",
+     offsetof(struct ctl_cfg, uis_call_url), 0, 0},
+    {"UIS_API_TIMEOUT_MS", CFG_INT, "15000", "bound of one UIS API call",
+     offsetof(struct ctl_cfg, uis_timeout_ms), 100, 600000},
     {"TOPIC_POPUP_USERS", CFG_STR, "crm.popup-users.v1",
      "compacted topic of revoked popup tokens (user disable/enable/revoke-tokens)",
      offsetof(struct ctl_cfg, topic_popup_users), 0, 0},
@@ -78,23 +90,35 @@ static const char ctl_usage[] =
     "  migrate [--dir DIR]                      apply schema migrations (built in, or DIR)\n"
     "  tenant install ID --name N [--settings FILE.json] [--notify-responsible-only]\n"
     "         [--no-contact] [--no-deal-history] [--no-missed-task] [--fixed-counterparty ID]\n"
-    "         [--uis-api-key KEY]                create or re-install; prints the webhook address\n"
+    "                                           create or re-install; prints the webhook address\n"
+    "                                           (a UIS API key only in --settings or uis-key)\n"
+    "  tenant uis-key ID                        check the UIS API key on standard input with\n"
+    "                                           UIS (get.account) and store it\n"
     "  tenant token ID                          re-issue the webhook address (voids the old one)\n"
     "  tenant show ID [--json]\n"
-    "  tenant set ID key=value...               keys: name, uis_api_key,\n"
+    "  tenant set ID key=value...               keys: name,\n"
     "         notify_responsible_only, create_contact_on_call, add_call_to_last_active_deal,\n"
-    "         create_missed_call_task, unknown_to_fixed_counterparty, fixed_counterparty_id\n"
+    "         create_missed_call_task, unknown_to_fixed_counterparty, fixed_counterparty_id,\n"
+    "         quiet_period_s (seconds without a notification that close a call's popups),\n"
+    "         uis_virtual_number (click-to-call; null: the number last seen)\n"
     "  user add TENANT --login L --name N       prints the user id\n"
     "  user disable|enable|revoke-tokens TENANT USER_ID   disable ends the user's popup streams\n"
     "         and tokens; revoke-tokens voids every popup token minted so far\n"
-    "  employees set TENANT USER_ID...          the ordered employees list (none: empty it)\n"
+    "  employees set TENANT USER_ID...          the ordered employees list (none: the extension\n"
+    "                                           table's users, in the order entered)\n"
     "  extension set TENANT EXT USER_ID | extension rm TENANT EXT\n"
     "  counterparty add TENANT --name N [--work-phone P] [--mobile-phone P] [--responsible UID]\n"
     "  deal add TENANT --counterparty ID --title T [--stage open|won|lost|closed]\n"
     "         [--last-activity RFC3339]\n"
     "  contacts|tasks|deal-history|counterparties|deals|users list TENANT [--json]\n"
+    "         [--limit N] [--since AGE|DATE] [--call ID] [--phone P] [--state S]\n"
+    "                                           a table, newest first (--json: every row)\n"
+    "  call CALL_ID TENANT [--margin SECONDS]   one call's story: notifications, decisions,\n"
+    "                                           rows written, popups sent\n"
     "  popup-token TENANT USER_ID               a JWT HS256 for the notifier\n"
     "  dlq replay [--dry-run]                   send dead letters back to their topics\n"
+    "  uis employees TENANT [--json]            UIS's employees beside their linked CRM users\n"
+    "  uis link TENANT USER_ID UIS_EMPLOYEE_ID | uis link TENANT --auto [--yes]\n"
     "  --show-secret (any command)              print webhook addresses and popup tokens even\n"
     "                                           when standard output is not a terminal\n";
 
@@ -351,8 +375,13 @@ static int ctl_tenant_install(const struct ctl_cfg *cfg, int argc, char **argv)
         }
         s.unknown_to_fixed_counterparty = 1;
     }
-    if (opts[7].seen)
-        s.uis_api_key = opts[7].value;
+    if (opts[7].seen) {
+        /* Gone: argv is visible to every local user (ps) and stays in shell history. */
+        json_decref(file);
+        return ctl_usage_error("", "--uis-api-key is no longer accepted (ps would show the "
+                                   "key): pipe the key to 'crmctl tenant uis-key ID', or put it "
+                                   "in the --settings file");
+    }
     if (ctl_tokens(cfg, &kr, &tk, err, sizeof(err)) < 0) {
         ctl_fail(err);
     } else if ((conn = ctl_pg(cfg)) != NULL) {
@@ -793,6 +822,7 @@ int main(int argc, char **argv)
         {"users", ADMIN_LIST_USERS},
     };
     struct ctl_cfg cfg;
+    struct uisctl_env uis_env;
     char err[512];
     const char *cmd, *sub;
 
@@ -812,6 +842,10 @@ int main(int argc, char **argv)
     if (cfg_load(ctl_vars, CTL_NVARS, &cfg, err, sizeof(err)) < 0)
         return ctl_fail(err);
     log_init("crmctl", LOG_WARN, stderr);
+    uis_env.pg_dsn = cfg.pg_dsn;
+    uis_env.data_url = cfg.uis_data_url;
+    uis_env.call_url = cfg.uis_call_url;
+    uis_env.timeout_ms = cfg.uis_timeout_ms;
     cmd = argv[1];
     sub = argc > 2 ? argv[2] : "";
     if (strcmp(cmd, "migrate") == 0)
@@ -829,8 +863,12 @@ int main(int argc, char **argv)
             return ctl_tenant_show(&cfg, argc, argv);
         if (strcmp(sub, "set") == 0)
             return ctl_tenant_set(&cfg, argc, argv);
+        if (strcmp(sub, "uis-key") == 0)
+            return uisctl_key(&uis_env, argc, argv);
         return ctl_usage_error_q("unknown tenant command '", sub, "'");
     }
+    if (strcmp(cmd, "uis") == 0)
+        return uisctl_main(&uis_env, argc, argv);
     if (strcmp(cmd, "user") == 0 && strcmp(sub, "add") == 0)
         return ctl_user_add(&cfg, argc, argv);
     if (strcmp(cmd, "user") == 0 && (strcmp(sub, "disable") == 0 || strcmp(sub, "enable") == 0 ||
@@ -844,9 +882,12 @@ int main(int argc, char **argv)
         return ctl_counterparty_add(&cfg, argc, argv);
     if (strcmp(cmd, "deal") == 0 && strcmp(sub, "add") == 0)
         return ctl_deal_add(&cfg, argc, argv);
+    if (strcmp(cmd, "call") == 0)
+        return ctl_call_run(cfg.pg_dsn, cfg.kafka_brokers, argc, argv);
     for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
         if (strcmp(cmd, lists[i].name) == 0 && strcmp(sub, "list") == 0)
-            return ctl_list(&cfg, lists[i].what, argc, argv);
+            return ctl_list_wants_json(argc, argv) ? ctl_list(&cfg, lists[i].what, argc, argv)
+                                                   : ctl_list_run(cfg.pg_dsn, cmd, argc, argv);
     }
     return ctl_usage_error_q("unknown command '", cmd, "'");
 }

@@ -13,8 +13,11 @@ ACLS = {
                "read": ["TOPIC_CALL_EVENTS"], "groups": ["router"]},
     "crm-writer": {"write": ["TOPIC_CONTACTS", "TOPIC_DLQ"],
                    "read": ["TOPIC_ACTIONS"], "groups": ["crm-writer"]},
-    "notifier": {"write": ["TOPIC_DLQ"], "read": ["TOPIC_POPUPS", "TOPIC_POPUP_USERS"],
-                 "groups": ["notifier"]},
+    "notifier": {"write": ["TOPIC_CALL_REQUESTS", "TOPIC_DLQ"],
+                 "read": ["TOPIC_POPUPS", "TOPIC_POPUP_USERS"], "groups": ["notifier"]},
+    # The reconciler's events and its dialer (click-to-call): requests in, outcomes as popups.
+    "reconciler": {"write": ["TOPIC_CALL_EVENTS", "TOPIC_POPUPS", "TOPIC_DLQ"],
+                   "read": ["TOPIC_CALL_REQUESTS"], "groups": ["dialer"]},
     "crmctl": {"write": ["TOPIC_TENANT_TOKENS", "TOPIC_POPUP_USERS", "TOPIC_CALL_EVENTS",
                          "TOPIC_ACTIONS", "TOPIC_POPUPS"],
                "read": ["TOPIC_DLQ"], "groups": ["crmctl"]},

@@ -1,16 +1,17 @@
 #!/usr/bin/env python3
 """Small Kafka admin helper for deploy/local (uses confluent-kafka).
 
-  kafka_admin.py wait [--timeout S] [--pid PID]   wait until the broker answers metadata
+  kafka_admin.py wait [--timeout S] [--pid PID] [--brokers N]   wait until N brokers answer
   kafka_admin.py topics                           create the topics of SPEC section 7 (idempotent)
-  kafka_admin.py ping                             exit 0 if the broker answers now
+  kafka_admin.py ping [--brokers N]               exit 0 if N brokers answer now
   kafka_admin.py users                            (KAFKA_SECURITY mtls or sasl_ssl) ACLs for
                                                   each service's own topics and groups (and
                                                   with sasl_ssl its SCRAM user)
 
-Reads KAFKA_BROKERS, TOPIC_* and TOPIC_PARTITIONS from the environment (see env.sh), and the
-Kafka security variables every service takes (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*,
-KAFKA_SSL_*: common/kafka_security.h).
+Reads KAFKA_BROKERS, KAFKA_NODES, TOPIC_* and TOPIC_PARTITIONS from the environment (see env.sh),
+and the Kafka security variables every service takes (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*,
+KAFKA_SSL_*: common/kafka_security.h). With KAFKA_NODES >= 3 the topics are replicated 3 times
+with min.insync.replicas=2.
 """
 import argparse
 import os
@@ -34,6 +35,8 @@ TOPICS = {
     "TOPIC_POPUPS": {"retention.ms": 1 * DAY_MS},
     "TOPIC_DLQ": {"retention.ms": 14 * DAY_MS},
     "TOPIC_CONTACTS": {"retention.ms": 7 * DAY_MS},
+    # Click-to-call requests (issue 18): worth nothing after a minute; a day for the inquiry.
+    "TOPIC_CALL_REQUESTS": {"retention.ms": 1 * DAY_MS},
     # Each tenant's current webhook token version: compacted, kept forever; short segments so
     # the cleaner can act locally.
     "TOPIC_TENANT_TOKENS": {"cleanup.policy": "compact", "segment.ms": 3600 * 1000,
@@ -45,7 +48,9 @@ TOPICS = {
                           "min.compaction.lag.ms": 60 * 1000,
                           "delete.retention.ms": 1 * DAY_MS},
 }
-COMMON = {"min.insync.replicas": 1}
+NODES = int(os.environ.get("KAFKA_NODES", "1"))
+REPLICAS = min(NODES, 3)
+COMMON = {"min.insync.replicas": 2 if REPLICAS >= 3 else 1}
 
 
 def security_conf(env=None):
@@ -80,12 +85,12 @@ def admin():
     })
 
 
-def answers(client, timeout=2.0):
+def answers(client, timeout=2.0, brokers=1):
     try:
         md = client.list_topics(timeout=timeout)
     except KafkaException:
         return False
-    return bool(md.brokers) and md.controller_id >= 0
+    return len(md.brokers) >= brokers and md.controller_id >= 0
 
 
 def pid_alive(pid):
@@ -102,7 +107,7 @@ def cmd_wait(args):
     client = admin()
     deadline = time.monotonic() + args.timeout
     while time.monotonic() < deadline:
-        if answers(client):
+        if answers(client, brokers=args.brokers):
             return 0
         if args.pid and not pid_alive(args.pid):
             print(f"broker process {args.pid} exited", file=sys.stderr)
@@ -112,8 +117,8 @@ def cmd_wait(args):
     return 1
 
 
-def cmd_ping(_args):
-    return 0 if answers(admin(), timeout=3.0) else 1
+def cmd_ping(args):
+    return 0 if answers(admin(), timeout=3.0, brokers=args.brokers) else 1
 
 
 def cmd_topics(_args):
@@ -125,7 +130,7 @@ def cmd_topics(_args):
         if not name:
             sys.exit(f"{var} is not set (source deploy/local/env.sh)")
         conf = {k: str(v) for k, v in {**COMMON, **config}.items()}
-        wanted[name] = NewTopic(name, num_partitions=partitions, replication_factor=1,
+        wanted[name] = NewTopic(name, num_partitions=partitions, replication_factor=REPLICAS,
                                 config=conf)
 
     existing = client.list_topics(timeout=10).topics
@@ -203,7 +208,9 @@ def main():
     wait = sub.add_parser("wait")
     wait.add_argument("--timeout", type=float, default=60)
     wait.add_argument("--pid", type=int, default=0)
-    sub.add_parser("ping")
+    wait.add_argument("--brokers", type=int, default=1)
+    ping = sub.add_parser("ping")
+    ping.add_argument("--brokers", type=int, default=1)
     sub.add_parser("topics")
     sub.add_parser("users")
     args = parser.parse_args()

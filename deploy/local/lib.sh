@@ -214,6 +214,7 @@ stack_kafka_wait() { # pid
 
 stack_kafka_up() {
     local pid
+    if ((KAFKA_NODES > 1)); then stack_cluster_up; return; fi
     stack_dirs
     stack_require_python_kafka
     if pid="$(stack_kafka_pid)"; then
@@ -249,6 +250,7 @@ stack_topics_create() {
 
 stack_kafka_down() {
     local pid i
+    if ((KAFKA_NODES > 1)); then stack_cluster_down; return; fi
     if ! pid="$(stack_kafka_pid)"; then
         rm -f "$KAFKA_PID_FILE"
         stack_log "Kafka is not running"
@@ -269,6 +271,7 @@ stack_kafka_down() {
 
 stack_kafka_status() {
     local pid
+    if ((KAFKA_NODES > 1)); then stack_cluster_status; return; fi
     if pid="$(stack_kafka_pid)" && stack_kafka_admin ping; then
         printf '%-10s running  pid %-8s %s\n' kafka "$pid" "$KAFKA_BROKERS"
     elif [[ -n ${pid:-} ]]; then
@@ -309,6 +312,21 @@ stack_pg_dirs() {
         chown "$PG_OS_USER:" "$PG_HOME" "$PG_LOG"
     fi
     chmod 700 "$PG_HOME"
+    # A clone in root's home (/root is 0700 on Debian): give the PostgreSQL user search, and
+    # only search, on the parents it cannot pass (an ACL entry; reading them stays refused).
+    if ((EUID == 0)) && ! stack_pg_exec test -w "$PG_HOME" && command -v setfacl >/dev/null; then
+        d=""
+        local part parts
+        IFS=/ read -ra parts <<<"${PG_HOME#/}"
+        for part in "${parts[@]}"; do # from the top down
+            d="$d/$part"
+            [[ $d == "$PG_HOME" ]] && break
+            if ! stack_pg_exec test -x "$d"; then
+                stack_log "granting user $PG_OS_USER search (x, ACL) on $d to reach $PG_HOME"
+                setfacl -m "u:$PG_OS_USER:x" "$d" || break
+            fi
+        done
+    fi
     if ! stack_pg_exec test -w "$PG_HOME"; then
         d="$PG_HOME"
         while [[ $d != / ]] && ! stack_pg_exec test -x "$d"; do
@@ -438,5 +456,9 @@ export TOPIC_CALL_EVENTS='$TOPIC_CALL_EVENTS' TOPIC_REJECTED='$TOPIC_REJECTED'
 export TOPIC_ACTIONS='$TOPIC_ACTIONS' TOPIC_POPUPS='$TOPIC_POPUPS' TOPIC_DLQ='$TOPIC_DLQ'
 export TOPIC_TENANT_TOKENS='$TOPIC_TENANT_TOKENS' TOPIC_CONTACTS='$TOPIC_CONTACTS'
 export TOPIC_POPUP_USERS='$TOPIC_POPUP_USERS'
+export TOPIC_CALL_REQUESTS='$TOPIC_CALL_REQUESTS'
 EOF
 }
+
+# shellcheck source=SCRIPTDIR/cluster.sh
+source "$STACK_LOCAL_DIR/cluster.sh"

@@ -45,6 +45,8 @@ const char *event_ce_type(const struct uis_event *ev)
         return "ru.uis.call.hangup";
     case UIS_STATE_MISSED:
         return "ru.uis.call.missed";
+    case UIS_STATE_FINISHED:
+        return "ru.uis.call.finished";
     case UIS_STATE_NONE:
         break;
     }

@@ -1,13 +1,14 @@
 /* The HTTP edge (libmicrohttpd, one epoll thread): the SSE stream GET /v1/popups/stream, its
- * CORS preflight, and the popup page compiled into the binary (/ and /popup). Streams are
- * responses fed by a content reader that suspends the connection when the hub has nothing
- * queued, so 10,000 idle streams cost no thread and no wake-up. */
+ * CORS preflight, POST /v1/calls (click-to-call, calls.h), and the popup page compiled into the
+ * binary (/ and /popup). Streams are responses fed by a content reader that suspends the connection
+ * when the hub has nothing queued, so 10,000 idle streams cost no thread and no wake-up. */
 #ifndef NOTIFIER_HTTP_H
 #define NOTIFIER_HTTP_H
 
 #include <stddef.h>
 
 struct hub;
+struct calls;
 struct jwt_keyring;
 struct hub_ops;
 struct http;
@@ -23,6 +24,7 @@ struct http_cfg {
     unsigned idle_timeout_s;
     size_t conn_memory; /* per-connection buffer pool */
     long retry_after_s;
+    struct calls *calls; /* POST /v1/calls; NULL: click-to-call is off. Kept by the caller */
 };
 
 /* How the hub suspends and resumes streams (libmicrohttpd calls). */

@@ -1,5 +1,6 @@
 #include "hub.h"
 
+#include "common/ids.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "replay.h"
@@ -68,14 +69,6 @@ struct hub {
 /* Fan-out latency, Kafka timestamp to bytes handed to the socket: 0.25 ms .. 5 s. */
 static const double hub_latency_buckets[] = {0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02,
                                              0.05,    0.1,    0.25,  0.5,   1,     2.5,  5};
-
-static int64_t hub_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static uint64_t hub_hash(const char *s)
 {
@@ -332,8 +325,10 @@ int hub_publish(struct hub *h, const struct popup_msg *m, const struct evid *id,
     }
     if (v >= 0)
         mx_inc(h->m_received, verdicts[v]);
-    pthread_mutex_unlock(&h->mu);
+    /* The replay buffer and the queues now hold the chunk and the HTTP threads change its
+     * count under the lock: ours is dropped under it too. */
     sse_chunk_unref(chunk);
+    pthread_mutex_unlock(&h->mu);
     hub_wake_run(h, &w);
     return v;
 }
@@ -438,7 +433,7 @@ enum hub_connect_result hub_connect(struct hub *h, const struct auth_user *who, 
         c->handle = handle;
         c->exp = who->exp;
         c->gen = who->gen;
-        c->last_write_ms = hub_now_ms();
+        c->last_write_ms = ids_now_ms();
         c->next = u->conns;
         if (u->conns)
             u->conns->prev = c;
@@ -493,7 +488,7 @@ ssize_t hub_read(struct hub *h, struct hub_conn *c, char *buf, size_t max)
             break;
         if (s->kind == HUB_LIVE) {
             if (!now)
-                now = hub_now_ms();
+                now = ids_now_ms();
             mx_observe(h->m_latency, NULL,
                        (double)(now > s->chunk->ts_ms ? now - s->chunk->ts_ms : 0) / 1000.0);
         }
@@ -509,7 +504,7 @@ ssize_t hub_read(struct hub *h, struct hub_conn *c, char *buf, size_t max)
         c->qoff = 0;
     }
     if (done) {
-        c->last_write_ms = now ? now : hub_now_ms();
+        c->last_write_ms = now ? now : ids_now_ms();
         rc = (ssize_t)done;
     } else if (c->closing) {
         rc = HUB_READ_END;
@@ -650,4 +645,17 @@ size_t hub_user_count(struct hub *h)
     n = h->nusers;
     pthread_mutex_unlock(&h->mu);
     return n;
+}
+
+int hub_token_allowed(struct hub *h, const struct auth_user *who)
+{
+    char key[HUB_KEY_MAX];
+    int ok;
+
+    if (auth_user_key(who->tenant, who->user, key, sizeof(key)) < 0)
+        return 0;
+    pthread_mutex_lock(&h->mu);
+    ok = revoke_allows(h->revoked, key, who->gen);
+    pthread_mutex_unlock(&h->mu);
+    return ok;
 }

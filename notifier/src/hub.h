@@ -87,6 +87,9 @@ void hub_tick(struct hub *h, int64_t now_ms);
 int hub_user_tokens(struct hub *h, const char *tenant, const char *user, long generation,
                     int active);
 
+/* 1 when who's token is not revoked (the check a stream gets, for other requests). */
+int hub_token_allowed(struct hub *h, const struct auth_user *who);
+
 /* Shutdown: refuse new streams and end every open one cleanly (queued bytes go first). */
 void hub_close_all(struct hub *h);
 

@@ -32,11 +32,12 @@ from kafka_acls import ACLS, OPERATIONS  # noqa: E402  (the one table of who may
 USER_SCHEMA = None  # the Strimzi KafkaUser schema, loaded by main()
 KAFKA_USER_PREFIX = "uis-crm-"  # KafkaUser (and its Secret) of service s: uis-crm-<s>
 
-SERVICES = ("ingest", "router", "crm-writer", "notifier")
+SERVICES = ("ingest", "router", "crm-writer", "notifier", "reconciler")
 CONSUMER_GROUPS = {"router": "TOPIC_CALL_EVENTS", "crm-writer": "TOPIC_ACTIONS"}  # input topics
-OPS_PORTS = {"ingest": 9101, "router": 9102, "crm-writer": 9103, "notifier": 9104}
+OPS_PORTS = {"ingest": 9101, "router": 9102, "crm-writer": 9103, "notifier": 9104,
+             "reconciler": 9105}
 SECRET_NAMES = re.compile(r"(SECRET|PASSWORD|PASSWD|TOKEN|DSN|KEYS?)$")
-PG_USERS = {"router", "crm-writer", "crm-migrate"}
+PG_USERS = {"router", "crm-writer", "crm-migrate", "reconciler"}
 KAFKA_PORTS = {9092, 9093}
 DNS_PORT = 53
 
@@ -345,7 +346,7 @@ def check_network(overlay, by_kind, workloads):
     if "ingest" in egress and egress["ingest"] - KAFKA_PORTS - {DNS_PORT}:
         problems.append(f"ingest: egress beyond Kafka and DNS: {sorted(map(str, egress['ingest'] - KAFKA_PORTS - {DNS_PORT}))}")
     report(overlay, "network policies: default deny; ingest reaches only Kafka and DNS; "
-           "only router, crm-writer and the migration reach PostgreSQL", problems)
+           "only router, crm-writer, the reconciler and the migration reach PostgreSQL", problems)
 
 
 def check_services_ingress(overlay, objs, by_kind, workloads):

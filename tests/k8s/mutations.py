@@ -6,7 +6,8 @@ Usage: mutations.py list            → the names, one a line
                                       in DIR; exits 2 when the text to break is no longer there
                                       (the mutation went stale: update it with the manifests).
 Each mutation is (name, kind, file under DIR, old text, new text); kind says what must fail:
-"k8s" the render + manifest check, "docker" the Dockerfile check.
+"k8s" the render + manifest check, "docker" the Dockerfile check, "monitoring"
+tests/k8s/check_monitoring.py.
 """
 import sys
 
@@ -54,8 +55,8 @@ MUTATIONS = [
     ("autoscaling: crm-writer beyond the partitions", "k8s", "deploy/k8s/overlays/dev/app/kustomization.yaml",
      "        path: /spec/maxReplicas\n        value: 3\n", "        path: /spec/maxReplicas\n        value: 6\n"),
     ("network: ingest may reach PostgreSQL", "k8s", "deploy/k8s/base/app/networkpolicies.yaml",
-     "        values: [\"router\", \"crm-writer\", \"crm-migrate\"]",
-     "        values: [\"router\", \"crm-writer\", \"crm-migrate\", \"ingest\"]"),
+     "        values: [\"router\", \"crm-writer\", \"crm-migrate\", \"reconciler\"]",
+     "        values: [\"router\", \"crm-writer\", \"crm-migrate\", \"reconciler\", \"ingest\"]"),
     ("network: the default deny lets ingress in (the migration pod has no other policy)", "k8s", "deploy/k8s/base/app/networkpolicies.yaml",
      "  name: default-deny\nspec:\n  podSelector:\n    matchLabels:\n      app.kubernetes.io/part-of: uis-crm\n"
      "  policyTypes: [\"Ingress\", \"Egress\"]\n",
@@ -117,9 +118,29 @@ MUTATIONS = [
     ("docker (built): libpq5 missing from the runtime packages", "docker-built", "deploy/docker/Dockerfile",
      "librdkafka1 libjansson4 libmicrohttpd12 libpq5 libssl3", "librdkafka1 libjansson4 libmicrohttpd12 libssl3"),
     ("docker (built): a superfluous runtime package", "docker-built", "deploy/docker/Dockerfile",
-     "libpq5 libssl3 ca-certificates\"", "libpq5 libssl3 libcurl4 ca-certificates\""),
+     "libcurl4 ca-certificates\"", "libcurl4 libxml2 ca-certificates\""),
+    # monitoring (issue 20): tests/k8s/check_monitoring.py must catch these
+    ("alerts: the 503 share threshold loosened", "monitoring", "deploy/k8s/monitoring/prometheusrule.yaml",
+     "/ sum by (namespace) (rate(ingest_requests_total[5m])) > 0.01\n",
+     "/ sum by (namespace) (rate(ingest_requests_total[5m])) > 0.05\n"),
+    ("alerts: a new dead-letter series missed", "monitoring", "deploy/k8s/monitoring/prometheusrule.yaml",
+     "              or sum by (namespace, job) (router_dlq_total unless router_dlq_total offset 15m) > 0\n", ""),
+    ("alerts: a PromQL syntax error", "monitoring", "deploy/k8s/monitoring/prometheusrule.yaml",
+     "expr: max by (namespace, pod) (notifier_connections) > 18000",
+     "expr: max by (namespace, pod) (notifier_connections > 18000"),
+    ("alerts: a runbook anchor docs/operations.md lacks", "monitoring",
+     "deploy/k8s/monitoring/prometheusrule.yaml", "operations.md#target-down", "operations.md#targets-down"),
+    ("podmonitor: a port the pods do not have", "monitoring", "deploy/k8s/monitoring/podmonitors.yaml",
+     "      app.kubernetes.io/name: notifier\n  podMetricsEndpoints:\n    - port: ops\n",
+     "      app.kubernetes.io/name: notifier\n  podMetricsEndpoints:\n    - port: metrics\n"),
+    ("podmonitor: an unknown field", "monitoring", "deploy/k8s/monitoring/podmonitors.yaml",
+     "      app.kubernetes.io/name: ingest\n  podMetricsEndpoints:\n    - port: ops\n",
+     "      app.kubernetes.io/name: ingest\n  podMetricsEndpoints:\n    - port: ops\n      scrapeEvery: 30s\n"),
+    ("dashboard: a panel without a query", "monitoring", "deploy/k8s/monitoring/dashboards/uis-crm-pipeline.json",
+     '"expr": "sum(rate(router_no_open_deal_total{namespace=\\"$namespace\\"}[$__rate_interval]))"', '"expr": ""'),
+    ("dashboard: the router row gone", "monitoring", "deploy/k8s/monitoring/dashboards/uis-crm-pipeline.json",
+     '"title": "router"', '"title": "routing"'),
 ]
-
 
 def main():
     if sys.argv[1:2] == ["list"]:

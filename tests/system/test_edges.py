@@ -16,8 +16,11 @@ import requests
 from notifier_support import popup_token
 from pipeline_support import (TEST_KEYS, Service, consume, free_port, mint_token,
                               publish_token_version)
+from harness import binary, needs_binaries
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "uis"
+pytestmark = needs_binaries(binary("ingest"), binary("notifier"))
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "uis"
 JWT_KEY = b"edge-tests-popup-key-0123456789ab"
 
 

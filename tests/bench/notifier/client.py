@@ -1,8 +1,12 @@
 """SSE benchmark client: hold N streams, send M popups to random users, measure fan-out
 latency (send time stamped in the message → bytes received by the stream's reader).
 
-  client.py notifier --port P --n N --m M --rate R --brokers B --topic T --key-b64 K --pid PID
-  client.py nchan    --port P --n N --m M --rate R --pid PID
+  client.py notifier --port P[,P2...] --n N --m M --rate R --brokers B --topic T --key-b64 K --pid PID
+  client.py nchan    --port P --n N --m M --rate R --pid PID[,PID...]
+
+--procs K splits the streams over K client processes (each may hold at most 20,000 open files
+here); user u connects to port number u % len(ports) (one replica each, as a load balancer
+would spread them).
 
 notifier: the messages are crm.popups.v1 messages produced to Kafka (the stamp is taken just
 before produce()); nchan: the same JSON POSTed to nchan's publisher location (stamped just
@@ -13,6 +17,7 @@ import base64
 import hashlib
 import hmac
 import json
+import multiprocessing
 import random
 import re
 import resource
@@ -46,11 +51,18 @@ def rss_kib(pid):
 
 
 class Stats:
-    def __init__(self):
+    def __init__(self, counter=None):
         self.lat = []
         self.connected = 0
         self.failed = 0
         self.first_event = 0
+        self.counter = counter  # popups received, shared with the coordinating process
+
+    def received(self, seconds):
+        self.lat.append(seconds)
+        if self.counter is not None:
+            with self.counter.get_lock():
+                self.counter.value += 1
 
 
 async def hold(port, path, stats, ready, sem):
@@ -91,7 +103,7 @@ async def hold(port, path, stats, ready, sem):
                 ev, buf = buf.split(b"\n\n", 1)
                 m = STAMP.search(ev)
                 if m:
-                    stats.lat.append(now - float(m.group(1)))
+                    stats.received(now - float(m.group(1)))
     except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
         return
 
@@ -135,7 +147,7 @@ def kafka_sender(args, stop):
 
 def nchan_sender(args, stop):
     import http.client
-    c = http.client.HTTPConnection("127.0.0.1", args.port, timeout=10)
+    c = http.client.HTTPConnection("127.0.0.1", int(str(args.port).split(",")[0]), timeout=10)
     for i in range(args.m):
         u = random.randint(1, args.n)
         msg = {"popup_id": f"bench:{i}:{u}", "tenant": "bench", "user_id": u,
@@ -149,34 +161,68 @@ def nchan_sender(args, stop):
         time.sleep(1.0 / args.rate)
 
 
+async def hold_users(args, users, stats):
+    """Opens the streams of users (one each) and waits until each is held or failed."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    ready = asyncio.Semaphore(0)
+    sem = asyncio.Semaphore(256)
+    key = base64.b64decode(args.key_b64) if args.key_b64 else None
+    ports = [int(p) for p in str(args.port).split(",")]
+    tasks = []
+    for u in users:
+        path = (f"/v1/popups/stream?token={token(key, 'bench', u)}" if args.target == "notifier"
+                else f"/sub/u{u}")
+        tasks.append(asyncio.create_task(hold(ports[u % len(ports)], path, stats, ready, sem)))
+    for _ in users:
+        await ready.acquire()
+    return tasks
+
+
+def worker(args, users, conn, counter):
+    """A client process: holds its users' streams, reports (connected, failed), then on "stop"
+    sends back its latencies."""
+    async def run():
+        stats = Stats(counter)
+        tasks = await hold_users(args, users, stats)
+        conn.send((stats.connected, stats.failed))
+        await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+        conn.send(stats.lat)
+        for t in tasks:
+            t.cancel()
+    asyncio.run(run())
+
+
 async def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("target", choices=["notifier", "nchan"])
-    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--port", required=True, help="server port(s), comma-separated (replicas)")
     ap.add_argument("--n", type=int, default=10000)
     ap.add_argument("--m", type=int, default=1000)
     ap.add_argument("--rate", type=float, default=100)
     ap.add_argument("--pid", required=True, help="server pid(s), comma-separated, for RSS")
+    ap.add_argument("--procs", type=int, default=1, help="client processes holding the streams")
     ap.add_argument("--brokers")
     ap.add_argument("--topic")
     ap.add_argument("--key-b64")
     args = ap.parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
-    stats = Stats()
     rss_idle = rss_kib(args.pid)
-    ready = asyncio.Semaphore(0)
-    sem = asyncio.Semaphore(256)
-    key = base64.b64decode(args.key_b64) if args.key_b64 else None
+    counter = multiprocessing.Value("i", 0)
+    users = list(range(1, args.n + 1))
+    procs, conns = [], []
     t0 = time.time()
-    tasks = []
-    for u in range(1, args.n + 1):
-        path = (f"/v1/popups/stream?token={token(key, 'bench', u)}" if args.target == "notifier"
-                else f"/sub/u{u}")
-        tasks.append(asyncio.create_task(hold(args.port, path, stats, ready, sem)))
-    for _ in range(args.n):
-        await ready.acquire()
+    ctx = multiprocessing.get_context("fork")
+    for k in range(args.procs):
+        here, there = ctx.Pipe()
+        p = ctx.Process(target=worker, args=(args, users[k::args.procs], there, counter),
+                        daemon=True)
+        p.start()
+        procs.append(p)
+        conns.append(here)
+    loop = asyncio.get_running_loop()
+    reports = [await loop.run_in_executor(None, c.recv) for c in conns]
+    connected, failed = sum(r[0] for r in reports), sum(r[1] for r in reports)
     connect_s = time.time() - t0
     await asyncio.sleep(2)
     rss_held = rss_kib(args.pid)
@@ -194,18 +240,26 @@ async def main():
     while th.is_alive():
         await asyncio.sleep(0.2)
     deadline = time.time() + 5
-    while len(stats.lat) < args.m and time.time() < deadline:
+    while counter.value < args.m and time.time() < deadline:
         await asyncio.sleep(0.1)
     rss_after = rss_kib(args.pid)
     floor_stop.set()
     if floor_th:
         floor_th.join(5)
+    lat = []
+    for c in conns:
+        c.send("stop")
+    for c in conns:
+        lat += await loop.run_in_executor(None, c.recv)
+    for p in procs:
+        p.join(10)
     fl = sorted(floor)
-    lat = sorted(stats.lat)
+    lat.sort()
     q = (lambda p: round(lat[min(len(lat) - 1, int(p * len(lat)))] * 1000, 2)) if lat else None
     print(json.dumps({
-        "target": args.target, "streams": stats.connected, "failed": stats.failed,
+        "target": args.target, "streams": connected, "failed": failed,
         "connect_s": round(connect_s, 1), "messages": args.m, "received": len(lat),
+        "client_procs": args.procs, "servers": len(str(args.pid).split(",")),
         "p50_ms": q(0.50) if lat else None, "p99_ms": q(0.99) if lat else None,
         "max_ms": round(lat[-1] * 1000, 2) if lat else None,
         "mean_ms": round(statistics.mean(lat) * 1000, 2) if lat else None,
@@ -215,8 +269,6 @@ async def main():
         "rss_idle_mib": round(rss_idle / 1024, 1), "rss_streams_mib": round(rss_held / 1024, 1),
         "rss_after_mib": round(rss_after / 1024, 1),
     }))
-    for t in tasks:
-        t.cancel()
 
 
 if __name__ == "__main__":
