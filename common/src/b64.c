@@ -83,3 +83,23 @@ long b64_decode(const char *in, size_t len, unsigned char *out, size_t outlen)
         return -1;
     return (long)o;
 }
+
+int b64url_canonical(const char *s, size_t n)
+{
+    int last;
+
+    /* s need not end at n: strspn stops at the first byte outside the alphabet (or the NUL) */
+    if (strspn(s, b64_url) < n)
+        return 0;
+    last = n ? (int)(strchr(b64_url, s[n - 1]) - b64_url) : 0;
+    switch (n % 4) {
+    case 1:
+        return 0;
+    case 2:
+        return (last & 0x0f) == 0; /* 12 bits, one byte */
+    case 3:
+        return (last & 0x03) == 0; /* 18 bits, two bytes */
+    default:
+        return 1;
+    }
+}

@@ -15,7 +15,6 @@ KSEC_DIR="$KAFKA_HOME/tls"
 # Passwords and client certificates of the Kafka users: made once, mode 600.
 export KAFKA_USERS_DIR="$STACK_DIR/kafka-users"
 export KAFKA_CA_FILE="$KSEC_DIR/ca.crt"
-KSEC_USERS=(ingest router crm-writer notifier crmctl)
 
 ksec_on() { [[ $KAFKA_SECURITY != plaintext ]]; }
 
@@ -194,9 +193,11 @@ ksec_export() { # user
 
 # The service users (passwords or certificates made here) with their ACLs.
 ksec_users() {
-    local u
+    local u users
     ksec_on || return 0
-    for u in "${KSEC_USERS[@]}"; do
+    # every user of the one table (kafka_acls.py)
+    users="$(cd "$STACK_LOCAL_DIR" && python3 -c 'import kafka_acls; print(*kafka_acls.ACLS)')"
+    for u in $users; do
         if [[ $KAFKA_SECURITY == mtls ]]; then ksec_user_cert "$u"; else ksec_password_file "$u" >/dev/null; fi
     done
     ksec_run admin python3 "$STACK_LOCAL_DIR/kafka_admin.py" users

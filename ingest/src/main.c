@@ -27,6 +27,7 @@ struct ingest_cfg {
     long http_threads;
     long max_body;
     long conn_limit;
+    long per_ip_limit;
     long conn_timeout_s;
     long conn_memory;
     long deadline_ms;
@@ -54,6 +55,10 @@ static const struct cfg_var ingest_vars[] = {
      offsetof(struct ingest_cfg, max_body), 1024, 131072},
     {"CONN_LIMIT", CFG_INT, "4096", "concurrent connections at most",
      offsetof(struct ingest_cfg, conn_limit), 1, 1000000},
+    {"MAX_CONNECTIONS_PER_IP", CFG_INT, "0",
+     "concurrent connections from one client address (0: no limit; behind a proxy every "
+     "connection comes from the proxy: limit there)",
+     offsetof(struct ingest_cfg, per_ip_limit), 0, 1000000},
     {"CONN_MEMORY_BYTES", CFG_INT, "16384",
      "buffer pool per connection (request line and headers; the body is copied out)",
      offsetof(struct ingest_cfg, conn_memory), 4096, 1048576},
@@ -184,6 +189,7 @@ static int ingest_open(struct ingest_cfg *cfg, struct ingest_state *st)
         .threads = (unsigned)cfg->http_threads,
         .max_body = (size_t)cfg->max_body,
         .conn_limit = (unsigned)cfg->conn_limit,
+        .per_ip_limit = (unsigned)cfg->per_ip_limit,
         .conn_timeout_s = (unsigned)cfg->conn_timeout_s,
         .conn_memory = (size_t)cfg->conn_memory,
         .retry_after_s = (unsigned)cfg->retry_after_s,

@@ -490,7 +490,8 @@ struct webhook *webhook_start(const struct webhook_cfg *cfg, rd_kafka_t *produce
         MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, MHD_OPTION_CONNECTION_LIMIT, cfg->conn_limit,
         MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         cfg->conn_memory, MHD_OPTION_NOTIFY_COMPLETED, wh_completed, wh,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U, MHD_OPTION_END);
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        cfg->per_ip_limit, MHD_OPTION_END);
     if (!wh->daemon) {
         snprintf(err, errlen, "webhook server: cannot listen on %s:%u (port in use?)", cfg->addr,
                  cfg->port);

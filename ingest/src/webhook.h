@@ -18,6 +18,7 @@ struct webhook_cfg {
     unsigned threads;
     size_t max_body;
     unsigned conn_limit;
+    unsigned per_ip_limit; /* connections from one address, 0: no limit */
     unsigned conn_timeout_s;
     size_t conn_memory; /* libmicrohttpd's pool per connection, cleared for every request */
     unsigned retry_after_s;

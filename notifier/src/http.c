@@ -261,7 +261,7 @@ static enum MHD_Result http_call_begin(struct http *s, struct MHD_Connection *co
                                        struct http_call *hc)
 {
     const char *ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
-    const char *token, *field;
+    const char *token, *field = NULL; /* set only when the body was parsed */
     size_t toklen;
     struct auth_user who;
     char err[160] = "";
@@ -449,7 +449,7 @@ struct http *http_start(const struct http_cfg *cfg, struct hub *hub, char *err, 
         MHD_OPTION_CONNECTION_LIMIT, cfg->conn_limit, MHD_OPTION_CONNECTION_TIMEOUT,
         cfg->idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->conn_memory,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096U, MHD_OPTION_NOTIFY_COMPLETED, http_completed, s,
-        MHD_OPTION_END);
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->per_ip_limit, MHD_OPTION_END);
     if (!s->daemon) {
         snprintf(err, errlen, "stream server: cannot listen on %s:%u (port in use?)", cfg->addr,
                  cfg->port);

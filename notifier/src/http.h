@@ -20,6 +20,7 @@ struct http_cfg {
     const char *cors;               /* cors.h: "", "*" or a list of origins */
     unsigned conn_limit;            /* sockets the library accepts (above the hub's stream limit, so
                                        refusals can still be answered) */
+    unsigned per_ip_limit;          /* connections from one address, 0: no limit */
     unsigned idle_timeout_s;
     size_t conn_memory; /* per-connection buffer pool */
     long retry_after_s;

@@ -37,6 +37,7 @@ struct notifier_cfg {
     long queue_max;
     long max_conns;
     long max_per_user;
+    long max_per_ip;
     long heartbeat_s;
     long retry_ms;
     long open_max_s;
@@ -82,6 +83,10 @@ static const struct cfg_var notifier_vars[] = {
      1000000},
     {"MAX_CONNECTIONS_PER_USER", CFG_INT, "8", "streams per user (more get 429)",
      NCFG(max_per_user), 1, 10000},
+    {"MAX_CONNECTIONS_PER_IP", CFG_INT, "0",
+     "connections from one client address (0: no limit; behind a proxy every connection "
+     "comes from the proxy: limit there)",
+     NCFG(max_per_ip), 0, 1000000},
     {"HEARTBEAT_S", CFG_INT, "15", "idle seconds before a heartbeat comment", NCFG(heartbeat_s), 1,
      3600},
     {"RETRY_MS", CFG_INT, "2000", "reconnection delay suggested to EventSource", NCFG(retry_ms),
@@ -222,6 +227,7 @@ static int notifier_open(const struct notifier_cfg *cfg, struct notifier_state *
         .keys = &cfg->keys,
         .cors = cfg->cors_origin,
         .conn_limit = (unsigned)(cfg->max_conns + 256),
+        .per_ip_limit = (unsigned)cfg->max_per_ip,
         .idle_timeout_s = (unsigned)cfg->idle_timeout_s,
         .conn_memory = (size_t)cfg->conn_memory,
         .retry_after_s = cfg->retry_after_s,

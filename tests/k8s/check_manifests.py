@@ -399,6 +399,29 @@ def check_services_ingress(overlay, objs, by_kind, workloads):
            problems)
 
 
+def check_edges(overlay, by_kind):
+    """Issue 19: the Ingresses that carry tokens (webhook path, popup token query) do not write
+    them into access logs, and limit connections per client address."""
+    problems = []
+    for ing in by_kind.get("Ingress", []):
+        a = ing["metadata"].get("annotations") or {}
+        if a.get("nginx.ingress.kubernetes.io/enable-access-log") != "false":
+            problems.append(f"{kn(ing)}: the access log is on (it would keep the token in the URL)")
+        if any(k.endswith(("-snippet", "/log-format-upstream")) and "$request" in str(v)
+               for k, v in a.items()):
+            problems.append(f"{kn(ing)}: a log format with $request")
+        try:
+            limit = int(a.get("nginx.ingress.kubernetes.io/limit-connections", "0"))
+        except ValueError:
+            limit = 0
+        if limit <= 0:
+            problems.append(f"{kn(ing)}: no limit-connections per client address")
+    if not by_kind.get("Ingress"):
+        problems.append("no Ingress")
+    report(overlay, "Ingresses: no access log of token-bearing URLs, connections limited per "
+           "client address", problems)
+
+
 def check_topics(overlay, by_kind, configmaps):
     problems = []
     topics = {t["spec"].get("topicName", t["metadata"]["name"]): t for t in by_kind.get("KafkaTopic", [])}
@@ -595,6 +618,7 @@ def check_overlay(overlay, path, version, strimzi):
         check_network(overlay, by_kind, workloads)
         check_services_ingress(overlay, objs, by_kind, workloads)
         check_topics(overlay, by_kind, configmaps)
+        check_edges(overlay, by_kind)
         check_kafka_users(overlay, by_kind, configmaps, workloads)
         check_migration(overlay, by_kind)
         check_namespace(overlay, objs, by_kind)

@@ -88,6 +88,15 @@ MUTATIONS = [
     ("strimzi schema: a misspelt field in a KafkaUser", "k8s", "deploy/k8s/base/app/kafka-users.yaml",
      "    app.kubernetes.io/name: router\nspec:\n  authentication:",
      "    app.kubernetes.io/name: router\nspec:\n  authentification:"),
+    ("edges: the webhook's access log on (its path holds the token)", "k8s",
+     "deploy/k8s/base/app/ingress.yaml",
+     "    nginx.ingress.kubernetes.io/proxy-send-timeout: \"30\"\n"
+     "    nginx.ingress.kubernetes.io/enable-access-log: \"false\"\n",
+     "    nginx.ingress.kubernetes.io/proxy-send-timeout: \"30\"\n"),
+    ("edges: popup streams without a per-address connection limit", "k8s",
+     "deploy/k8s/base/app/ingress.yaml",
+     "    # an office behind one NAT address: many users, a few tabs each\n"
+     "    nginx.ingress.kubernetes.io/limit-connections: \"256\"\n", ""),
     ("kafka: plaintext to the brokers", "k8s", "deploy/k8s/base/app/kustomization.yaml",
      "      - KAFKA_SECURITY_PROTOCOL=ssl\n", "      - KAFKA_SECURITY_PROTOCOL=plaintext\n"),
     ("topics: two replicas", "k8s", "deploy/k8s/base/topics/topics.yaml",

@@ -48,11 +48,28 @@ static void test_url_alphabet_and_errors(void **state)
     assert_int_equal(b64_decode("Zm9vYmFy", 8, back, 2), -1);
 }
 
+/* One byte string, one spelling: the unused low bits of the last character must be zero. */
+static void test_url_canonical(void **state)
+{
+    (void)state;
+    assert_true(b64url_canonical("", 0));
+    assert_true(b64url_canonical("e30", 3));  /* "{}" */
+    assert_false(b64url_canonical("e31", 3)); /* the same bytes, a low bit set */
+    assert_true(b64url_canonical("QQ", 2));   /* "A" */
+    assert_false(b64url_canonical("QR", 2));
+    assert_false(b64url_canonical("QQ==", 4)); /* padding */
+    assert_false(b64url_canonical("a+b/", 4)); /* standard alphabet */
+    assert_false(b64url_canonical("abcde", 5));
+    assert_true(b64url_canonical("e30.rest", 3)); /* a part of a longer string */
+    assert_false(b64url_canonical("e3", 3));      /* shorter than said */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc4648_vectors),
         cmocka_unit_test(test_url_alphabet_and_errors),
+        cmocka_unit_test(test_url_canonical),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
