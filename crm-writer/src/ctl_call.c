@@ -495,7 +495,7 @@ int ctl_call_run(const char *pg_dsn, const char *kafka_brokers, int argc, char *
         return 1;
     }
     if (PQntuples(res) != 1) {
-        fprintf(stderr, "crmctl: unknown tenant %s\n", tenant);
+        fprintf(stderr, "crmctl: tenant %s does not exist\n", tenant);
         PQclear(res);
         PQfinish(conn);
         return 1;
