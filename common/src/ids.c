@@ -98,6 +98,11 @@ int64_t ids_now_us(void)
     return ids_clock_us(CLOCK_REALTIME);
 }
 
+int64_t ids_now_ms(void)
+{
+    return ids_now_us() / 1000;
+}
+
 int64_t ids_mono_us(void)
 {
     return ids_clock_us(CLOCK_MONOTONIC);

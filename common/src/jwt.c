@@ -36,18 +36,42 @@ static int jwt_mac(const unsigned char *key, size_t keylen, const char *msg, siz
     return 0;
 }
 
-/* Only the unpadded url alphabet: a token with '+', '/' or '=' was not made by a JWT signer,
- * and accepting several spellings of one signature would make tokens malleable. */
+static int jwt_b64url_value(char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '-')
+        return 62;
+    return c == '_' ? 63 : -1;
+}
+
+/* Only canonical unpadded base64url: a token with '+', '/' or '=' was not made by a JWT signer,
+ * and the bits of the last character that carry no byte must be zero (RFC 4648 §3.5). Accepting
+ * several spellings of one signature would make tokens malleable: four last characters of a
+ * 43-character signature decode to the same MAC. */
 static int jwt_b64url_valid(const char *s, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
+    int last = 0;
 
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_'))
+    for (size_t i = 0; i < n; i++) {
+        last = jwt_b64url_value(s[i]);
+        if (last < 0)
             return 0;
     }
-    return n % 4 != 1;
+    switch (n % 4) {
+    case 1:
+        return 0;
+    case 2:
+        return (last & 0x0f) == 0; /* 12 bits, one byte */
+    case 3:
+        return (last & 0x03) == 0; /* 18 bits, two bytes */
+    default:
+        return 1;
+    }
 }
 
 /* Decode one base64url part into a NUL-terminated JSON text and parse it. */
@@ -64,10 +88,10 @@ static json_t *jwt_part_json(const char *s, size_t n)
     return json_loadb((const char *)buf, (size_t)len, JSON_REJECT_DUPLICATES, NULL);
 }
 
-int jwt_hs256_sign(const unsigned char *key, size_t keylen, const char *tenant, const char *user,
-                   long exp, char *out, size_t outlen)
+static int jwt_sign(const unsigned char *key, size_t keylen, const char *kid, const char *tenant,
+                    const char *user, long gen, long exp, char *out, size_t outlen)
 {
-    char hdr[64], body[JWT_PART_MAX], mac64[JWT_MAC_B64 + 1];
+    char hdr[128], hjson[96], body[JWT_PART_MAX], mac64[JWT_MAC_B64 + 1];
     unsigned char mac[JWT_MAC_LEN];
     json_t *claims;
     char *text;
@@ -75,17 +99,23 @@ int jwt_hs256_sign(const unsigned char *key, size_t keylen, const char *tenant, 
     size_t total;
 
     if (!key || keylen == 0 || !tenant || !user || !out || !tenant[0] || !user[0] ||
-        strlen(tenant) >= JWT_TENANT_MAX || strlen(user) >= JWT_SUB_MAX)
+        strlen(tenant) >= JWT_TENANT_MAX || strlen(user) >= JWT_SUB_MAX || gen < 0)
         return JWT_EINVAL;
+    /* kid is a checked [A-Za-z0-9_-] name: no JSON escaping needed */
+    if (kid && kid[0])
+        snprintf(hjson, sizeof(hjson), "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"%s\"}", kid);
+    else
+        snprintf(hjson, sizeof(hjson), "%s", JWT_HEADER_JSON);
     claims = json_pack("{s:s, s:s, s:I}", "tenant", tenant, "sub", user, "exp", (json_int_t)exp);
+    if (claims && gen > 0)
+        json_object_set_new(claims, "gen", json_integer((json_int_t)gen));
     if (!claims)
         return JWT_EINVAL; /* not UTF-8 */
-    text = json_dumps(claims, JSON_COMPACT);
+    text = json_dumps(claims, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(claims);
     if (!text)
         return JWT_EINVAL;
-    hn = b64_encode((const unsigned char *)JWT_HEADER_JSON, strlen(JWT_HEADER_JSON), hdr,
-                    sizeof(hdr), 1);
+    hn = b64_encode((const unsigned char *)hjson, strlen(hjson), hdr, sizeof(hdr), 1);
     bn = b64_encode((const unsigned char *)text, strlen(text), body, sizeof(body), 1);
     free(text);
     if (hn < 0 || bn < 0)
@@ -101,6 +131,21 @@ int jwt_hs256_sign(const unsigned char *key, size_t keylen, const char *tenant, 
     memcpy(out + hn + 1 + bn, ".", 1);
     memcpy(out + hn + 2 + bn, mac64, JWT_MAC_B64 + 1);
     return (int)total;
+}
+
+int jwt_hs256_sign(const unsigned char *key, size_t keylen, const char *tenant, const char *user,
+                   long exp, char *out, size_t outlen)
+{
+    return jwt_sign(key, keylen, NULL, tenant, user, 0, exp, out, outlen);
+}
+
+int jwt_keyring_sign(const struct jwt_keyring *kr, const char *tenant, const char *user, long gen,
+                     long exp, char *out, size_t outlen)
+{
+    if (!kr || kr->n == 0)
+        return JWT_EINVAL;
+    return jwt_sign(kr->keys[0].secret, kr->keys[0].len, kr->keys[0].kid, tenant, user, gen, exp,
+                    out, outlen);
 }
 
 static int jwt_copy_str(const json_t *v, char *dst, size_t cap)
@@ -123,17 +168,40 @@ static int jwt_copy_str(const json_t *v, char *dst, size_t cap)
     return 0;
 }
 
-int jwt_hs256_verify(const unsigned char *key, size_t keylen, const char *token, long now,
-                     struct jwt_claims *claims, char *err, size_t errlen)
+static int jwt_kid_valid(const char *kid, size_t n)
+{
+    if (n == 0 || n > JWT_KID_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (jwt_b64url_value(kid[i]) < 0) /* the same set: [A-Za-z0-9_-] */
+            return 0;
+    }
+    return 1;
+}
+
+static const struct jwt_key *jwt_keyring_find(const struct jwt_keyring *kr, const char *kid)
+{
+    for (size_t i = 0; i < kr->n; i++) {
+        if (strcmp(kr->keys[i].kid, kid) == 0)
+            return &kr->keys[i];
+    }
+    return NULL;
+}
+
+/* Verify under key, or under the key of kr that the header's kid names when kr is set. */
+static int jwt_verify(const struct jwt_keyring *kr, const unsigned char *key, size_t keylen,
+                      const char *token, long now, struct jwt_claims *claims, char *err,
+                      size_t errlen)
 {
     const char *dot1, *dot2, *sig;
     unsigned char mac[JWT_MAC_LEN], given[JWT_MAC_LEN + 2];
+    char kid[JWT_KID_MAX + 1] = "";
     json_t *hdr, *body;
-    const json_t *alg, *exp;
+    const json_t *alg, *exp, *jkid, *gen;
     size_t siglen;
     int rc;
 
-    if (!key || keylen == 0 || !token || !claims)
+    if ((!kr && (!key || keylen == 0)) || !token || !claims)
         return jwt_fail(JWT_EINVAL, err, errlen, "token or key missing");
     memset(claims, 0, sizeof(*claims));
     dot1 = strchr(token, '.');
@@ -150,9 +218,28 @@ int jwt_hs256_verify(const unsigned char *key, size_t keylen, const char *token,
          json_string_length(alg) == 5;
     /* crit names extensions we would have to understand; we understand none. */
     rc = rc && !json_object_get(hdr, "crit");
+    jkid = json_object_get(hdr, "kid");
+    if (rc && jkid) {
+        rc =
+            json_is_string(jkid) && jwt_kid_valid(json_string_value(jkid), json_string_length(jkid))
+                ? 1
+                : -1;
+        if (rc == 1)
+            memcpy(kid, json_string_value(jkid), json_string_length(jkid) + 1);
+    }
     json_decref(hdr);
-    if (!rc)
+    if (rc == 0)
         return jwt_fail(JWT_EALG, err, errlen, "token alg is not HS256");
+    if (rc < 0)
+        return jwt_fail(JWT_EFORMAT, err, errlen, "token kid is not a key id");
+    if (kr) {
+        const struct jwt_key *k = jwt_keyring_find(kr, kid);
+
+        if (!k)
+            return jwt_fail(JWT_ESIG, err, errlen, "token key id is unknown");
+        key = k->secret;
+        keylen = k->len;
+    }
 
     sig = dot2 + 1;
     siglen = strlen(sig);
@@ -175,6 +262,14 @@ int jwt_hs256_verify(const unsigned char *key, size_t keylen, const char *token,
         return jwt_fail(JWT_EFORMAT, err, errlen, "token exp is missing or not an integer");
     }
     claims->exp = (long)json_integer_value(exp);
+    gen = json_object_get(body, "gen");
+    if (gen && (!json_is_integer(gen) || json_integer_value(gen) < 1 ||
+                json_integer_value(gen) > LONG_MAX)) {
+        json_decref(body);
+        memset(claims, 0, sizeof(*claims));
+        return jwt_fail(JWT_EFORMAT, err, errlen, "token gen is not a positive integer");
+    }
+    claims->gen = gen ? (long)json_integer_value(gen) : 0;
     if (jwt_copy_str(json_object_get(body, "tenant"), claims->tenant, sizeof(claims->tenant)) < 0) {
         json_decref(body);
         memset(claims, 0, sizeof(*claims));
@@ -190,5 +285,69 @@ int jwt_hs256_verify(const unsigned char *key, size_t keylen, const char *token,
         memset(claims, 0, sizeof(*claims));
         return jwt_fail(JWT_EEXPIRED, err, errlen, "token expired");
     }
+    memcpy(claims->kid, kid, sizeof(kid));
     return JWT_OK;
+}
+
+int jwt_hs256_verify(const unsigned char *key, size_t keylen, const char *token, long now,
+                     struct jwt_claims *claims, char *err, size_t errlen)
+{
+    return jwt_verify(NULL, key, keylen, token, now, claims, err, errlen);
+}
+
+int jwt_keyring_verify(const struct jwt_keyring *kr, const char *token, long now,
+                       struct jwt_claims *claims, char *err, size_t errlen)
+{
+    if (!kr || kr->n == 0)
+        return jwt_fail(JWT_EINVAL, err, errlen, "token or key missing");
+    return jwt_verify(kr, NULL, 0, token, now, claims, err, errlen);
+}
+
+int jwt_keyring_parse(const char *spec, struct jwt_keyring *kr, char *err, size_t errlen)
+{
+    const char *p = spec;
+
+    memset(kr, 0, sizeof(*kr));
+    while (p && *p) {
+        size_t item = strcspn(p, ",");
+        const char *colon = memchr(p, ':', item);
+        const char *secret = colon ? colon + 1 : p;
+        struct jwt_key *k;
+        long n;
+
+        if (kr->n == JWT_MAX_KEYS) {
+            snprintf(err, errlen, "more than %d keys", JWT_MAX_KEYS);
+            return -1;
+        }
+        k = &kr->keys[kr->n];
+        if (colon && !jwt_kid_valid(p, (size_t)(colon - p))) {
+            snprintf(err, errlen,
+                     "key %zu: expected kid:base64secret with a kid of 1-%d characters "
+                     "[A-Za-z0-9_-]",
+                     kr->n + 1, JWT_KID_MAX);
+            return -1;
+        }
+        if (colon)
+            memcpy(k->kid, p, (size_t)(colon - p));
+        if (jwt_keyring_find(kr, k->kid)) {
+            snprintf(err, errlen, "key %zu: kid '%s' given twice", kr->n + 1,
+                     k->kid[0] ? k->kid : "(none)");
+            return -1;
+        }
+        n = b64_decode(secret, item - (size_t)(secret - p), k->secret, sizeof(k->secret));
+        if (n < 16) {
+            snprintf(err, errlen, "key %zu: secret must be base64 of 16 to %d bytes", kr->n + 1,
+                     JWT_SECRET_MAX);
+            memset(kr, 0, sizeof(*kr));
+            return -1;
+        }
+        k->len = (size_t)n;
+        kr->n++;
+        p += item + (p[item] == ',');
+    }
+    if (kr->n == 0) {
+        snprintf(err, errlen, "no keys given");
+        return -1;
+    }
+    return 0;
 }

@@ -1,8 +1,10 @@
 #include "common/kafka.h"
 
+#include "common/ids.h"
+#include "common/kafka_batch.h"
+#include "common/kafka_security.h"
 #include "common/log.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -67,7 +69,8 @@ rd_kafka_conf_t *kafka_conf_new(const char *brokers, const char *client_id,
 
     if (kafka_set(conf, "bootstrap.servers", brokers, err, errlen) < 0 ||
         kafka_set(conf, "client.id", client_id, err, errlen) < 0 ||
-        kafka_set_all(conf, extra, err, errlen) < 0) {
+        kafka_set_all(conf, extra, err, errlen) < 0 ||
+        kafka_security_apply(conf, NULL, err, errlen) < 0) {
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
@@ -113,6 +116,12 @@ int kafka_producer_close(rd_kafka_t *rk, int timeout_ms)
         return 0;
     rd_kafka_flush(rk, timeout_ms);
     left = rd_kafka_outq_len(rk);
+    if (left > 0) {
+        /* Fail what is left now, so that every message's report (and the memory it
+         * releases) is served before the handle goes. */
+        rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        rd_kafka_flush(rk, 1000);
+    }
     rd_kafka_destroy(rk);
     return left;
 }
@@ -121,36 +130,27 @@ int kafka_produce_sync(rd_kafka_t *rk, const char *topic, const void *key, size_
                        const void *value, size_t len, rd_kafka_headers_t *hdrs, int timeout_ms,
                        char *err, size_t errlen)
 {
-    struct kafka_delivery d = {0};
-    rd_kafka_resp_err_t rerr;
-    int waited = 0;
+    int64_t t0 = ids_mono_us();
+    struct kafka_batch *kb = kafka_batch_new(rk, 1);
+    char why[256];
+    int left, rc;
 
-    rerr = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, keylen),
-                             RD_KAFKA_V_VALUE((void *)value, len),
-                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
-                             RD_KAFKA_V_OPAQUE(&d), RD_KAFKA_V_END);
-    if (rerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        /* On failure the headers were not taken over. */
+    if (!kb) {
         if (hdrs)
             rd_kafka_headers_destroy(hdrs);
-        snprintf(err, errlen, "produce to %s: %s", topic, rd_kafka_err2str(rerr));
-        return -(int)rerr - 1;
+        snprintf(err, errlen, "produce to %s: out of memory", topic);
+        return -1;
     }
-    while (!atomic_load(&d.state) && waited < timeout_ms) {
-        rd_kafka_poll(rk, 20);
-        waited += 20;
+    rc = kafka_batch_produce(kb, topic, key, keylen, value, len, hdrs, timeout_ms, err, errlen);
+    if (rc == 0) {
+        left = timeout_ms - (int)((ids_mono_us() - t0) / 1000);
+        rc = kafka_batch_wait(kb, left > 0 ? left : 0, why, sizeof(why));
+        if (rc < 0)
+            snprintf(err, errlen, "%s: %s", topic, why);
     }
-    if (!atomic_load(&d.state)) {
-        /* The message is still queued and holds &d: wait for its report so that the opaque
-         * never dangles; message.timeout.ms bounds this. */
-        while (!atomic_load(&d.state))
-            rd_kafka_poll(rk, 100);
-    }
-    if (d.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        snprintf(err, errlen, "delivery to %s: %s", topic, rd_kafka_err2str(d.err));
-        return -(int)d.err - 1;
-    }
-    return 0;
+    /* A report still due frees the batch when it comes. */
+    kafka_batch_free(kb);
+    return rc < 0 ? -1 : 0;
 }
 
 int kafka_dlq_send(rd_kafka_t *producer, const char *dlq_topic, const char *service,
@@ -167,7 +167,7 @@ int kafka_dlq_send(rd_kafka_t *producer, const char *dlq_topic, const char *serv
         hdrs = rd_kafka_headers_new(5);
     if (!hdrs) {
         snprintf(err, errlen, "dead letter: out of memory");
-        return -ENOMEM;
+        return -1;
     }
     rd_kafka_header_add(hdrs, "dlq_reason", -1, reason, -1);
     rd_kafka_header_add(hdrs, "dlq_source_topic", -1, rd_kafka_topic_name(orig->rkt), -1);
@@ -272,7 +272,8 @@ int kafka_consumer_store(rd_kafka_t *rk, const rd_kafka_message_t *msg)
         ->offset = msg->offset + 1;
     rerr = rd_kafka_offsets_store(rk, parts);
     rd_kafka_topic_partition_list_destroy(parts);
-    return rerr == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : -(int)rerr - 1;
+    /* Local errors are negative and broker errors positive: no arithmetic on the code. */
+    return rerr == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : -1;
 }
 
 void kafka_consumer_close(rd_kafka_t *rk)

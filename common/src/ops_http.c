@@ -1,9 +1,9 @@
 #include "common/ops_http.h"
 
 #include "common/ids.h"
+#include "common/listen_addr.h"
 #include "common/metrics.h"
 
-#include <arpa/inet.h>
 #include <microhttpd.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -85,16 +85,14 @@ struct ops_http *ops_http_start(const char *addr, unsigned port, struct mx_regis
 {
     struct ops_http *ops = calloc(1, sizeof(*ops));
     struct sockaddr_in sin;
+    char why[128];
 
     if (!ops) {
         snprintf(err, errlen, "ops server: out of memory");
         return NULL;
     }
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET, addr, &sin.sin_addr) != 1) {
-        snprintf(err, errlen, "ops server: '%s' is not an IPv4 address", addr);
+    if (listen_addr_ipv4(addr, port, &sin, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "ops server: %s", why);
         free(ops);
         return NULL;
     }

@@ -89,8 +89,11 @@ static int phone_build(const char *d, int n, bool plus, char *out, size_t outlen
         if (n >= 2 && d[0] == '0' && d[1] == '0') {
             d += 2;
             n -= 2;
-        } else if (n == 11 && (d[0] == '8' || d[0] == '7')) {
+        } else if (n == 11 && (d[0] == '7' || (d[0] == '8' && d[1] >= '3'))) {
+            /* 8 is Russia's trunk prefix only before a +7 national number (3..9). */
             return phone_emit("7", d + 1, 10, out, outlen);
+        } else if (n >= 5 && n <= 9) {
+            return PHONE_INTERNAL;
         } else if (n == 10) {
             return phone_emit("7", d, 10, out, outlen);
         } else if (n > 11 && strncmp(d, "810", 3) == 0) {
@@ -145,11 +148,27 @@ static char phone_safe_char(char c)
     return (c >= 0x20 && c < 0x7f) ? c : '?';
 }
 
+/* Digits of the E.164 country code that digits (after the '+') start with (ITU-T E.164
+ * assignments: 1 and 7 are one digit, the two-digit codes below, every other code three). */
+static size_t phone_cc_len(const char *digits)
+{
+    static const char two[] = "20 27 30 31 32 33 34 36 39 40 41 43 44 45 46 47 48 49 51 52 53 54 "
+                              "55 56 57 58 60 61 62 63 64 65 66 81 82 84 86 90 91 92 93 94 95 98";
+
+    if (digits[0] == '1' || digits[0] == '7')
+        return 1;
+    /* Entries are "dd" and a separator; the last has none, so step within the string. */
+    for (size_t i = 0; i + 2 <= sizeof(two) - 1; i += 3) {
+        if (two[i] == digits[0] && two[i + 1] == digits[1])
+            return 2;
+    }
+    return 3;
+}
+
 int phone_mask(const char *number, char *out, size_t outlen)
 {
     size_t len = number != NULL ? strlen(number) : 0;
-    size_t head = len >= 12 ? 5 : 0;
-    size_t tail = len >= 12 ? 4 : (len > 2 ? 2 : 0);
+    size_t head = 0, tail = len > 2 ? 2 : 0;
     size_t o = 0;
 
     phone_clear(out, outlen);
@@ -157,8 +176,14 @@ int phone_mask(const char *number, char *out, size_t outlen)
         return PHONE_ENOSPC;
     if (len == 0)
         return PHONE_OK;
+    /* E.164: the country code and the last 4 digits (at least 4 stay hidden); anything else
+     * (raw forms, national numbers, garbage) only its last 2 characters. */
+    if (number[0] == '+' && len >= 9 && len <= 16 && strspn(number + 1, "0123456789") == len - 1) {
+        head = 1 + phone_cc_len(number + 1);
+        tail = len - head >= 8 ? 4 : 2;
+    }
     for (size_t i = 0; i < head; i++)
-        out[o++] = phone_safe_char(number[i]);
+        out[o++] = number[i];
     memcpy(out + o, "***", 3);
     o += 3;
     for (size_t i = len - tail; i < len; i++)
@@ -197,9 +222,29 @@ int phone_format(const char *e164, char *out, size_t outlen)
     return PHONE_OK;
 }
 
+int phone_e164_valid(const char *s)
+{
+    size_t n;
+
+    if (s == NULL || s[0] != '+' || s[1] < '1' || s[1] > '9')
+        return 0;
+    n = strlen(s + 1);
+    return n >= 5 && n <= 15 && strspn(s + 1, "0123456789") == n;
+}
+
+int phone_ext_valid(const char *s)
+{
+    size_t n = s != NULL ? strlen(s) : 0;
+
+    return n >= 1 && n <= PHONE_EXT_MAX &&
+           strspn(s, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ*#+_-") == n;
+}
+
 const char *phone_strerror(int rc)
 {
     switch (rc) {
+    case PHONE_INTERNAL:
+        return "is an internal or service number (5 to 9 digits), not a phone number";
     case PHONE_OK:
         return "is a valid phone number";
     case PHONE_EMPTY:

@@ -2,6 +2,7 @@
 
 #include "common/b64.h"
 
+#include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -9,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WTOKEN_MAC_B64 43 /* 32 bytes in base64url without padding */
+#define WTOKEN_MAC_B64        43 /* 32 bytes in base64url without padding */
+#define WTOKEN_VERSION_DIGITS 19 /* at most 19 digits always fit 64 bits */
 
 static int wtoken_kid_valid(const char *kid, size_t n)
 {
@@ -137,8 +139,17 @@ int wtoken_verify(const struct wtoken_keyring *kr, const char *tenant, const cha
     dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
     if (!dot2)
         return -1;
+    /* Canonical digits only: strtoul alone would take " 1", "+1" and "-18446744073709551615"
+     * (which wraps to 1), so one version would have many spellings. */
+    if (dot2 - dot1 - 1 < 1 || dot2 - dot1 - 1 > WTOKEN_VERSION_DIGITS || dot1[1] == '0')
+        return -1;
+    for (const char *d = dot1 + 1; d < dot2; d++) {
+        if (*d < '0' || *d > '9')
+            return -1;
+    }
+    errno = 0;
     ver = strtoul(dot1 + 1, &end, 10);
-    if (end != dot2 || ver == 0 || dot1[1] == '0')
+    if (end != dot2 || ver == 0 || errno == ERANGE)
         return -1;
     k = wtoken_find(kr, token, (size_t)(dot1 - token));
     /* An unknown kid still costs one HMAC so that timing does not tell kids apart. */

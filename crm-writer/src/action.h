@@ -58,6 +58,8 @@ struct action {
     const char *ringing_at;
     const char *answered_at;
     const char *ended_at;
+    /* Durations in seconds from a FINISHED event; -1: unknown (absent or null). */
+    long long talk_duration_s, total_duration_s, wait_duration_s;
 
     /* contact.upsert and task.missed_call */
     struct action_cp cp;
@@ -71,6 +73,7 @@ struct action {
     /* task.missed_call */
     const char *title;
     long long assignee_user_id;
+    int cancel; /* withdraw the call's task: a later event showed the call was talked */
 };
 
 /* Parse and validate one message value. On success returns 0 and a owns a reference to the
@@ -82,11 +85,5 @@ void action_release(struct action *a);
 
 /* "contact.upsert", ... */
 const char *action_type_name(enum action_type t);
-
-/* 1 when s is an RFC 3339 date-time ("2026-11-25T11:40:10Z", "...10.123+03:00"). */
-int action_rfc3339_valid(const char *s);
-
-/* 1 when s is an E.164 number: '+', a non-zero digit, 5..15 digits in all. */
-int action_e164_valid(const char *s);
 
 #endif

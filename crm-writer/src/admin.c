@@ -6,6 +6,7 @@
 #include "common/kafka.h"
 #include "common/pgconn.h"
 #include "common/phone.h"
+#include "common/rfc3339.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,6 +183,8 @@ static const char ADMIN_SQL_INSTALL[] =
     " $8::boolean, $9::bigint, $10)"
     " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name,"
     " uis_api_key = COALESCE($3, t.uis_api_key),"
+    " uis_key_accepted_at = CASE WHEN $3 IS NULL OR $3 = t.uis_api_key"
+    "   THEN t.uis_key_accepted_at END,"
     " notify_responsible_only = EXCLUDED.notify_responsible_only,"
     " create_contact_on_call = EXCLUDED.create_contact_on_call,"
     " add_call_to_last_active_deal = EXCLUDED.add_call_to_last_active_deal,"
@@ -284,18 +287,32 @@ static const char ADMIN_SQL_SHOW[] =
     " 'add_call_to_last_active_deal', t.add_call_to_last_active_deal,"
     " 'create_missed_call_task', t.create_missed_call_task,"
     " 'unknown_to_fixed_counterparty', t.unknown_to_fixed_counterparty,"
-    " 'fixed_counterparty_id', t.fixed_counterparty_id,"
+    " 'fixed_counterparty_id', t.fixed_counterparty_id, 'quiet_period_s', t.quiet_period_s,"
+    " 'uis_virtual_number', t.uis_virtual_number,"
     " 'webhook_key_id', t.webhook_key_id, 'webhook_token_version', t.webhook_token_version,"
     " 'settings_version', t.settings_version,"
     " 'created_at', rfc3339(t.created_at), 'updated_at', rfc3339(t.updated_at),"
+    /* The list in force (issue 15): the explicit one, else the extension table's users in
+     * the order they were entered; employees_source says which. */
+    " 'employees_source', CASE WHEN EXISTS (SELECT 1 FROM settings_employees e"
+    "   WHERE e.tenant_id = t.id) THEN 'explicit' ELSE 'extensions' END,"
     " 'employees', COALESCE((SELECT json_agg(json_build_object('user_id', e.user_id,"
-    "   'login', u.login, 'name', u.name) ORDER BY e.position)"
-    "   FROM settings_employees e JOIN users u ON u.tenant_id = e.tenant_id AND u.id = e.user_id"
-    "   WHERE e.tenant_id = t.id), '[]'),"
+    "   'login', u.login, 'name', u.name) ORDER BY e.ord)"
+    "   FROM (SELECT user_id, position::bigint AS ord FROM settings_employees"
+    "     WHERE tenant_id = t.id UNION ALL SELECT user_id, min(entered_seq) FROM extensions"
+    "     WHERE tenant_id = t.id AND NOT EXISTS (SELECT 1 FROM settings_employees s"
+    "       WHERE s.tenant_id = t.id) GROUP BY user_id) e"
+    "   JOIN users u ON u.tenant_id = t.id AND u.id = e.user_id), '[]'),"
     " 'extensions', COALESCE((SELECT json_agg(json_build_object('extension', x.extension,"
     "   'user_id', x.user_id) ORDER BY x.extension) FROM extensions x WHERE x.tenant_id = t.id),"
     "   '[]'),"
-    " 'users', (SELECT count(*) FROM users u WHERE u.tenant_id = t.id))::text, t.uis_api_key"
+    " 'users', (SELECT count(*) FROM users u WHERE u.tenant_id = t.id),"
+    " 'uis_api_key_set', t.uis_api_key <> '',"
+    " 'uis_key_accepted_at', rfc3339(t.uis_key_accepted_at), 'uis_timezone', t.uis_timezone,"
+    " 'uis_reconcile', (SELECT json_build_object('status', r.status, 'detail', r.status_detail,"
+    "   'since', rfc3339(r.status_at), 'watermark', rfc3339(r.watermark),"
+    "   'last_pass_at', rfc3339(r.last_pass_at), 'calls_filled', r.calls_filled)"
+    "   FROM uis_reconcile r WHERE r.tenant_id = t.id))::text, t.uis_api_key"
     " FROM tenants t WHERE t.id = $1";
 
 int admin_tenant_show(PGconn *conn, const char *tenant, json_t **out, char *err, size_t errlen)
@@ -417,30 +434,15 @@ int admin_employees_set(PGconn *conn, const char *tenant, const long long *ids, 
     return admin_commit(conn, err, errlen);
 }
 
-static int admin_ext_valid(const char *ext)
-{
-    size_t n = strlen(ext);
-
-    if (n < 1 || n > 32)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = ext[i];
-
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              c == '_' || c == '-'))
-            return 0;
-    }
-    return 1;
-}
-
 int admin_extension_set(PGconn *conn, const char *tenant, const char *ext, long long user_id,
                         char *err, size_t errlen)
 {
     char uid[24];
     const char *p[3] = {tenant, ext, uid};
 
-    if (!admin_ext_valid(ext)) {
-        snprintf(err, errlen, "extension '%.40s' is invalid: 1..32 of 0-9 a-z A-Z _ -", ext);
+    if (!phone_ext_valid(ext)) {
+        snprintf(err, errlen, "extension '%.40s' is invalid: 1..%d of 0-9 a-z A-Z * # + _ -", ext,
+                 PHONE_EXT_MAX);
         return -1;
     }
     snprintf(uid, sizeof(uid), "%lld", user_id);
@@ -553,7 +555,7 @@ int admin_deal_add(PGconn *conn, const char *tenant, long long counterparty, con
         snprintf(err, errlen, "--title must not be empty");
         return -1;
     }
-    if (last_activity && !action_rfc3339_valid(last_activity)) {
+    if (last_activity && !rfc3339_valid(last_activity)) {
         snprintf(err, errlen, "--last-activity: not an RFC 3339 date-time");
         return -1;
     }
@@ -582,6 +584,7 @@ static const char *const admin_list_sql[] = {
         "id, call_id, direction, caller, caller_raw, virtual_number, counterparty_id,"
         " answered_by, state, rfc3339(ringing_at) AS ringing_at,"
         " rfc3339(answered_at) AS answered_at, rfc3339(ended_at) AS ended_at, record_urls,"
+        " talk_duration_s, total_duration_s, wait_duration_s,"
         " revision, rfc3339(created_at) AS created_at, rfc3339(updated_at) AS updated_at",
         "contacts"),
     [ADMIN_LIST_TASKS] =

@@ -1,5 +1,7 @@
 #include "admin_settings.h"
 
+#include "common/phone.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -21,6 +23,9 @@ static const struct setting_def setting_defs[] = {
     {"unknown_to_fixed_counterparty", SETTING_BOOL,
      SETTING_SQL("unknown_to_fixed_counterparty", "::boolean")},
     {"fixed_counterparty_id", SETTING_ID_OR_NULL, SETTING_SQL("fixed_counterparty_id", "::bigint")},
+    {"quiet_period_s", SETTING_SECONDS, SETTING_SQL("quiet_period_s", "::integer")},
+    /* issue 18: the number click-to-call shows the client; null: the one last seen */
+    {"uis_virtual_number", SETTING_PHONE_OR_NULL, SETTING_SQL("uis_virtual_number", "")},
 };
 #define SETTING_NDEFS (sizeof(setting_defs) / sizeof(setting_defs[0]))
 
@@ -127,7 +132,8 @@ const char *settings_keys(void)
 {
     return "name, uis_api_key, notify_responsible_only, create_contact_on_call, "
            "add_call_to_last_active_deal, create_missed_call_task, "
-           "unknown_to_fixed_counterparty, fixed_counterparty_id";
+           "unknown_to_fixed_counterparty, fixed_counterparty_id, quiet_period_s, "
+           "uis_virtual_number";
 }
 
 int settings_kv_parse(const char *arg, struct setting_kv *kv, char *err, size_t errlen)
@@ -160,7 +166,12 @@ int settings_kv_parse(const char *arg, struct setting_kv *kv, char *err, size_t 
         }
         return 0;
     case SETTING_SECRET:
-        return 0;
+        /* A secret in argv is visible to every local user in ps and lands in shell history. */
+        snprintf(err, errlen,
+                 "%s cannot be given on the command line (ps would show it): pipe it to "
+                 "'crmctl tenant uis-key TENANT', or put it in a --settings file",
+                 kv->def->key);
+        return -1;
     case SETTING_BOOL:
         b = settings_bool(kv->value);
         if (b < 0) {
@@ -169,6 +180,18 @@ int settings_kv_parse(const char *arg, struct setting_kv *kv, char *err, size_t 
         }
         kv->value = b ? "true" : "false";
         return 0;
+    case SETTING_SECONDS: {
+        long long s;
+
+        if (settings_id(kv->value, &s) < 0 || s < 5 || s > 86400) {
+            snprintf(err, errlen, "%s: '%.20s' is not a number of seconds from 5 to 86400",
+                     kv->def->key, kv->value);
+            return -1;
+        }
+        snprintf(kv->buf, sizeof(kv->buf), "%lld", s);
+        kv->value = kv->buf;
+        return 0;
+    }
     case SETTING_ID_OR_NULL: {
         long long id;
 
@@ -182,6 +205,22 @@ int settings_kv_parse(const char *arg, struct setting_kv *kv, char *err, size_t 
             return -1;
         }
         snprintf(kv->buf, sizeof(kv->buf), "%lld", id);
+        kv->value = kv->buf;
+        return 0;
+    }
+    case SETTING_PHONE_OR_NULL: {
+        int rc;
+
+        if (!kv->value[0] || strcmp(kv->value, "null") == 0 || strcmp(kv->value, "none") == 0) {
+            kv->value = NULL;
+            return 0;
+        }
+        rc = phone_normalize(kv->value, kv->buf, sizeof(kv->buf));
+        if (rc != PHONE_OK) {
+            snprintf(err, errlen, "%s: '%.20s' %s", kv->def->key, kv->value,
+                     rc == PHONE_EMPTY ? "is empty" : phone_strerror(rc));
+            return -1;
+        }
         kv->value = kv->buf;
         return 0;
     }

@@ -27,7 +27,14 @@ void settings_defaults(struct tenant_settings *s);
 int settings_from_json(struct tenant_settings *s, const json_t *obj, char *err, size_t errlen);
 
 /* Settings `tenant set` can change. */
-enum setting_kind { SETTING_TEXT, SETTING_SECRET, SETTING_BOOL, SETTING_ID_OR_NULL };
+enum setting_kind {
+    SETTING_TEXT,
+    SETTING_SECRET,
+    SETTING_BOOL,
+    SETTING_ID_OR_NULL,
+    SETTING_SECONDS, /* 5..86400 */
+    SETTING_PHONE_OR_NULL
+};
 
 struct setting_def {
     const char *key;

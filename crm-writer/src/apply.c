@@ -10,15 +10,14 @@ enum apply_rc apply_classify(const char *sqlstate, int conn_ok)
 {
     if (!conn_ok || !sqlstate || strlen(sqlstate) != 5)
         return APPLY_TRANSIENT;
-    /* 08 connection, 40 rollback (serialization, deadlock), 53 resources, 55P03 lock not
-     * available, 57 operator intervention (shutdown), 58 system error, XX internal: none of
-     * them is the message's fault. */
-    if (strncmp(sqlstate, "08", 2) == 0 || strncmp(sqlstate, "40", 2) == 0 ||
-        strncmp(sqlstate, "53", 2) == 0 || strcmp(sqlstate, "55P03") == 0 ||
-        strncmp(sqlstate, "57", 2) == 0 || strncmp(sqlstate, "58", 2) == 0 ||
-        strncmp(sqlstate, "XX", 2) == 0)
-        return APPLY_TRANSIENT;
-    return APPLY_DATA;
+    /* 22 data exception (bad value, out of range), 23 integrity constraint (unknown tenant,
+     * user or deal): the action names something that does not fit, and no retry changes it.
+     * Everything else (08 connection, 25006 read-only, 40 serialization and deadlock, 42
+     * missing table or privilege, 53 disk full or out of memory, 57 shutdown, XX internal)
+     * is the database's state: an operator fixes it and the same action then applies. */
+    if (strncmp(sqlstate, "22", 2) == 0 || strncmp(sqlstate, "23", 2) == 0)
+        return APPLY_DATA;
+    return APPLY_TRANSIENT;
 }
 
 void apply_out_clear(struct apply_out *out)
@@ -56,7 +55,14 @@ static enum apply_rc apply_failure(PGconn *conn, PGresult *res, char *err, size_
 }
 
 /* Prepared once per connection: parsing and planning the upsert costs more than running it. */
-enum apply_stmt { STMT_CP_LOOKUP, STMT_CP_INSERT, STMT_CONTACT, STMT_HISTORY, STMT_TASK };
+enum apply_stmt {
+    STMT_CP_LOOKUP,
+    STMT_CP_INSERT,
+    STMT_CONTACT,
+    STMT_HISTORY,
+    STMT_TASK,
+    STMT_TASK_CANCEL
+};
 
 static const struct {
     const char *name;
@@ -67,6 +73,7 @@ static const struct {
     [STMT_CONTACT] = {"crmw_contact", APPLY_SQL_CONTACT},
     [STMT_HISTORY] = {"crmw_history", APPLY_SQL_HISTORY},
     [STMT_TASK] = {"crmw_task", APPLY_SQL_TASK},
+    [STMT_TASK_CANCEL] = {"crmw_task_cancel", APPLY_SQL_TASK_CANCEL},
 };
 
 enum apply_rc apply_prepare(PGconn *conn, char *err, size_t errlen)
@@ -213,8 +220,13 @@ static enum apply_rc apply_task(PGconn *conn, const struct action *a, struct app
 {
     struct sqlp p;
     long long cp_id;
-    enum apply_rc rc = apply_cp(conn, a, &cp_id, &out->cp_raced, err, errlen);
+    enum apply_rc rc;
 
+    if (a->cancel) { /* never creates the counterparty it no longer needs */
+        apply_sql_task_cancel(a, &p);
+        return apply_run(conn, STMT_TASK_CANCEL, &p, NULL, err, errlen);
+    }
+    rc = apply_cp(conn, a, &cp_id, &out->cp_raced, err, errlen);
     if (rc != APPLY_OK)
         return rc;
     apply_sql_task(a, cp_id, &p);

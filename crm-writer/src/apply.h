@@ -1,5 +1,6 @@
 /* Applying one parsed action inside the caller's open transaction, and the classification of
- * PostgreSQL failures into "this message can never apply" and "try the batch again". */
+ * PostgreSQL failures into "this message can never apply" and "try the batch again". Every
+ * function returns APPLY_OK (0) or a negative apply_rc, with the reason in err. */
 #ifndef CRMW_APPLY_H
 #define CRMW_APPLY_H
 
@@ -11,12 +12,17 @@
 
 enum apply_rc {
     APPLY_OK = 0,
-    APPLY_DATA = 1,      /* the message itself cannot apply (constraint, bad value): dead letter */
-    APPLY_TRANSIENT = 2, /* connection, deadlock, serialization, resources: retry the batch */
+    /* The message itself cannot apply (SQLSTATE class 22 bad value, 23 constraint, or a
+     * contract violation): dead letter. */
+    APPLY_DATA = -1,
+    /* Anything else: not the message's fault (connection, deadlock, serialization, a missing
+     * table or privilege, a read-only or full database): keep the batch and retry it. */
+    APPLY_TRANSIENT = -2,
 };
 
 /* Classify a failure from its SQLSTATE (NULL when libpq had none) and whether the connection
- * is still usable. Pure. */
+ * is still usable. Only classes 22 and 23 on a live connection are the data's fault: a
+ * failure we cannot attribute to the message must never dead-letter every action. Pure. */
 enum apply_rc apply_classify(const char *sqlstate, int conn_ok);
 
 /* What applying produced. contact_json is owned (free()) and set only for contact.upsert. */

@@ -29,15 +29,18 @@ const char APPLY_SQL_CP_INSERT[] =
     " OR (c.caller IS NULL AND EXCLUDED.caller IS NOT NULL)"                                       \
     " OR (c.caller_raw = '' AND EXCLUDED.caller_raw <> '')"                                        \
     " OR (c.virtual_number IS NULL AND EXCLUDED.virtual_number IS NOT NULL)"                       \
-    " OR NOT (EXCLUDED.record_urls <@ c.record_urls)), false)"
+    " OR NOT (EXCLUDED.record_urls <@ c.record_urls)"                                              \
+    " OR EXCLUDED.talk_duration_s > COALESCE(c.talk_duration_s, -1)"                               \
+    " OR EXCLUDED.total_duration_s > COALESCE(c.total_duration_s, -1)"                             \
+    " OR EXCLUDED.wait_duration_s > COALESCE(c.wait_duration_s, -1)), false)"
 
 const char APPLY_SQL_CONTACT[] =
     "INSERT INTO contacts AS c (tenant_id, call_id, direction, caller, caller_raw,"
     " virtual_number, counterparty_id, answered_by, state, ringing_at, answered_at, ended_at,"
-    " record_urls)"
+    " record_urls, talk_duration_s, total_duration_s, wait_duration_s)"
     " VALUES ($1, $2, $3, $4, $5, $6, $7::bigint, $8::bigint, $9::contact_state,"
     " $10::timestamptz, $11::timestamptz, $12::timestamptz, " SQL_URL_SET(
-        "$13::text[]") ")"
+        "$13::text[]") ", $14::integer, $15::integer, $16::integer)"
                        " ON CONFLICT (tenant_id, call_id) DO UPDATE SET"
                        " state = GREATEST(c.state, EXCLUDED.state),"
                        " ringing_at = LEAST(c.ringing_at, EXCLUDED.ringing_at),"
@@ -49,6 +52,11 @@ const char APPLY_SQL_CONTACT[] =
                        " caller_raw = CASE WHEN c.caller_raw = '' THEN EXCLUDED.caller_raw ELSE "
                        "c.caller_raw END,"
                        " virtual_number = COALESCE(c.virtual_number, EXCLUDED.virtual_number),"
+                       /* The largest reported duration (GREATEST ignores NULL). */
+                       " talk_duration_s = GREATEST(c.talk_duration_s, EXCLUDED.talk_duration_s),"
+                       " total_duration_s = GREATEST(c.total_duration_s, "
+                       "EXCLUDED.total_duration_s),"
+                       " wait_duration_s = GREATEST(c.wait_duration_s, EXCLUDED.wait_duration_s),"
                        " record_urls = " SQL_URL_SET(
                            "c.record_urls || EXCLUDED.record_urls") ","
                                                                     " revision = c.revision + "
@@ -78,6 +86,12 @@ const char APPLY_SQL_CONTACT[] =
                                                                     " 'ended_at', "
                                                                     "rfc3339(c.ended_at), "
                                                                     "'record_urls', c.record_urls,"
+                                                                    " 'talk_duration_s', "
+                                                                    "c.talk_duration_s,"
+                                                                    " 'total_duration_s', "
+                                                                    "c.total_duration_s,"
+                                                                    " 'wait_duration_s', "
+                                                                    "c.wait_duration_s,"
                                                                     " 'revision', c.revision, "
                                                                     "'created_at', "
                                                                     "rfc3339(c.created_at),"
@@ -130,6 +144,10 @@ const char APPLY_SQL_TASK[] =
     " VALUES ($1, $2, 'missed_call', $3, $4, $5::bigint, $6::bigint)"
     " ON CONFLICT (tenant_id, call_id, kind) DO NOTHING";
 
+/* A manager may have started on the task already: a done task stays. */
+const char APPLY_SQL_TASK_CANCEL[] = "DELETE FROM tasks WHERE tenant_id = $1 AND call_id = $2"
+                                     " AND kind = 'missed_call' AND NOT done";
+
 void sqlp_release(struct sqlp *p)
 {
     free(p->array);
@@ -145,6 +163,18 @@ static void sqlp_str(struct sqlp *p, const char *v)
 static void sqlp_id(struct sqlp *p, long long v)
 {
     if (v <= 0) {
+        p->values[p->n++] = NULL;
+        return;
+    }
+    snprintf(p->num[p->n], sizeof(p->num[p->n]), "%lld", v);
+    p->values[p->n] = p->num[p->n];
+    p->n++;
+}
+
+/* A count parameter; below 0 is SQL NULL (unknown). */
+static void sqlp_count(struct sqlp *p, long long v)
+{
+    if (v < 0) {
         p->values[p->n++] = NULL;
         return;
     }
@@ -224,7 +254,12 @@ int apply_sql_contact(const struct action *a, long long cp_id, struct sqlp *p)
     sqlp_str(p, a->ringing_at);
     sqlp_str(p, a->answered_at);
     sqlp_str(p, a->ended_at);
-    return sqlp_urls(p, a);
+    if (sqlp_urls(p, a) < 0)
+        return -ENOMEM;
+    sqlp_count(p, a->talk_duration_s);
+    sqlp_count(p, a->total_duration_s);
+    sqlp_count(p, a->wait_duration_s);
+    return 0;
 }
 
 int apply_sql_history(const struct action *a, struct sqlp *p)
@@ -246,6 +281,14 @@ int apply_sql_history(const struct action *a, struct sqlp *p)
     if (sqlp_urls(p, a) < 0)
         return -ENOMEM;
     sqlp_str(p, a->occurred_at);
+    return 0;
+}
+
+int apply_sql_task_cancel(const struct action *a, struct sqlp *p)
+{
+    memset(p, 0, sizeof(*p));
+    sqlp_str(p, a->tenant);
+    sqlp_str(p, a->call_id);
     return 0;
 }
 

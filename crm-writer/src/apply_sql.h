@@ -37,6 +37,8 @@ extern const char APPLY_SQL_CONTACT[];
 extern const char APPLY_SQL_HISTORY[];
 /* The missed-call task, once per call. */
 extern const char APPLY_SQL_TASK[];
+/* Withdraw the call's missed-call task unless it is done ("cancel": true). */
+extern const char APPLY_SQL_TASK_CANCEL[];
 
 /* Each fills p (initialised here) for its statement; cp_id 0 means no counterparty.
  * Returns 0 or -ENOMEM. */
@@ -45,6 +47,7 @@ int apply_sql_cp_insert(const struct action *a, struct sqlp *p);
 int apply_sql_contact(const struct action *a, long long cp_id, struct sqlp *p);
 int apply_sql_history(const struct action *a, struct sqlp *p);
 int apply_sql_task(const struct action *a, long long cp_id, struct sqlp *p);
+int apply_sql_task_cancel(const struct action *a, struct sqlp *p);
 
 /* A PostgreSQL text[] literal of items ({"a","b\"c"}), every element quoted and escaped.
  * Returns a new string the caller frees, or NULL on allocation failure. */

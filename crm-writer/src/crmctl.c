@@ -2,7 +2,9 @@
  * exit 0 done, 1 failed, 2 bad usage. Secrets are printed once (the webhook address at
  * install and re-issue) and never again. */
 #include "admin.h"
+#include "admin_popup.h"
 #include "admin_settings.h"
+#include "crmctl_uis.h"
 #include "ctl_call.h"
 #include "ctl_list.h"
 #include "migrate.h"
@@ -20,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 struct ctl_cfg {
     const char *pg_dsn;
@@ -31,11 +34,19 @@ struct ctl_cfg {
     const char *popup_jwt_secret;
     long popup_jwt_ttl_s;
     const char *topic_dlq;
+    const char *uis_data_url;
+    const char *uis_call_url;
+    long uis_timeout_ms;
+    const char *topic_popup_users;
+    const char *topic_call_events;
+    const char *topic_actions;
+    const char *topic_popups;
 };
 
 static const struct cfg_var ctl_vars[] = {
-    {"PG_DSN", CFG_SECRET, "host=127.0.0.1 port=15432 dbname=crm user=crm password=crm",
-     "PostgreSQL connection string (libpq)", offsetof(struct ctl_cfg, pg_dsn), 0, 0},
+    {"PG_DSN", CFG_SECRET, "",
+     "PostgreSQL connection string (libpq; no default: it would hold a password)",
+     offsetof(struct ctl_cfg, pg_dsn), 0, 0},
     {"KAFKA_BROKERS", CFG_STR, "127.0.0.1:19092", "Kafka bootstrap servers (tenant install/token)",
      offsetof(struct ctl_cfg, kafka_brokers), 0, 0},
     {"TOPIC_TENANT_TOKENS", CFG_STR, "crm.tenant-tokens.v1",
@@ -48,12 +59,29 @@ static const struct cfg_var ctl_vars[] = {
     {"PUBLIC_WEBHOOK_BASE", CFG_STR, "http://127.0.0.1:8080",
      "public base URL of ingest, for the printed webhook address",
      offsetof(struct ctl_cfg, public_webhook_base), 0, 0},
-    {"POPUP_JWT_SECRET", CFG_SECRET, "", "base64 HS256 key of popup tokens (popup-token)",
+    {"POPUP_JWT_SECRET", CFG_SECRET, "",
+     "HS256 keys of popup tokens kid:base64key,...; the first signs (popup-token)",
      offsetof(struct ctl_cfg, popup_jwt_secret), 0, 0},
     {"POPUP_JWT_TTL_S", CFG_INT, "43200", "lifetime of a popup token in seconds",
      offsetof(struct ctl_cfg, popup_jwt_ttl_s), 60, 31536000},
     {"TOPIC_DLQ", CFG_STR, "pipeline.dead-letter.v1", "dead-letter topic (dlq replay)",
      offsetof(struct ctl_cfg, topic_dlq), 0, 0},
+    {"UIS_DATA_API_URL", CFG_STR, "https://dataapi.uiscom.ru/v2.0", "UIS Data API endpoint",
+     offsetof(struct ctl_cfg, uis_data_url), 0, 0},
+    {"UIS_CALL_API_URL", CFG_STR, "https://callapi.uiscom.ru/v4.0", "UIS Call API endpoint",
+     offsetof(struct ctl_cfg, uis_call_url), 0, 0},
+    {"UIS_API_TIMEOUT_MS", CFG_INT, "15000", "bound of one UIS API call",
+     offsetof(struct ctl_cfg, uis_timeout_ms), 100, 600000},
+    {"TOPIC_POPUP_USERS", CFG_STR, "crm.popup-users.v1",
+     "compacted topic of revoked popup tokens (user disable/enable/revoke-tokens)",
+     offsetof(struct ctl_cfg, topic_popup_users), 0, 0},
+    {"TOPIC_CALL_EVENTS", CFG_STR, "uis.call-events.v1",
+     "call events topic (dlq replay sends only to this and the two below)",
+     offsetof(struct ctl_cfg, topic_call_events), 0, 0},
+    {"TOPIC_ACTIONS", CFG_STR, "crm.call-actions.v1", "CRM actions topic (dlq replay)",
+     offsetof(struct ctl_cfg, topic_actions), 0, 0},
+    {"TOPIC_POPUPS", CFG_STR, "crm.popups.v1", "popups topic (dlq replay)",
+     offsetof(struct ctl_cfg, topic_popups), 0, 0},
 };
 #define CTL_NVARS (sizeof(ctl_vars) / sizeof(ctl_vars[0]))
 
@@ -62,14 +90,22 @@ static const char ctl_usage[] =
     "  migrate [--dir DIR]                      apply schema migrations (built in, or DIR)\n"
     "  tenant install ID --name N [--settings FILE.json] [--notify-responsible-only]\n"
     "         [--no-contact] [--no-deal-history] [--no-missed-task] [--fixed-counterparty ID]\n"
-    "         [--uis-api-key KEY]                create or re-install; prints the webhook address\n"
+    "                                           create or re-install; prints the webhook address\n"
+    "                                           (a UIS API key only in --settings or uis-key)\n"
+    "  tenant uis-key ID                        check the UIS API key on standard input with\n"
+    "                                           UIS (get.account) and store it\n"
     "  tenant token ID                          re-issue the webhook address (voids the old one)\n"
     "  tenant show ID [--json]\n"
-    "  tenant set ID key=value...               keys: name, uis_api_key,\n"
+    "  tenant set ID key=value...               keys: name,\n"
     "         notify_responsible_only, create_contact_on_call, add_call_to_last_active_deal,\n"
-    "         create_missed_call_task, unknown_to_fixed_counterparty, fixed_counterparty_id\n"
+    "         create_missed_call_task, unknown_to_fixed_counterparty, fixed_counterparty_id,\n"
+    "         quiet_period_s (seconds without a notification that close a call's popups),\n"
+    "         uis_virtual_number (click-to-call; null: the number last seen)\n"
     "  user add TENANT --login L --name N       prints the user id\n"
-    "  employees set TENANT USER_ID...          the ordered employees list (none: empty it)\n"
+    "  user disable|enable|revoke-tokens TENANT USER_ID   disable ends the user's popup streams\n"
+    "         and tokens; revoke-tokens voids every popup token minted so far\n"
+    "  employees set TENANT USER_ID...          the ordered employees list (none: the extension\n"
+    "                                           table's users, in the order entered)\n"
     "  extension set TENANT EXT USER_ID | extension rm TENANT EXT\n"
     "  counterparty add TENANT --name N [--work-phone P] [--mobile-phone P] [--responsible UID]\n"
     "  deal add TENANT --counterparty ID --title T [--stage open|won|lost|closed]\n"
@@ -80,7 +116,11 @@ static const char ctl_usage[] =
     "  call CALL_ID TENANT [--margin SECONDS]   one call's story: notifications, decisions,\n"
     "                                           rows written, popups sent\n"
     "  popup-token TENANT USER_ID               a JWT HS256 for the notifier\n"
-    "  dlq replay [--dry-run]                   send dead letters back to their topics\n";
+    "  dlq replay [--dry-run]                   send dead letters back to their topics\n"
+    "  uis employees TENANT [--json]            UIS's employees beside their linked CRM users\n"
+    "  uis link TENANT USER_ID UIS_EMPLOYEE_ID | uis link TENANT --auto [--yes]\n"
+    "  --show-secret (any command)              print webhook addresses and popup tokens even\n"
+    "                                           when standard output is not a terminal\n";
 
 struct ctl_opt {
     const char *name; /* "--name" */
@@ -88,6 +128,22 @@ struct ctl_opt {
     int takes_arg;
     int seen;
 };
+
+/* --show-secret was given: print secrets into a pipe or file too. */
+static int ctl_show_secret;
+
+/* 0 when a secret (what) may go to standard output: it is a terminal, or --show-secret was
+ * given. Checked before the command changes anything, so a refusal costs nothing. */
+static int ctl_secret_ok(const char *what)
+{
+    if (ctl_show_secret || isatty(STDOUT_FILENO))
+        return 0;
+    fprintf(stderr,
+            "crmctl: standard output is not a terminal, so the %s would land in a file, pipe or "
+            "log; add --show-secret to print it anyway\n",
+            what);
+    return -1;
+}
 
 /* Print "crmctl: <what><detail>" and the usage; returns the usage exit code. */
 static int ctl_usage_error(const char *what, const char *detail)
@@ -154,8 +210,13 @@ static void ctl_notice(void *arg, const char *message)
 
 static PGconn *ctl_pg(const struct ctl_cfg *cfg)
 {
-    PGconn *conn = PQconnectdb(cfg->pg_dsn);
+    PGconn *conn;
 
+    if (!cfg->pg_dsn[0]) {
+        fprintf(stderr, "crmctl: PG_DSN must be set (a libpq connection string)\n");
+        return NULL;
+    }
+    conn = PQconnectdb(cfg->pg_dsn);
     if (PQstatus(conn) != CONNECTION_OK) {
         fprintf(stderr, "crmctl: postgresql: %s", PQerrorMessage(conn));
         PQfinish(conn);
@@ -278,6 +339,8 @@ static int ctl_tenant_install(const struct ctl_cfg *cfg, int argc, char **argv)
         return 2;
     if (npos != 1)
         return ctl_usage_error("", "tenant install needs the tenant id");
+    if (ctl_secret_ok("webhook address") < 0)
+        return 2;
     if (!opts[0].seen || !opts[0].value[0])
         return ctl_usage_error("", "tenant install needs --name");
     settings_defaults(&s);
@@ -312,8 +375,13 @@ static int ctl_tenant_install(const struct ctl_cfg *cfg, int argc, char **argv)
         }
         s.unknown_to_fixed_counterparty = 1;
     }
-    if (opts[7].seen)
-        s.uis_api_key = opts[7].value;
+    if (opts[7].seen) {
+        /* Gone: argv is visible to every local user (ps) and stays in shell history. */
+        json_decref(file);
+        return ctl_usage_error("", "--uis-api-key is no longer accepted (ps would show the "
+                                   "key): pipe the key to 'crmctl tenant uis-key ID', or put it "
+                                   "in the --settings file");
+    }
     if (ctl_tokens(cfg, &kr, &tk, err, sizeof(err)) < 0) {
         ctl_fail(err);
     } else if ((conn = ctl_pg(cfg)) != NULL) {
@@ -347,6 +415,8 @@ static int ctl_tenant_token(const struct ctl_cfg *cfg, int argc, char **argv)
         return 2;
     if (npos != 1)
         return ctl_usage_error("", "tenant token needs the tenant id");
+    if (ctl_secret_ok("webhook address") < 0)
+        return 2;
     if (ctl_tokens(cfg, &kr, &tk, err, sizeof(err)) < 0) {
         ctl_fail(err);
     } else if ((conn = ctl_pg(cfg)) != NULL) {
@@ -650,11 +720,50 @@ static int ctl_dlq_replay(const struct ctl_cfg *cfg, int argc, char **argv)
 
     if (ctl_parse(argc, argv, 3, opts, 1, NULL, 0, &npos) != 0)
         return 2;
-    rc = dlq_replay_run(cfg->kafka_brokers, cfg->topic_dlq, "crmctl-dlq-replay", opts[0].seen,
+    const char *const ours[] = {cfg->topic_call_events, cfg->topic_actions, cfg->topic_popups,
+                                NULL};
+    rc = dlq_replay_run(cfg->kafka_brokers, cfg->topic_dlq, ours, "crmctl-dlq-replay", opts[0].seen,
                         stdout, &stats, err, sizeof(err));
     printf("%s %ld, skipped %ld\n", opts[0].seen ? "would replay" : "replayed", stats.replayed,
            stats.skipped);
     return rc < 0 ? ctl_fail(err) : 0;
+}
+
+static int ctl_user_tokens(const struct ctl_cfg *cfg, int argc, char **argv)
+{
+    static const char *const done[] = {"tokens revoked", "disabled", "enabled"};
+    enum admin_popup_op op = strcmp(argv[2], "disable") == 0  ? ADMIN_POPUP_DISABLE
+                             : strcmp(argv[2], "enable") == 0 ? ADMIN_POPUP_ENABLE
+                                                              : ADMIN_POPUP_REVOKE;
+    struct admin_popup_users pu = {NULL, cfg->topic_popup_users};
+    const char *pos[2];
+    size_t npos;
+    char err[512];
+    long long uid, gen = 0;
+    int active = 0, rc = 1;
+    PGconn *conn;
+
+    if (ctl_parse(argc, argv, 3, NULL, 0, pos, 2, &npos))
+        return 2;
+    if (npos != 2)
+        return ctl_usage_error_q("user ", argv[2], " needs TENANT USER_ID");
+    if (ctl_id_arg(pos[1], "USER_ID", &uid) < 0)
+        return 2;
+    if (!(conn = ctl_pg(cfg)))
+        return 1;
+    pu.producer = kafka_producer_new(cfg->kafka_brokers, "crmctl", NULL, err, sizeof(err));
+    if (!pu.producer)
+        ctl_fail(err);
+    else if (admin_popup_user(conn, &pu, pos[0], uid, op, &gen, &active, err, sizeof(err)) < 0)
+        ctl_fail(err);
+    else
+        rc = 0;
+    PQfinish(conn);
+    kafka_producer_close(pu.producer, 5000);
+    if (rc == 0)
+        printf("user %lld of %s: %s (popup tokens before generation %lld refused)\n", uid, pos[0],
+               done[op], gen);
+    return rc;
 }
 
 static int ctl_popup_token(const struct ctl_cfg *cfg, int argc, char **argv)
@@ -662,8 +771,7 @@ static int ctl_popup_token(const struct ctl_cfg *cfg, int argc, char **argv)
     const char *pos[2];
     size_t npos;
     char err[512], token[1024];
-    unsigned char key[256];
-    long keylen;
+    static struct jwt_keyring keys;
     long long uid;
     PGconn *conn;
     int rc;
@@ -672,22 +780,28 @@ static int ctl_popup_token(const struct ctl_cfg *cfg, int argc, char **argv)
         return 2;
     if (npos != 2)
         return ctl_usage_error("", "popup-token needs TENANT USER_ID");
+    if (ctl_secret_ok("popup token") < 0)
+        return 2;
     if (ctl_id_arg(pos[1], "USER_ID", &uid) < 0)
         return 2;
     if (!cfg->popup_jwt_secret[0])
         return ctl_fail("POPUP_JWT_SECRET must be set to mint popup tokens");
-    keylen = b64_decode(cfg->popup_jwt_secret, strlen(cfg->popup_jwt_secret), key, sizeof(key));
-    if (keylen < 16)
-        return ctl_fail("POPUP_JWT_SECRET must be base64 of at least 16 bytes");
+    if (jwt_keyring_parse(cfg->popup_jwt_secret, &keys, err, sizeof(err)) < 0) {
+        fprintf(stderr, "crmctl: POPUP_JWT_SECRET: %s\n", err);
+        return 1;
+    }
     if (!(conn = ctl_pg(cfg)))
         return 1;
     rc = admin_user_check(conn, pos[0], uid, err, sizeof(err));
+    if (rc == 0)
+        rc = admin_popup_may_mint(conn, pos[0], uid, err, sizeof(err));
     PQfinish(conn);
     if (rc < 0)
         return ctl_fail(err);
-    rc = jwt_hs256_sign(key, (size_t)keylen, pos[0], pos[1],
-                        (long)time(NULL) + cfg->popup_jwt_ttl_s, token, sizeof(token));
-    memset(key, 0, sizeof(key));
+    /* the generation is the minting time: revoke-tokens voids the ones before it */
+    rc = jwt_keyring_sign(&keys, pos[0], pos[1], (long)admin_popup_generation_now(),
+                          (long)time(NULL) + cfg->popup_jwt_ttl_s, token, sizeof(token));
+    memset(&keys, 0, sizeof(keys));
     if (rc < 0)
         return ctl_fail("cannot sign the popup token");
     printf("%s\n", token);
@@ -708,9 +822,19 @@ int main(int argc, char **argv)
         {"users", ADMIN_LIST_USERS},
     };
     struct ctl_cfg cfg;
+    struct uisctl_env uis_env;
     char err[512];
     const char *cmd, *sub;
 
+    /* --show-secret may stand anywhere; the commands never see it. */
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--show-secret") == 0) {
+            ctl_show_secret = 1;
+            memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof(argv[0]));
+            argc--;
+            i--;
+        }
+    }
     if (argc < 2 || cfg_wants_help(argc, argv)) {
         cfg_help(argc < 2 ? stderr : stdout, ctl_usage, ctl_vars, CTL_NVARS);
         return argc < 2 ? 2 : 0;
@@ -718,6 +842,10 @@ int main(int argc, char **argv)
     if (cfg_load(ctl_vars, CTL_NVARS, &cfg, err, sizeof(err)) < 0)
         return ctl_fail(err);
     log_init("crmctl", LOG_WARN, stderr);
+    uis_env.pg_dsn = cfg.pg_dsn;
+    uis_env.data_url = cfg.uis_data_url;
+    uis_env.call_url = cfg.uis_call_url;
+    uis_env.timeout_ms = cfg.uis_timeout_ms;
     cmd = argv[1];
     sub = argc > 2 ? argv[2] : "";
     if (strcmp(cmd, "migrate") == 0)
@@ -735,10 +863,17 @@ int main(int argc, char **argv)
             return ctl_tenant_show(&cfg, argc, argv);
         if (strcmp(sub, "set") == 0)
             return ctl_tenant_set(&cfg, argc, argv);
+        if (strcmp(sub, "uis-key") == 0)
+            return uisctl_key(&uis_env, argc, argv);
         return ctl_usage_error_q("unknown tenant command '", sub, "'");
     }
+    if (strcmp(cmd, "uis") == 0)
+        return uisctl_main(&uis_env, argc, argv);
     if (strcmp(cmd, "user") == 0 && strcmp(sub, "add") == 0)
         return ctl_user_add(&cfg, argc, argv);
+    if (strcmp(cmd, "user") == 0 && (strcmp(sub, "disable") == 0 || strcmp(sub, "enable") == 0 ||
+                                     strcmp(sub, "revoke-tokens") == 0))
+        return ctl_user_tokens(&cfg, argc, argv);
     if (strcmp(cmd, "employees") == 0 && strcmp(sub, "set") == 0)
         return ctl_employees_set(&cfg, argc, argv);
     if (strcmp(cmd, "extension") == 0 && (strcmp(sub, "set") == 0 || strcmp(sub, "rm") == 0))

@@ -6,12 +6,35 @@
 #include <stdlib.h>
 #include <string.h>
 
-int dlq_replay_plan(rd_kafka_headers_t *hdrs, char *topic, size_t topiclen,
-                    rd_kafka_headers_t **out)
+char *dlq_printable(const void *s, size_t n, char *out, size_t outlen)
+{
+    const unsigned char *p = s;
+    size_t o = 0;
+
+    if (!outlen)
+        return out;
+    for (size_t i = 0; p && i < n && o + 1 < outlen; i++) {
+        unsigned char c = p[i];
+
+        if (c == 0xc2 && i + 1 < n && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f) {
+            i++; /* U+0080..U+009F: C1 controls, CSI among them */
+            c = '?';
+        } else if (c < 0x20 || c == 0x7f) {
+            c = '?';
+        }
+        out[o++] = (char)c;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+int dlq_replay_plan(rd_kafka_headers_t *hdrs, const char *const *allowed, char *topic,
+                    size_t topiclen, rd_kafka_headers_t **out)
 {
     const void *val = NULL;
     size_t size = 0, idx = 0;
     const char *name;
+    int known = 0;
 
     *out = NULL;
     if (!hdrs ||
@@ -21,6 +44,10 @@ int dlq_replay_plan(rd_kafka_headers_t *hdrs, char *topic, size_t topiclen,
         return -1;
     memcpy(topic, val, size);
     topic[size] = '\0';
+    for (size_t i = 0; allowed && allowed[i]; i++)
+        known |= allowed[i][0] && strlen(allowed[i]) == size && memcmp(allowed[i], val, size) == 0;
+    if (!known)
+        return -2;
     *out = rd_kafka_headers_new(rd_kafka_header_cnt(hdrs));
     while (rd_kafka_header_get_all(hdrs, idx++, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR) {
         if (strncmp(name, "dlq_", 4) != 0)
@@ -47,26 +74,32 @@ static int dlq_all_at_end(rd_kafka_t *rk, const rd_kafka_topic_partition_list_t 
     return done;
 }
 
-static int dlq_replay_one(rd_kafka_t *producer, rd_kafka_message_t *msg, int dry_run, FILE *out,
-                          struct dlq_replay_stats *stats, char *err, size_t errlen)
+static int dlq_replay_one(rd_kafka_t *producer, rd_kafka_message_t *msg, const char *const *allowed,
+                          int dry_run, FILE *out, struct dlq_replay_stats *stats, char *err,
+                          size_t errlen)
 {
     rd_kafka_headers_t *hdrs = NULL, *clean = NULL;
-    char topic[256];
+    char topic[256], shown[256], why[512];
     const void *reason = NULL;
     size_t rlen = 0;
+    int plan;
 
     rd_kafka_message_headers(msg, &hdrs);
-    if (dlq_replay_plan(hdrs, topic, sizeof(topic), &clean) < 0) {
+    plan = dlq_replay_plan(hdrs, allowed, topic, sizeof(topic), &clean);
+    if (plan < 0) {
         stats->skipped++;
-        fprintf(out, "skipped partition %d offset %lld: no dlq_source_topic header\n",
-                (int)msg->partition, (long long)msg->offset);
+        fprintf(out, "skipped partition %d offset %lld: %s%s\n", (int)msg->partition,
+                (long long)msg->offset,
+                plan == -1 ? "no dlq_source_topic header" : "not a topic of ours: ",
+                plan == -1 ? "" : dlq_printable(topic, strlen(topic), shown, sizeof(shown)));
         return 0;
     }
     if (hdrs)
         rd_kafka_header_get_last(hdrs, "dlq_reason", &reason, &rlen);
-    fprintf(out, "%s partition %d offset %lld -> %s (reason: %.*s)\n",
+    /* the reason is anyone's text: never let it drive the admin's terminal */
+    fprintf(out, "%s partition %d offset %lld -> %s (reason: %s)\n",
             dry_run ? "would replay" : "replay", (int)msg->partition, (long long)msg->offset, topic,
-            (int)rlen, reason ? (const char *)reason : "");
+            dlq_printable(reason, reason ? rlen : 0, why, sizeof(why)));
     if (dry_run) {
         rd_kafka_headers_destroy(clean);
         stats->replayed++;
@@ -80,8 +113,9 @@ static int dlq_replay_one(rd_kafka_t *producer, rd_kafka_message_t *msg, int dry
     return 0;
 }
 
-int dlq_replay_run(const char *brokers, const char *dlq_topic, const char *group, int dry_run,
-                   FILE *out, struct dlq_replay_stats *stats, char *err, size_t errlen)
+int dlq_replay_run(const char *brokers, const char *dlq_topic, const char *const *allowed,
+                   const char *group, int dry_run, FILE *out, struct dlq_replay_stats *stats,
+                   char *err, size_t errlen)
 {
     static const struct kafka_kv props[] = {{"enable.partition.eof", "true"}, {NULL, NULL}};
     const char *topics[] = {dlq_topic, NULL};
@@ -115,7 +149,7 @@ int dlq_replay_run(const char *brokers, const char *dlq_topic, const char *group
             snprintf(err, errlen, "dead-letter topic %s: %s", dlq_topic,
                      rd_kafka_message_errstr(msg));
             rc = -1;
-        } else if (dlq_replay_one(producer, msg, dry_run, out, stats, err, errlen) < 0) {
+        } else if (dlq_replay_one(producer, msg, allowed, dry_run, out, stats, err, errlen) < 0) {
             rc = -1;
         } else if (!dry_run) {
             /* Stored only once its copy is acknowledged: a crash replays it again, harmlessly. */

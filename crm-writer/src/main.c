@@ -11,6 +11,7 @@
 #include "common/ops_http.h"
 #include "common/pgconn.h"
 #include "common/sig.h"
+#include "common/svc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,8 +29,8 @@ struct crmw_cfg {
 
 static const struct cfg_var crmw_vars[] = {
     CFG_COMMON_VARS(struct crmw_cfg, common, "9103"),
-    {"PG_DSN", CFG_SECRET, "host=127.0.0.1 port=15432 dbname=crm user=crm password=crm",
-     "PostgreSQL connection string (libpq)", offsetof(struct crmw_cfg, pg_dsn), 0, 0},
+    {"PG_DSN", CFG_SECRET, NULL, "PostgreSQL connection string (libpq)",
+     offsetof(struct crmw_cfg, pg_dsn), 0, 0},
     {"TOPIC_ACTIONS", CFG_STR, "crm.call-actions.v1", "topic of the router's actions",
      offsetof(struct crmw_cfg, topic_actions), 0, 0},
     {"TOPIC_CONTACTS", CFG_STR, "crm.contacts.v1",
@@ -44,9 +45,17 @@ static const struct cfg_var crmw_vars[] = {
 };
 #define CRMW_NVARS (sizeof(crmw_vars) / sizeof(crmw_vars[0]))
 
+static const struct svc_spec crmw_spec = {
+    "crm-writer",
+    "crm-writer: applies crm.call-actions.v1 to PostgreSQL, emits crm.contacts.v1",
+    crmw_vars,
+    CRMW_NVARS,
+    offsetof(struct crmw_cfg, common),
+    NULL};
+
 struct crmw_ready {
     struct pgc *pg;
-    struct kafka_watch *kafka;
+    const struct svc_ops *ops; /* its Kafka watch, set before the ops server starts */
     atomic_int schema_ok;
 };
 
@@ -62,7 +71,7 @@ static int crmw_ready_fn(void *ctx, char *why, size_t whylen)
         snprintf(why, whylen, "postgresql unreachable");
         return 0;
     }
-    if (!kafka_watch_up(r->kafka)) {
+    if (!kafka_watch_up(r->ops->kafka)) {
         snprintf(why, whylen, "kafka unreachable");
         return 0;
     }
@@ -112,106 +121,110 @@ static int crmw_check_schema(struct pgc *pg, struct ops_http *ops, int needed)
     return 0;
 }
 
-int main(int argc, char **argv)
+/* Every handle of the running service; crmw_close releases what crmw_open made. */
+struct crmw_state {
+    struct crmw_ready ready; /* what /readyz reads */
+    struct pgc pg;
+    int pg_up;
+    struct mx_registry *reg;
+    struct svc_ops ops;
+    rd_kafka_t *consumer, *producer;
+    struct writer w;
+};
+
+/* PostgreSQL, the producer, the Kafka watch, the ops server; then, once the schema is recent
+ * enough, the consumer. Returns -1 to run, else the exit status (reason logged). */
+static int crmw_open(const struct crmw_cfg *cfg, struct crmw_state *st)
 {
     static struct migration_set migrations;
-    struct crmw_cfg cfg;
-    struct crmw_ready ready = {0};
-    struct mx_registry *reg = NULL;
-    struct ops_http *ops = NULL;
-    rd_kafka_t *consumer = NULL, *producer = NULL;
-    struct pgc pg;
-    struct writer w;
-    struct writer_cfg wcfg;
-    enum log_level level;
+    const char *const topics[] = {cfg->topic_actions, NULL};
+    struct writer_cfg wcfg = {cfg->topic_actions, cfg->topic_contacts, cfg->common.topic_dlq,
+                              cfg->batch_max, cfg->batch_wait_ms};
     char err[512];
-    int rc = 1;
+    int rc;
 
-    if (cfg_wants_help(argc, argv)) {
-        cfg_help(stdout,
-                 "crm-writer: applies crm.call-actions.v1 to PostgreSQL, emits crm.contacts.v1",
-                 crmw_vars, CRMW_NVARS);
-        return 0;
-    }
-    if (cfg_load(crmw_vars, CRMW_NVARS, &cfg, err, sizeof(err)) < 0) {
-        fprintf(stderr, "crm-writer: %s\n", err);
-        return 2;
-    }
-    if (log_level_parse(cfg.common.log_level, &level) < 0) {
-        fprintf(stderr, "crm-writer: LOG_LEVEL: '%s' is not debug, info, warn or error\n",
-                cfg.common.log_level);
-        return 2;
-    }
-    log_init("crm-writer", level, NULL);
-    log_info("starting", cfg_to_json(crmw_vars, CRMW_NVARS, &cfg));
     if (migrate_load_embedded(&migrations, err, sizeof(err)) < 0) {
         log_error("built-in migrations are broken", json_pack("{s:s}", "reason", err));
         return 1;
     }
-    if (sig_install() < 0 || pgc_init(&pg, cfg.pg_dsn) < 0)
+    if (pgc_init(&st->pg, cfg->pg_dsn) < 0) {
+        svc_cannot_start("out of memory");
         return 1;
-    reg = mx_registry_new();
-    producer = kafka_producer_new(cfg.common.kafka_brokers, "crm-writer", NULL, err, sizeof(err));
-    if (!reg || !producer) {
-        log_error("start failed", json_pack("{s:s}", "reason", err));
-        goto out;
     }
-    ready.pg = &pg;
-    /* Probed on its own thread, not on the ops server's at every /readyz. */
-    ready.kafka = kafka_watch_start(producer, 2000, err, sizeof(err));
-    if (!ready.kafka) {
-        log_error("start failed", json_pack("{s:s}", "reason", err));
-        goto out;
+    st->pg_up = 1;
+    st->ready.pg = &st->pg;
+    st->ready.ops = &st->ops;
+    st->reg = mx_registry_new();
+    st->producer =
+        kafka_producer_new(cfg->common.kafka_brokers, "crm-writer", NULL, err, sizeof(err));
+    if (!st->reg || !st->producer ||
+        svc_ops_start(&st->ops, &cfg->common, st->producer, st->reg, crmw_ready_fn, &st->ready, err,
+                      sizeof(err)) < 0) {
+        svc_cannot_start(st->reg ? err : "out of memory");
+        return 1;
     }
-    ops = ops_http_start(cfg.common.ops_addr, (unsigned)cfg.common.ops_port, reg, crmw_ready_fn,
-                         &ready, err, sizeof(err));
-    if (!ops) {
-        log_error("ops server failed", json_pack("{s:s}", "reason", err));
-        goto out;
+    rc = crmw_check_schema(&st->pg, st->ops.http, migrate_newest(&migrations));
+    if (rc != 0)
+        return rc == 2 ? 0 : 1;
+    atomic_store(&st->ready.schema_ok, 1);
+    st->consumer = kafka_consumer_new(cfg->common.kafka_brokers, cfg->group,
+                                      cfg->common.instance_id, topics, NULL, err, sizeof(err));
+    if (!st->consumer) {
+        svc_cannot_start(err);
+        return 1;
     }
-    rc = crmw_check_schema(&pg, ops, migrate_newest(&migrations));
-    if (rc != 0) {
-        rc = rc == 2 ? 0 : 1;
-        goto out;
-    }
-    atomic_store(&ready.schema_ok, 1);
-    consumer =
-        kafka_consumer_new(cfg.common.kafka_brokers, cfg.group, cfg.common.instance_id,
-                           (const char *const[]){cfg.topic_actions, NULL}, NULL, err, sizeof(err));
-    if (!consumer) {
-        log_error("consumer failed", json_pack("{s:s}", "reason", err));
-        rc = 1;
-        goto out;
-    }
-    wcfg = (struct writer_cfg){cfg.topic_actions, cfg.topic_contacts, cfg.common.topic_dlq,
-                               cfg.batch_max, cfg.batch_wait_ms};
-    writer_init(&w, &wcfg, consumer, producer, &pg, reg);
-    log_info("consuming", json_pack("{s:s, s:s}", "topic", cfg.topic_actions, "group", cfg.group));
+    writer_init(&st->w, &wcfg, st->consumer, st->producer, &st->pg, st->reg);
+    return -1;
+}
+
+/* Apply batches until a signal (0) or a fatal producer error (1). */
+static int crmw_run(const struct crmw_cfg *cfg, struct crmw_state *st)
+{
+    char err[512];
+
+    log_info("consuming",
+             json_pack("{s:s, s:s}", "topic", cfg->topic_actions, "group", cfg->group));
     while (!sig_stop_requested()) {
         long wait;
 
-        ops_http_heartbeat(ops);
-        if (kafka_fatal(producer, err, sizeof(err))) {
+        ops_http_heartbeat(st->ops.http);
+        if (kafka_fatal(st->producer, err, sizeof(err))) {
             log_error("stopping", json_pack("{s:s}", "reason", err));
-            rc = 1;
             break;
         }
-        wait = writer_step(&w);
+        wait = writer_step(&st->w);
+        if (wait < 0)
+            break; /* writer_step logged why: stop, the offset stays */
         if (wait > 0)
-            crmw_sleep_ms(ops, wait);
+            crmw_sleep_ms(st->ops.http, wait);
     }
-    if (sig_stop_requested())
-        rc = 0;
     log_info("stopping: committing stored offsets", NULL);
-out:
+    return sig_stop_requested() ? 0 : 1;
+}
+
+static void crmw_close(struct crmw_state *st)
+{
     /* The ops server reads the watch, the watch the producer: stop them in that order. */
-    ops_http_stop(ops);
-    kafka_watch_stop(ready.kafka);
-    kafka_consumer_close(consumer);
-    if (producer && kafka_producer_close(producer, 10000) > 0)
-        log_error("messages left undelivered at exit", NULL);
-    mx_registry_free(reg);
-    pgc_release(&pg);
+    svc_ops_stop(&st->ops);
+    kafka_consumer_close(st->consumer);
+    svc_producer_close(st->producer, 10000);
+    mx_registry_free(st->reg);
+    if (st->pg_up)
+        pgc_release(&st->pg);
+}
+
+int main(int argc, char **argv)
+{
+    static struct crmw_state st;
+    struct crmw_cfg cfg;
+    int rc = svc_init(&crmw_spec, argc, argv, &cfg, stdout, stderr);
+
+    if (rc != SVC_RUN)
+        return rc;
+    rc = crmw_open(&cfg, &st);
+    if (rc < 0)
+        rc = crmw_run(&cfg, &st);
+    crmw_close(&st);
     log_info("stopped", json_pack("{s:i}", "exit", rc));
     return rc;
 }

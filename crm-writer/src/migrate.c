@@ -78,17 +78,15 @@ static int migrate_cmp(const void *a, const void *b)
 
 int migrate_finish(struct migration_set *set, char *err, size_t errlen)
 {
-    /* owned[] follows the texts, not the order: it only matters for freeing. */
+    /* owned[] follows the texts, not the order: it only matters for freeing. A gap in the
+     * versions is allowed: parallel branches reserve their numbers, and each migration must not
+     * depend on another's contents. A file missing after it was applied is caught by
+     * migrate_plan. */
     qsort(set->m, set->n, sizeof(set->m[0]), migrate_cmp);
     for (size_t i = 0; i < set->n; i++) {
         if (i > 0 && set->m[i].version == set->m[i - 1].version) {
             snprintf(err, errlen, "migrations %s and %s share version %d", set->m[i - 1].name,
                      set->m[i].name, set->m[i].version);
-            return -1;
-        }
-        if (set->m[i].version != (int)i + 1) {
-            snprintf(err, errlen, "migration version %zu is missing (next is %s)", i + 1,
-                     set->m[i].name);
             return -1;
         }
     }
@@ -191,8 +189,18 @@ int migrate_plan(const struct migration_set *set, const struct migration_applied
     *npending = 0;
     *newer = 0;
     for (size_t k = 0; k < napplied; k++) {
-        if (applied[k].version > migrate_newest(set))
+        int known = 0;
+
+        if (applied[k].version > migrate_newest(set)) {
             (*newer)++;
+            continue;
+        }
+        for (size_t i = 0; i < set->n && !known; i++)
+            known = set->m[i].version == applied[k].version;
+        if (!known) {
+            snprintf(err, errlen, "migration %s was applied but its file is gone", applied[k].name);
+            return -1;
+        }
     }
     for (size_t i = 0; i < set->n; i++) {
         const struct migration *m = &set->m[i];

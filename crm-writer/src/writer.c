@@ -5,6 +5,7 @@
 #include "common/cloudevents.h"
 #include "common/ids.h"
 #include "common/kafka.h"
+#include "common/kafka_batch.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/traceparent.h"
@@ -52,6 +53,10 @@ void writer_init(struct writer *w, const struct writer_cfg *cfg, rd_kafka_t *con
                          "Batches re-run with a savepoint per action after a data failure", NULL);
     w->raced = mx_counter(reg, "crmw_counterparty_races_total",
                           "New numbers whose counterparty a concurrent writer created first", NULL);
+    w->blocked = mx_gauge(reg, "crmw_blocked",
+                          "1 while a batch fails for a reason that is not its data (PostgreSQL "
+                          "state, Kafka) and is retried: alert when it stays 1",
+                          NULL);
 }
 
 static long writer_backoff(struct writer *w)
@@ -128,13 +133,13 @@ static int writer_superseded(const struct batch_item *items, size_t n, size_t i)
 }
 
 static int writer_produce_event(struct writer *w, const rd_kafka_message_t *msg,
-                                const struct batch_item *item, struct kafka_delivery *d)
+                                const struct batch_item *item, struct kafka_batch *kb, char *err,
+                                size_t errlen)
 {
     struct ce_attrs in, ce;
     struct traceparent parent, child;
     char key[128], id[160];
     rd_kafka_headers_t *hdrs;
-    rd_kafka_resp_err_t rerr;
 
     snprintf(key, sizeof(key), "%s:%s", item->act.tenant, item->act.call_id);
     snprintf(id, sizeof(id), "%s:%lld", key, item->out.revision);
@@ -144,69 +149,44 @@ static int writer_produce_event(struct writer *w, const rd_kafka_message_t *msg,
     /* The id names the contact's revision, so a replayed event carries the same id; a key
      * too long for it falls back to a random id. */
     if (ce_attrs_init(&ce, strlen(id) < sizeof(ce.id) ? id : NULL, "ru.crm.contact.upserted",
-                      "/crm-writer", &child) < 0)
-        return -1;
-    hdrs = ce_headers_new(&ce);
-    if (!hdrs)
-        return -1;
-    for (;;) {
-        rerr = rd_kafka_producev(
-            w->producer, RD_KAFKA_V_TOPIC(w->cfg.topic_contacts), RD_KAFKA_V_KEY(key, strlen(key)),
-            RD_KAFKA_V_VALUE(item->out.contact_json, strlen(item->out.contact_json)),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
-            RD_KAFKA_V_OPAQUE(d), RD_KAFKA_V_END);
-        if (rerr != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-            break;
-        rd_kafka_poll(w->producer, 50);
-    }
-    if (rerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        rd_kafka_headers_destroy(hdrs);
-        log_error("contact event not queued", json_pack("{s:s}", "reason", rd_kafka_err2str(rerr)));
+                      "/crm-writer", &child) < 0 ||
+        !(hdrs = ce_headers_new(&ce))) {
+        snprintf(err, errlen, "contact event headers: cannot build");
         return -1;
     }
-    /* librdkafka took the headers. */
-    return 0;
+    /* kafka_batch_produce takes the headers over in every case. */
+    return kafka_batch_produce(kb, w->cfg.topic_contacts, key, strlen(key), item->out.contact_json,
+                               strlen(item->out.contact_json), hdrs, KAFKA_WAIT_ALL, err, errlen);
 }
 
 /* Publish the batch's contact events and wait for every acknowledgement. */
 static int writer_events(struct writer *w, rd_kafka_message_t **msgs, struct batch_item *items,
                          size_t n)
 {
-    struct kafka_delivery *d;
-    size_t queued = 0, failed = 0;
+    struct kafka_batch *kb;
+    char err[256] = "";
     int rc = 0;
 
     if (!w->cfg.topic_contacts[0])
         return 0;
-    d = calloc(n, sizeof(*d));
-    if (!d)
+    kb = kafka_batch_new(w->producer, n);
+    if (!kb)
         return -1;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && rc == 0; i++) {
         if (items[i].status != BATCH_APPLIED || !items[i].out.contact_json ||
             writer_superseded(items, n, i))
             continue;
-        if (writer_produce_event(w, msgs[i], &items[i], &d[i]) < 0) {
-            rc = -1;
-            break;
-        }
-        queued++;
+        rc = writer_produce_event(w, msgs[i], &items[i], kb, err, sizeof(err));
     }
-    /* Every queued message holds a pointer into d: wait for all reports before freeing. */
-    while (rd_kafka_outq_len(w->producer) > 0)
-        rd_kafka_flush(w->producer, 1000);
-    for (size_t i = 0; i < n; i++) {
-        if (atomic_load(&d[i].state) && d[i].err != RD_KAFKA_RESP_ERR_NO_ERROR)
-            failed++;
-    }
-    if (failed) {
-        log_error(
-            "contact events not delivered",
-            json_pack("{s:I, s:I}", "failed", (json_int_t)failed, "queued", (json_int_t)queued));
+    /* Even after a failure: a retry must not overtake an event still in flight. */
+    if (kafka_batch_wait(kb, KAFKA_WAIT_ALL, rc == 0 ? err : NULL, sizeof(err)) < 0)
         rc = -1;
-    } else if (rc == 0) {
-        mx_add(w->events, NULL, (double)queued);
-    }
-    free(d);
+    if (rc < 0)
+        log_error("contact events not delivered", json_pack("{s:s, s:I}", "reason", err, "queued",
+                                                            (json_int_t)kafka_batch_count(kb)));
+    else
+        mx_add(w->events, NULL, (double)kafka_batch_count(kb));
+    kafka_batch_free(kb);
     return rc;
 }
 
@@ -277,11 +257,13 @@ static long writer_batch(struct writer *w, PGconn *conn, rd_kafka_message_t **ms
     if (cause) {
         /* Nothing of the batch counts as done: what was committed applies again as a no-op. */
         mx_inc(w->retries, cause);
+        mx_set(w->blocked, NULL, 1);
         writer_rewind(w, msgs, n);
         wait = writer_backoff(w);
     } else {
         writer_store(w, msgs, n);
         writer_count(w, items, n);
+        mx_set(w->blocked, NULL, 0);
         w->backoff_ms = WRITER_BACKOFF_MIN_MS;
     }
     for (size_t i = 0; i < n; i++)
@@ -306,14 +288,25 @@ static void writer_idle_check(struct writer *w, PGconn *conn)
     PQclear(res);
 }
 
+/* The next message, or NULL; a fatal consumer error (e.g. this static member was fenced by
+ * another with the same INSTANCE_ID) sets w->fatal: the consumer will never deliver again. */
 static rd_kafka_message_t *writer_poll(struct writer *w, int timeout_ms)
 {
     rd_kafka_message_t *m = rd_kafka_consumer_poll(w->consumer, timeout_ms);
 
     if (m && m->err) {
-        if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+        if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+            char reason[256];
+
+            kafka_fatal(w->consumer, reason, sizeof(reason));
+            log_error(
+                "fatal consumer error",
+                json_pack("{s:s, s:s}", "reason", rd_kafka_message_errstr(m), "fatal", reason));
+            w->fatal = 1;
+        } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
             log_warn("consumer error", json_pack("{s:s, s:s}", "code", rd_kafka_err2name(m->err),
                                                  "reason", rd_kafka_message_errstr(m)));
+        }
         rd_kafka_message_destroy(m);
         return NULL;
     }
@@ -358,12 +351,14 @@ long writer_step(struct writer *w)
     msgs[0] = writer_poll(w, WRITER_POLL_MS);
     if (!msgs[0]) {
         free(msgs);
+        if (w->fatal)
+            return -1;
         writer_idle_check(w, conn);
         return 0;
     }
     n = 1;
     deadline = ids_mono_us() + w->cfg.batch_wait_ms * 1000;
-    while (n < (size_t)w->cfg.batch_max) {
+    while (n < (size_t)w->cfg.batch_max && !w->fatal) {
         int64_t left_ms = (deadline - ids_mono_us()) / 1000;
         rd_kafka_message_t *m;
 
@@ -374,7 +369,8 @@ long writer_step(struct writer *w)
             msgs[n++] = m;
     }
     w->last_pg_check_us = ids_mono_us();
-    wait = writer_batch(w, conn, msgs, n);
+    /* Fenced: another member owns these partitions now and applies them again. */
+    wait = w->fatal ? -1 : writer_batch(w, conn, msgs, n);
     for (size_t i = 0; i < n; i++)
         rd_kafka_message_destroy(msgs[i]);
     free(msgs);

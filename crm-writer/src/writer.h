@@ -34,6 +34,7 @@ struct writer {
     int connected_once;
     int prepared; /* the statements exist on the current connection */
     int64_t last_pg_check_us;
+    int fatal; /* the consumer raised a fatal error: stop */
 
     struct mx_family *applied;    /* crmw_actions_applied_total{type} */
     struct mx_family *dead;       /* crmw_dead_letters_total{stage} */
@@ -44,14 +45,16 @@ struct writer {
     struct mx_family *events;     /* crmw_contact_events_total */
     struct mx_family *slow;       /* crmw_batch_savepoint_path_total */
     struct mx_family *raced;      /* crmw_counterparty_races_total */
+    struct mx_family *blocked;    /* crmw_blocked */
 };
 
 /* Register the metrics in reg. */
 void writer_init(struct writer *w, const struct writer_cfg *cfg, rd_kafka_t *consumer,
                  rd_kafka_t *producer, struct pgc *pg, struct mx_registry *reg);
 
-/* One turn: returns the milliseconds the caller should wait before the next turn (0: go on).
- * Never blocks longer than about a second plus the batch's own work. */
+/* One turn: returns the milliseconds the caller should wait before the next turn (0: go on),
+ * or -1 after a fatal consumer error (the caller stops; nothing polled was stored). Never
+ * blocks longer than about a second plus the batch's own work. */
 long writer_step(struct writer *w);
 
 #endif

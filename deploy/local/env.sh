@@ -16,6 +16,16 @@ export KAFKA_PORT="${KAFKA_PORT:-19092}"
 export KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-19093}"
 export KAFKA_HEAP="${KAFKA_HEAP:--Xms256m -Xmx512m}"
 export KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
+# KAFKA_NODES=3: a KRaft cluster of three combined nodes (deploy/local/cluster.sh), node i on
+# KAFKA_PORT + 2(i-1) and KAFKA_CONTROLLER_PORT + 2(i-1); topics replicated 3 times with
+# min.insync.replicas=2. The default, 1, is the single node above.
+export KAFKA_NODES="${KAFKA_NODES:-1}"
+if [[ -z ${KAFKA_BROKERS:-} ]] && ((KAFKA_NODES > 1)); then
+    for ((stack_n = 0; stack_n < KAFKA_NODES; stack_n++)); do
+        KAFKA_BROKERS+="${KAFKA_BROKERS:+,}127.0.0.1:$((KAFKA_PORT + 2 * stack_n))"
+    done
+    unset stack_n
+fi
 export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:$KAFKA_PORT}"
 
 # PostgreSQL from Debian's packages.
@@ -36,6 +46,8 @@ export TOPIC_POPUPS="${TOPIC_POPUPS:-crm.popups.v1}"
 export TOPIC_DLQ="${TOPIC_DLQ:-pipeline.dead-letter.v1}"
 export TOPIC_TENANT_TOKENS="${TOPIC_TENANT_TOKENS:-crm.tenant-tokens.v1}" # compacted: each tenant's token version
 export TOPIC_CONTACTS="${TOPIC_CONTACTS:-crm.contacts.v1}"
+export TOPIC_POPUP_USERS="${TOPIC_POPUP_USERS:-crm.popup-users.v1}" # compacted: revoked popup tokens, disabled users
+export TOPIC_CALL_REQUESTS="${TOPIC_CALL_REQUESTS:-crm.call-requests.v1}" # click-to-call: notifier -> dialer
 export TOPIC_PARTITIONS="${TOPIC_PARTITIONS:-6}"
 
 # How long up/down wait for another up/down on the same STACK_DIR.

@@ -6,6 +6,8 @@
 export BUILD_DIR="${BUILD_DIR:-$STACK_REPO_DIR/build}"
 export SECRETS_FILE="$STACK_DIR/secrets.env"
 SERVICES=(crm-writer router notifier ingest)
+# The reconciler and, in place of UIS's APIs on this machine, the fake UIS it reads (issue 17).
+SERVICES+=(fake-uis reconciler)
 
 # Local secrets, made once: webhook token key, popup JWT key. Never committed, never printed.
 svc_secrets() {
@@ -22,11 +24,19 @@ svc_secrets() {
     source "$SECRETS_FILE"
     export PUBLIC_WEBHOOK_BASE="${PUBLIC_WEBHOOK_BASE:-http://127.0.0.1:${INGEST_PORT:-8080}}"
     export PUBLIC_POPUP_BASE="${PUBLIC_POPUP_BASE:-http://127.0.0.1:${NOTIFIER_PORT:-8090}}"
+    # Locally the reconciler and crmctl talk to the fake UIS; quick passes for the demo.
+    export UIS_DATA_API_URL="${UIS_DATA_API_URL:-http://127.0.0.1:${FAKE_UIS_PORT:-9106}/v2.0}"
+    export UIS_CALL_API_URL="${UIS_CALL_API_URL:-http://127.0.0.1:${FAKE_UIS_PORT:-9106}/v4.0}"
+    export RECONCILE_INTERVAL_S="${RECONCILE_INTERVAL_S:-5}"
+    export RECONCILE_SETTLE_S="${RECONCILE_SETTLE_S:-5}"
+    # Only the demo tenant: system tests on the same stack run their own reconcilers for theirs.
+    export RECONCILE_TENANTS="${RECONCILE_TENANTS-demo}"
 }
 
 svc_binary() {
     case $1 in
     crm-writer) echo "$BUILD_DIR/crm-writer/crm-writer" ;;
+    fake-uis) echo "$STACK_REPO_DIR/deploy/local/fake-uis" ;;
     *) echo "$BUILD_DIR/$1/$1" ;;
     esac
 }
@@ -37,6 +47,8 @@ svc_ops_port() {
     router) echo "${ROUTER_OPS_PORT:-9102}" ;;
     crm-writer) echo "${WRITER_OPS_PORT:-9103}" ;;
     notifier) echo "${NOTIFIER_OPS_PORT:-9104}" ;;
+    reconciler) echo "${RECONCILER_OPS_PORT:-9105}" ;;
+    fake-uis) echo "${FAKE_UIS_PORT:-9106}" ;;
     esac
 }
 
@@ -49,7 +61,7 @@ svc_pid() {
 }
 
 svc_start() { # name
-    local name=$1 bin port pid i
+    local name=$1 bin port pid i kafka_env
     bin="$(svc_binary "$name")"
     port="$(svc_ops_port "$name")"
     if pid="$(svc_pid "$name")"; then
@@ -59,8 +71,10 @@ svc_start() { # name
     [[ -x $bin ]] || { stack_err "$name is not built ($bin): run cmake --build $BUILD_DIR"; return 1; }
     stack_require_free_port "$port" "$name ops" || return 1
     mkdir -p "$STACK_LOG_DIR" "$STACK_RUN_DIR"
+    kafka_env="$(ksec_env_args "$name")" || return 1
+    # shellcheck disable=SC2086 # env arguments (Kafka user), one per word
     OPS_PORT="$port" INSTANCE_ID="$name-local-1" HTTP_PORT="$(svc_http_port "$name")" \
-        nohup "$bin" >>"$STACK_LOG_DIR/$name.log" 2>&1 &
+        nohup env $kafka_env "$bin" >>"$STACK_LOG_DIR/$name.log" 2>&1 &
     echo $! >"$STACK_RUN_DIR/$name.pid"
     for ((i = 0; i < 150; i++)); do
         if curl -sf "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then

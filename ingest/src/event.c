@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 json_t *event_build(const struct uis_event *ev, const char *tenant, const char *received_at,
                     const char *event_id)
@@ -44,6 +45,8 @@ const char *event_ce_type(const struct uis_event *ev)
         return "ru.uis.call.hangup";
     case UIS_STATE_MISSED:
         return "ru.uis.call.missed";
+    case UIS_STATE_FINISHED:
+        return "ru.uis.call.finished";
     case UIS_STATE_NONE:
         break;
     }
@@ -100,4 +103,25 @@ json_t *event_rejected(const char *tenant, const char *received_at, const char *
     }
     json_decref(extra);
     return obj;
+}
+
+int event_header_kept(const char *name)
+{
+    /* What helps to tell who sent a refused body and how: never the URL, never credentials. */
+    static const char *const kept[] = {
+        "content-type", "content-length",    "content-encoding", "user-agent",
+        "traceparent",  "tracestate",        "x-request-id",     "x-forwarded-for",
+        "x-real-ip",    "x-forwarded-proto", "accept-encoding",  "expect",
+    };
+
+    for (size_t i = 0; name && i < sizeof(kept) / sizeof(kept[0]); i++) {
+        if (strcasecmp(name, kept[i]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+size_t event_rejected_max_size(size_t max_body, size_t header_bytes)
+{
+    return 6 * (max_body + header_bytes) + EVENT_REJECTED_ENVELOPE;
 }

@@ -20,6 +20,21 @@ int event_key(const struct uis_event *ev, const char *tenant, char *out, size_t 
 /* "ru.uis.call.ringing" ... ; NULL for an unknown state. */
 const char *event_ce_type(const struct uis_event *ev);
 
+/* Largest a rejected-topic value (serialized) can be for a body cut to max_body and request
+ * headers of at most header_bytes: JSON escapes a control byte as six ("\u0001"), the rest is
+ * a fixed envelope. */
+#define EVENT_REJECTED_ENVELOPE 4096
+size_t event_rejected_max_size(size_t max_body, size_t header_bytes);
+
+/* The most a Kafka record may hold (librdkafka's and the broker's default message.max.bytes,
+ * headers and key included): a refused body must always fit on the rejected topic. */
+#define EVENT_RECORD_MAX 1000000
+
+/* 1 when a request header may be copied to the rejected topic. An allow-list: a header we did
+ * not think of (a proxy's X-Forwarded-Uri or X-Original-URL holds the webhook path and its
+ * token; Authorization, Cookie) never reaches a topic that people read. */
+int event_header_kept(const char *name);
+
 /* The rejected-topic value: the refusal, the status answered and the raw body (as UTF-8 text
  * when it is valid UTF-8 without NUL, else base64), cut to max_body bytes when longer.
  * headers is borrowed (an object of request headers, secrets already removed). */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "event.h"
 #include "common/cfg.h"
 #include "common/ids.h"
 #include "common/kafka.h"
@@ -13,6 +14,7 @@
 #include "common/metrics.h"
 #include "common/ops_http.h"
 #include "common/sig.h"
+#include "common/svc.h"
 #include "common/webhook_token.h"
 #include "token_feed.h"
 #include "token_map.h"
@@ -34,7 +36,8 @@ struct ingest_cfg {
     const char *topic_rejected;
     const char *topic_tokens;
     const char *webhook_keys;
-    const char *linger_ms;
+    long linger_ms;
+    struct wtoken_keyring keys; /* parsed from webhook_keys */
 };
 
 static const struct cfg_var ingest_vars[] = {
@@ -45,8 +48,10 @@ static const struct cfg_var ingest_vars[] = {
      65535},
     {"HTTP_THREADS", CFG_INT, "2", "HTTP worker threads (epoll thread pool)",
      offsetof(struct ingest_cfg, http_threads), 1, 64},
-    {"MAX_BODY_BYTES", CFG_INT, "65536", "largest body accepted; larger gets 413",
-     offsetof(struct ingest_cfg, max_body), 1024, 16777216},
+    {"MAX_BODY_BYTES", CFG_INT, "65536",
+     "largest body accepted; larger gets 413 (with CONN_MEMORY_BYTES, bounded so that a refused "
+     "body always fits on the rejected topic)",
+     offsetof(struct ingest_cfg, max_body), 1024, 131072},
     {"CONN_LIMIT", CFG_INT, "4096", "concurrent connections at most",
      offsetof(struct ingest_cfg, conn_limit), 1, 1000000},
     {"CONN_MEMORY_BYTES", CFG_INT, "16384",
@@ -59,7 +64,9 @@ static const struct cfg_var ingest_vars[] = {
      offsetof(struct ingest_cfg, deadline_ms), 100, 300000},
     {"RETRY_AFTER_S", CFG_INT, "5", "Retry-After of a 503",
      offsetof(struct ingest_cfg, retry_after_s), 1, 3600},
-    {"DRAIN_MS", CFG_INT, "15000", "on SIGTERM, how long to wait for requests in flight",
+    {"DRAIN_MS", CFG_INT, "15000",
+     "on SIGTERM, how long to wait for requests in flight (requests waiting for Kafka are "
+     "always answered, within DELIVERY_DEADLINE_MS)",
      offsetof(struct ingest_cfg, drain_ms), 0, 600000},
     {"TOPIC_CALL_EVENTS", CFG_STR, "uis.call-events.v1", "normalised events topic",
      offsetof(struct ingest_cfg, topic_events), 0, 0},
@@ -70,27 +77,59 @@ static const struct cfg_var ingest_vars[] = {
      offsetof(struct ingest_cfg, topic_tokens), 0, 0},
     {"WEBHOOK_KEYS", CFG_SECRET, NULL, "token keys: kid:base64secret[,kid:base64secret...]",
      offsetof(struct ingest_cfg, webhook_keys), 0, 0},
-    {"PRODUCER_LINGER_MS", CFG_STR, "1", "producer linger.ms: batching against latency",
-     offsetof(struct ingest_cfg, linger_ms), 0, 0},
+    {"PRODUCER_LINGER_MS", CFG_INT, "1", "producer linger.ms: batching against latency",
+     offsetof(struct ingest_cfg, linger_ms), 0, 1000},
 };
 #define INGEST_NVARS (sizeof(ingest_vars) / sizeof(ingest_vars[0]))
 
-static const char ingest_usage[] =
+static int ingest_check_cfg(void *c, char *err, size_t errlen)
+{
+    struct ingest_cfg *cfg = c;
+    char why[256];
+
+    if (wtoken_keyring_parse(cfg->webhook_keys, &cfg->keys, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "WEBHOOK_KEYS: %s", why);
+        return -1;
+    }
+    /* Request headers live in the connection's pool, so it bounds them. */
+    if (event_rejected_max_size((size_t)cfg->max_body, (size_t)cfg->conn_memory) >
+        EVENT_RECORD_MAX) {
+        snprintf(err, errlen,
+                 "MAX_BODY_BYTES %ld with CONN_MEMORY_BYTES %ld: a refused body could exceed the "
+                 "%d bytes a record on the rejected topic may have; lower them",
+                 cfg->max_body, cfg->conn_memory, EVENT_RECORD_MAX);
+        return -1;
+    }
+    return 0;
+}
+
+static const struct svc_spec ingest_spec = {
+    "ingest",
     "usage: ingest            run the webhook service\n"
     "       ingest check [FILE]  parse a webhook body (stdin when no FILE) and print the\n"
-    "                            normalised event, or the refusal (exit 1)";
+    "                            normalised event, or the refusal (exit 1)",
+    ingest_vars,
+    INGEST_NVARS,
+    offsetof(struct ingest_cfg, common),
+    ingest_check_cfg};
 
+/* Every handle of the running service; ingest_close releases what ingest_open made. */
 struct ingest_state {
     rd_kafka_t *producer;
     struct token_feed *feed;
-    struct kafka_watch *kafka;
+    struct mx_registry *reg;
+    struct mx_family *queue_len;
+    struct webhook_metrics wmx;
+    struct token_map *tokens;
+    struct svc_ops ops;
+    struct webhook *wh;
 };
 
 static int ingest_ready(void *ctx, char *why, size_t whylen)
 {
     struct ingest_state *st = ctx;
 
-    if (!kafka_watch_up(st->kafka)) {
+    if (!kafka_watch_up(st->ops.kafka)) {
         snprintf(why, whylen, "kafka unreachable");
         return 0;
     }
@@ -116,147 +155,117 @@ static int ingest_check(int argc, char **argv)
     return rc;
 }
 
+/* Wait up to drain_ms for the requests in flight, and in any case until no connection is
+ * suspended: each waiting request is answered by its delivery report or, at the latest, by
+ * webhook_expire at its delivery deadline, so the drain covers the deadline whatever DRAIN_MS
+ * says and libmicrohttpd is never stopped with a request still waiting. */
 static void ingest_drain(struct webhook *wh, rd_kafka_t *producer, long drain_ms)
 {
     int64_t until = ids_mono_us() + (int64_t)drain_ms * 1000;
 
     webhook_quiesce(wh);
-    while (webhook_in_flight(wh) > 0 && ids_mono_us() < until) {
+    while (webhook_in_flight(wh) > 0 && (ids_mono_us() < until || webhook_suspended(wh) > 0)) {
         rd_kafka_poll(producer, 20);
         webhook_expire(wh);
     }
     log_info("draining done", json_pack("{s:i}", "left_in_flight", webhook_in_flight(wh)));
 }
 
-int main(int argc, char **argv)
+/* The producer, the token feed, the Kafka watch, the ops server and the webhook server.
+ * Returns 0, or -1 with the reason logged (ingest_close releases what was made). */
+static int ingest_open(struct ingest_cfg *cfg, struct ingest_state *st)
 {
-    struct ingest_cfg cfg;
-    struct wtoken_keyring keys;
-    struct webhook_metrics wmx;
-    struct ingest_state st = {0};
-    struct mx_registry *reg = NULL;
-    struct token_map *tokens = NULL;
-    struct ops_http *ops = NULL;
-    struct webhook *wh = NULL;
-    struct mx_family *queue_len;
-    char err[512], timeout[24];
-    enum log_level level;
-    int64_t next_gauge = 0;
-    int rc = 1;
-
-    if (argc > 1 && strcmp(argv[1], "check") == 0)
-        return ingest_check(argc, argv);
-    if (cfg_wants_help(argc, argv)) {
-        cfg_help(stdout, ingest_usage, ingest_vars, INGEST_NVARS);
-        return 0;
-    }
-    if (cfg_load(ingest_vars, INGEST_NVARS, &cfg, err, sizeof(err)) < 0) {
-        fprintf(stderr, "ingest: %s\n", err);
-        return 2;
-    }
-    if (log_level_parse(cfg.common.log_level, &level) < 0) {
-        fprintf(stderr, "ingest: LOG_LEVEL: '%s' is not debug, info, warn or error\n",
-                cfg.common.log_level);
-        return 2;
-    }
-    if (wtoken_keyring_parse(cfg.webhook_keys, &keys, err, sizeof(err)) < 0) {
-        fprintf(stderr, "ingest: WEBHOOK_KEYS: %s\n", err);
-        return 2;
-    }
-    log_init("ingest", level, NULL);
-    log_info("starting", cfg_to_json(ingest_vars, INGEST_NVARS, &cfg));
-    sig_install();
+    char err[512], timeout[24], linger[24];
+    const struct kafka_kv extra[] = {
+        {"message.timeout.ms", timeout}, {"linger.ms", linger}, {NULL, NULL}};
+    const struct webhook_cfg wcfg = {
+        .addr = cfg->http_addr,
+        .port = (unsigned)cfg->http_port,
+        .threads = (unsigned)cfg->http_threads,
+        .max_body = (size_t)cfg->max_body,
+        .conn_limit = (unsigned)cfg->conn_limit,
+        .conn_timeout_s = (unsigned)cfg->conn_timeout_s,
+        .conn_memory = (size_t)cfg->conn_memory,
+        .retry_after_s = (unsigned)cfg->retry_after_s,
+        .deadline_ms = cfg->deadline_ms,
+        .topic_events = cfg->topic_events,
+        .topic_rejected = cfg->topic_rejected,
+    };
 
     snprintf(timeout, sizeof(timeout), "%ld",
-             cfg.deadline_ms > 1000 ? cfg.deadline_ms - 500 : cfg.deadline_ms);
-    {
-        const struct kafka_kv extra[] = {
-            {"message.timeout.ms", timeout}, {"linger.ms", cfg.linger_ms}, {NULL, NULL}};
+             cfg->deadline_ms > 1000 ? cfg->deadline_ms - 500 : cfg->deadline_ms);
+    snprintf(linger, sizeof(linger), "%ld", cfg->linger_ms);
+    st->producer = kafka_producer_new(cfg->common.kafka_brokers, "ingest", extra, err, sizeof(err));
+    st->reg = mx_registry_new();
+    st->tokens = token_map_new();
+    if (!st->producer || !st->reg || !st->tokens || webhook_metrics_init(&st->wmx, st->reg) < 0) {
+        svc_cannot_start(st->producer ? "out of memory" : err);
+        return -1;
+    }
+    st->queue_len =
+        mx_gauge(st->reg, "ingest_kafka_queue_length", "Messages waiting in the producer.", NULL);
+    st->feed = token_feed_start(cfg->common.kafka_brokers, cfg->topic_tokens, st->tokens, err,
+                                sizeof(err));
+    if (st->feed && svc_ops_start(&st->ops, &cfg->common, st->producer, st->reg, ingest_ready, st,
+                                  err, sizeof(err)) == 0)
+        st->wh =
+            webhook_start(&wcfg, st->producer, &cfg->keys, st->tokens, &st->wmx, err, sizeof(err));
+    if (!st->wh) {
+        svc_cannot_start(err);
+        return -1;
+    }
+    svc_listening(cfg->http_addr, cfg->http_port, cfg->common.ops_port);
+    return 0;
+}
 
-        st.producer =
-            kafka_producer_new(cfg.common.kafka_brokers, "ingest", extra, err, sizeof(err));
-    }
-    reg = mx_registry_new();
-    tokens = token_map_new();
-    if (!st.producer || !reg || !tokens || webhook_metrics_init(&wmx, reg) < 0) {
-        log_error("cannot start",
-                  json_pack("{s:s}", "reason", st.producer ? "out of memory" : err));
-        goto out;
-    }
-    queue_len =
-        mx_gauge(reg, "ingest_kafka_queue_length", "Messages waiting in the producer.", NULL);
-    st.feed =
-        token_feed_start(cfg.common.kafka_brokers, cfg.topic_tokens, tokens, err, sizeof(err));
-    if (!st.feed) {
-        log_error("cannot start", json_pack("{s:s}", "reason", err));
-        goto out;
-    }
-    /* Probed off the poll loop, whose delivery reports answer the webhooks. */
-    st.kafka = kafka_watch_start(st.producer, 2000, err, sizeof(err));
-    if (!st.kafka) {
-        log_error("cannot start", json_pack("{s:s}", "reason", err));
-        goto out;
-    }
-    ops = ops_http_start(cfg.common.ops_addr, (unsigned)cfg.common.ops_port, reg, ingest_ready, &st,
-                         err, sizeof(err));
-    if (!ops) {
-        log_error("cannot start", json_pack("{s:s}", "reason", err));
-        goto out;
-    }
-    {
-        const struct webhook_cfg wcfg = {
-            .addr = cfg.http_addr,
-            .port = (unsigned)cfg.http_port,
-            .threads = (unsigned)cfg.http_threads,
-            .max_body = (size_t)cfg.max_body,
-            .conn_limit = (unsigned)cfg.conn_limit,
-            .conn_timeout_s = (unsigned)cfg.conn_timeout_s,
-            .conn_memory = (size_t)cfg.conn_memory,
-            .retry_after_s = (unsigned)cfg.retry_after_s,
-            .deadline_ms = cfg.deadline_ms,
-            .topic_events = cfg.topic_events,
-            .topic_rejected = cfg.topic_rejected,
-        };
+/* The poll loop runs the delivery reports that resume suspended requests; on a signal (0) or
+ * a fatal producer error (1), the requests in flight are drained. */
+static int ingest_run(const struct ingest_cfg *cfg, struct ingest_state *st)
+{
+    int64_t next_gauge = 0;
+    char err[512];
 
-        wh = webhook_start(&wcfg, st.producer, &keys, tokens, &wmx, err, sizeof(err));
-    }
-    if (!wh) {
-        log_error("cannot start", json_pack("{s:s}", "reason", err));
-        goto out;
-    }
-    log_info("listening", json_pack("{s:s, s:i, s:i}", "addr", cfg.http_addr, "port",
-                                    (int)cfg.http_port, "ops_port", (int)cfg.common.ops_port));
-
-    /* The poll loop runs the delivery reports that resume suspended requests. */
     while (!sig_stop_requested()) {
-        rd_kafka_poll(st.producer, 20);
-        webhook_expire(wh);
-        ops_http_heartbeat(ops);
-        if (kafka_fatal(st.producer, err, sizeof(err))) {
+        rd_kafka_poll(st->producer, 20);
+        webhook_expire(st->wh);
+        ops_http_heartbeat(st->ops.http);
+        if (kafka_fatal(st->producer, err, sizeof(err))) {
             log_error("kafka producer failed", json_pack("{s:s}", "reason", err));
             break;
         }
         if (ids_mono_us() >= next_gauge) {
-            mx_set(queue_len, NULL, rd_kafka_outq_len(st.producer));
+            mx_set(st->queue_len, NULL, rd_kafka_outq_len(st->producer));
             next_gauge = ids_mono_us() + 1000000;
         }
     }
-    log_info("stopping", json_pack("{s:i}", "in_flight", webhook_in_flight(wh)));
-    ingest_drain(wh, st.producer, cfg.drain_ms);
-    rc = sig_stop_requested() ? 0 : 1;
-out:
-    kafka_watch_stop(st.kafka);
-    webhook_stop(wh);
-    ops_http_stop(ops);
-    token_feed_stop(st.feed);
-    if (st.producer) {
-        int left = kafka_producer_close(st.producer, 10000);
+    log_info("stopping", json_pack("{s:i}", "in_flight", webhook_in_flight(st->wh)));
+    ingest_drain(st->wh, st->producer, cfg->drain_ms);
+    return sig_stop_requested() ? 0 : 1;
+}
 
-        if (left > 0)
-            log_error("messages not delivered at exit", json_pack("{s:i}", "count", left));
-    }
-    token_map_free(tokens);
-    mx_registry_free(reg);
+static void ingest_close(struct ingest_state *st)
+{
+    webhook_stop(st->wh);
+    svc_ops_stop(&st->ops); /* its readiness reads the watch and the feed */
+    token_feed_stop(st->feed);
+    svc_producer_close(st->producer, 10000);
+    token_map_free(st->tokens);
+    mx_registry_free(st->reg);
     log_info("stopped", NULL);
+}
+
+int main(int argc, char **argv)
+{
+    struct ingest_cfg cfg;
+    struct ingest_state st = {0};
+    int rc;
+
+    if (argc > 1 && strcmp(argv[1], "check") == 0)
+        return ingest_check(argc, argv);
+    rc = svc_init(&ingest_spec, argc, argv, &cfg, stdout, stderr);
+    if (rc != SVC_RUN)
+        return rc;
+    rc = ingest_open(&cfg, &st) < 0 ? 1 : ingest_run(&cfg, &st);
+    ingest_close(&st);
     return rc;
 }

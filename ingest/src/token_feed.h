@@ -1,6 +1,6 @@
-/* Keeps a token_map current from the compacted tenant-token topic: a thread that reads every
- * partition from the beginning (no consumer group: each replica needs the whole topic) and
- * then follows it. Ingest is ready only once the feed has read up to the end it found. */
+/* Keeps a token_map current from the compacted tenant-token topic through a compact_feed
+ * (common/compact_feed.h: every partition read from the beginning, then followed). Ingest is ready
+ * only once the feed has read up to the end it found. */
 #ifndef INGEST_TOKEN_FEED_H
 #define INGEST_TOKEN_FEED_H
 

@@ -57,7 +57,8 @@ static int uis_conv_call_id(const struct uis_slot *slot, struct uis_error *err,
 static int uis_conv_state(const struct uis_slot *slot, struct uis_error *err, struct uis_event *ev)
 {
     static const enum uis_call_state states[] = {UIS_STATE_RINGING, UIS_STATE_ANSWERED,
-                                                 UIS_STATE_HANGUP, UIS_STATE_MISSED};
+                                                 UIS_STATE_HANGUP, UIS_STATE_MISSED,
+                                                 UIS_STATE_FINISHED};
     const char *s = slot[UIS_F_CALL_STATE].text;
     char snip[28];
     int rc = uis_required(slot, err, UIS_F_CALL_STATE);
@@ -72,7 +73,8 @@ static int uis_conv_state(const struct uis_slot *slot, struct uis_error *err, st
     }
     uis_snip(s, strlen(s), snip, sizeof(snip));
     return uis_fail(err, UIS_EVALUE, "call_state",
-                    "call_state must be RINGING, ANSWERED, HANGUP or MISSED, got \"%s\"", snip);
+                    "call_state must be RINGING, ANSWERED, HANGUP, MISSED or FINISHED, got \"%s\"",
+                    snip);
 }
 
 static int uis_conv_direction(const struct uis_slot *slot, struct uis_error *err,
@@ -111,7 +113,11 @@ static int uis_conv_phone(const struct uis_slot *slot, struct uis_error *err, in
                         uis_field_names[f], UIS_RAW_MAX);
     memcpy(raw, n > 0 ? s : "", n + 1);
     rc = phone_normalize(s, e164, PHONE_E164_LEN);
-    if (rc < 0)
+    /* The virtual number called only labels the popup: one that cannot be read must not cost
+     * the whole notification, so it is kept raw (issue 15). The caller's number decides the
+     * counterparty, and a number half-understood is refused. An internal or service number
+     * (PHONE_INTERNAL) is kept raw too: never matched, never a counterparty. */
+    if (rc < 0 && f != UIS_F_DIVERSION)
         return uis_fail(err, UIS_EVALUE, uis_field_names[f], "%s %s", uis_field_names[f],
                         phone_strerror(rc));
     return 0;
@@ -122,10 +128,10 @@ static int uis_conv_ext(const struct uis_slot *slot, struct uis_error *err, stru
     const char *s = slot[UIS_F_EXT].text;
     size_t n = s != NULL ? strlen(s) : 0;
 
-    if (n > UIS_EXT_MAX || strspn(s != NULL ? s : "", "0123456789abcdefghijklmnopqrstuvwxyz"
-                                                      "ABCDEFGHIJKLMNOPQRSTUVWXYZ*#+-") != n)
+    if (n > 0 && !phone_ext_valid(s))
         return uis_fail(err, UIS_EVALUE, "user_extension",
-                        "user_extension must be up to %d digits, letters or * # + -", UIS_EXT_MAX);
+                        "user_extension must be up to %d digits, letters or * # + _ -",
+                        PHONE_EXT_MAX);
     memcpy(ev->user_extension, n > 0 ? s : "", n + 1);
     return 0;
 }
@@ -232,6 +238,30 @@ static int uis_conv_urls(const struct uis_slot *slot, struct uis_error *err, str
     return 0;
 }
 
+/* A duration in whole seconds, as UIS renders {{talk_time_duration}} and its kin: a bare or
+ * quoted integer; absent, empty or null is unknown (-1). */
+static int uis_conv_duration(const struct uis_slot *slot, struct uis_error *err, int f,
+                             long long *out)
+{
+    const char *s = slot[f].text;
+    size_t n = s != NULL ? strlen(s) : 0;
+    long long v = 0;
+
+    *out = -1;
+    if (n == 0)
+        return 0;
+    if (n > 7 || strspn(s, "0123456789") != n)
+        return uis_fail(err, UIS_EVALUE, uis_field_names[f], "%s must be a whole number of seconds",
+                        uis_field_names[f]);
+    for (size_t i = 0; i < n; i++)
+        v = v * 10 + (s[i] - '0');
+    if (v > UIS_DURATION_MAX)
+        return uis_fail(err, UIS_EVALUE, uis_field_names[f], "%s is longer than %d seconds",
+                        uis_field_names[f], UIS_DURATION_MAX);
+    *out = v;
+    return 0;
+}
+
 static int uis_convert(const struct uis_slot *slot, struct uis_error *err, struct uis_event *ev)
 {
     int rc = uis_conv_call_id(slot, err, ev);
@@ -248,6 +278,12 @@ static int uis_convert(const struct uis_slot *slot, struct uis_error *err, struc
         rc = uis_conv_ext(slot, err, ev);
     if (rc == 0)
         rc = uis_conv_urls(slot, err, ev);
+    if (rc == 0)
+        rc = uis_conv_duration(slot, err, UIS_F_TALK, &ev->talk_s);
+    if (rc == 0)
+        rc = uis_conv_duration(slot, err, UIS_F_TOTAL, &ev->total_s);
+    if (rc == 0)
+        rc = uis_conv_duration(slot, err, UIS_F_WAIT, &ev->wait_s);
     return rc;
 }
 
@@ -289,6 +325,8 @@ const char *uis_state_name(enum uis_call_state state)
         return "HANGUP";
     case UIS_STATE_MISSED:
         return "MISSED";
+    case UIS_STATE_FINISHED:
+        return "FINISHED";
     default:
         return NULL;
     }
@@ -335,6 +373,13 @@ json_t *uis_event_to_json(const struct uis_event *ev)
     rc |= json_object_set_new(o, "diversion_raw", json_string(ev->diversion_raw));
     rc |= json_object_set_new(o, "user_extension", uis_string_or_null(ev->user_extension));
     rc |= json_object_set_new(o, "call_record_urls", urls);
+    /* Only when known, so that the guide's four templates give the same event as before. */
+    if (ev->talk_s >= 0)
+        rc |= json_object_set_new(o, "talk_duration", json_integer(ev->talk_s));
+    if (ev->total_s >= 0)
+        rc |= json_object_set_new(o, "total_duration", json_integer(ev->total_s));
+    if (ev->wait_s >= 0)
+        rc |= json_object_set_new(o, "wait_duration", json_integer(ev->wait_s));
     if (rc != 0) {
         json_decref(o);
         return NULL;

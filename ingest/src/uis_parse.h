@@ -19,11 +19,12 @@
 
 #include "common/phone.h"
 
-#define UIS_CALL_ID_MAX 32   /* digits */
-#define UIS_RAW_MAX     64   /* characters of a phone number as received */
-#define UIS_EXT_MAX     16   /* characters of user_extension */
-#define UIS_URLS_MAX    16   /* recording links in one notification */
-#define UIS_URL_MAX     2048 /* characters of one link */
+#define UIS_CALL_ID_MAX  32            /* digits */
+#define UIS_RAW_MAX      64            /* characters of a phone number as received */
+#define UIS_EXT_MAX      PHONE_EXT_MAX /* characters of user_extension */
+#define UIS_URLS_MAX     16            /* recording links in one notification */
+#define UIS_URL_MAX      2048          /* characters of one link */
+#define UIS_DURATION_MAX 604800        /* seconds: a week; more is not a call's duration */
 
 enum uis_call_state {
     UIS_STATE_NONE = 0,
@@ -31,6 +32,7 @@ enum uis_call_state {
     UIS_STATE_ANSWERED,
     UIS_STATE_HANGUP,
     UIS_STATE_MISSED,
+    UIS_STATE_FINISHED, /* "Завершение звонка", the optional fifth template (issue 15) */
 };
 
 enum uis_direction {
@@ -68,6 +70,9 @@ struct uis_event {
     /* Owned by the event (array and strings, malloc'd); uis_event_release frees them. */
     char **call_record_urls;
     size_t n_call_record_urls;
+    /* talk_time_duration, total_time_duration, wait_time_duration in seconds; -1 when absent,
+     * empty or null. Any template may carry them; the FINISHED one does. */
+    long long talk_s, total_s, wait_s;
 };
 
 /* Parse len bytes of body (no NUL terminator needed; any bytes are safe). On success fills ev,

@@ -18,6 +18,9 @@ enum uis_field {
     UIS_F_DIVERSION,
     UIS_F_EXT,
     UIS_F_URL,
+    UIS_F_TALK, /* the optional "Завершение звонка" template's durations (issue 15) */
+    UIS_F_TOTAL,
+    UIS_F_WAIT,
     UIS_F_COUNT,
 };
 

@@ -3,12 +3,12 @@
 #include "common/cloudevents.h"
 #include "common/ids.h"
 #include "common/kafka.h"
+#include "common/listen_addr.h"
 #include "common/log.h"
 #include "event.h"
 #include "route.h"
 #include "uis_parse.h"
 
-#include <arpa/inet.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -31,6 +31,10 @@ struct webhook {
      * The lock also orders suspend/produce on an HTTP thread before resume on the poll thread. */
     pthread_mutex_t lock;
     struct wh_ticket *head, *tail;
+    /* Connections suspended and not yet back in a handler (under lock). libmicrohttpd must not
+     * be stopped while one exists: the drain waits for 0, and after webhook_quiesce none is
+     * added. */
+    int suspended;
 };
 
 enum wh_stage { WH_READING, WH_WAITING, WH_ANSWERED };
@@ -57,6 +61,7 @@ struct wh_req {
     size_t len, total;
     int64_t start_us;
     struct wh_ticket *ticket; /* while WH_WAITING */
+    int suspended;            /* counted in wh->suspended */
     rd_kafka_resp_err_t outcome;
     int refused;             /* the message in flight is a refusal for the rejected topic */
     unsigned refusal_status; /* 400 or 413 */
@@ -172,16 +177,15 @@ static enum MHD_Result wh_collect_header(void *cls, enum MHD_ValueKind kind, con
                                          const char *value)
 {
     (void)kind;
-    /* Credentials never reach a topic. */
-    if (strcasecmp(key, "authorization") != 0 && strcasecmp(key, "cookie") != 0 &&
-        strcasecmp(key, "proxy-authorization") != 0)
+    /* Credentials and URLs never reach a topic. */
+    if (event_header_kept(key))
         json_object_set_new(cls, key, json_string(value ? value : ""));
     return MHD_YES;
 }
 
 /* Produce value and suspend the connection until its delivery report or the deadline (a
  * produce error resumes it at once with that outcome). Returns 0 when suspended, -1 when nothing
- * happened (out of memory) and the caller answers now. */
+ * happened (out of memory) or -2 (shutting down), and the caller answers now. */
 static int wh_produce(struct wh_req *req, const char *topic, const char *key, const char *ce_type,
                       json_t *value)
 {
@@ -210,8 +214,18 @@ static int wh_produce(struct wh_req *req, const char *topic, const char *key, co
     t->dr.done = wh_delivered;
     t->dr.ctx = t;
     pthread_mutex_lock(&wh->lock);
+    if (atomic_load(&wh->stopping)) {
+        /* Shutting down: nothing may be suspended any more (webhook_quiesce). */
+        pthread_mutex_unlock(&wh->lock);
+        free(text);
+        rd_kafka_headers_destroy(hdrs);
+        free(t);
+        return -2;
+    }
     /* Suspended before the message exists, so its report can never resume a live handler. */
     MHD_suspend_connection(req->conn);
+    req->suspended = 1;
+    wh->suspended++;
     err = rd_kafka_producev(wh->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
                             RD_KAFKA_V_VALUE(text, strlen(text)),
                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE), RD_KAFKA_V_HEADERS(hdrs),
@@ -263,7 +277,9 @@ static enum MHD_Result wh_refuse(struct wh_req *req, unsigned status)
     rc = wh_produce(req, req->wh->cfg.topic_rejected, req->route.tenant, "ru.uis.call.rejected",
                     value);
     json_decref(value);
-    return rc < 0 ? wh_unavailable(req, "out of memory") : MHD_YES;
+    return rc == -2 ? wh_unavailable(req, "shutting down")
+           : rc < 0 ? wh_unavailable(req, "out of memory")
+                    : MHD_YES;
 }
 
 static enum MHD_Result wh_accept(struct wh_req *req)
@@ -301,7 +317,9 @@ static enum MHD_Result wh_accept(struct wh_req *req)
     rc = wh_produce(req, req->wh->cfg.topic_events, key, event_ce_type(&ev), value);
     json_decref(value);
     uis_event_release(&ev);
-    return rc < 0 ? wh_unavailable(req, "out of memory") : MHD_YES;
+    return rc == -2 ? wh_unavailable(req, "shutting down")
+           : rc < 0 ? wh_unavailable(req, "out of memory")
+                    : MHD_YES;
 }
 
 /* After the delivery report (or the deadline) resumed the connection. */
@@ -333,6 +351,17 @@ static int wh_authorized(struct webhook *wh, const struct route *route)
         wtoken_verify_cached(&wh_tokens_seen, wh->keys, route->tenant, route->token, &version) == 0;
 
     return ok && token_map_get(wh->tokens, route->tenant) == version;
+}
+
+/* A suspended connection is back (its handler runs again, or it completes). */
+static void wh_unsuspended(struct webhook *wh, struct wh_req *req)
+{
+    pthread_mutex_lock(&wh->lock);
+    if (req->suspended) {
+        req->suspended = 0;
+        wh->suspended--;
+    }
+    pthread_mutex_unlock(&wh->lock);
 }
 
 static enum MHD_Result wh_handle(void *cls, struct MHD_Connection *conn, const char *url,
@@ -391,8 +420,10 @@ static enum MHD_Result wh_handle(void *cls, struct MHD_Connection *conn, const c
         *upload_data_size = 0;
         return MHD_YES;
     }
-    if (req->stage == WH_WAITING && !req->ticket)
+    if (req->stage == WH_WAITING && !req->ticket) {
+        wh_unsuspended(wh, req);
         return wh_answer(req);
+    }
     if (req->stage == WH_WAITING) /* woken spuriously: still waiting */
         return MHD_YES;
     return wh_accept(req);
@@ -408,6 +439,7 @@ static void wh_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     (void)toe;
     if (!req)
         return;
+    wh_unsuspended(wh, req);
     free(req->body);
     free(req);
     *req_cls = NULL;
@@ -435,16 +467,14 @@ struct webhook *webhook_start(const struct webhook_cfg *cfg, rd_kafka_t *produce
 {
     struct webhook *wh = calloc(1, sizeof(*wh));
     struct sockaddr_in sin;
+    char why[128];
 
     if (!wh) {
         snprintf(err, errlen, "webhook server: out of memory");
         return NULL;
     }
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_port = htons((uint16_t)cfg->port);
-    if (inet_pton(AF_INET, cfg->addr, &sin.sin_addr) != 1) {
-        snprintf(err, errlen, "webhook server: '%s' is not an IPv4 address", cfg->addr);
+    if (listen_addr_ipv4(cfg->addr, cfg->port, &sin, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "webhook server: %s", why);
         free(wh);
         return NULL;
     }
@@ -473,7 +503,10 @@ struct webhook *webhook_start(const struct webhook_cfg *cfg, rd_kafka_t *produce
 
 void webhook_quiesce(struct webhook *wh)
 {
+    /* Under the lock: a request past wh_produce's check is suspended and counted already. */
+    pthread_mutex_lock(&wh->lock);
     atomic_store(&wh->stopping, 1);
+    pthread_mutex_unlock(&wh->lock);
     MHD_socket fd = MHD_quiesce_daemon(wh->daemon);
 
     if (fd != MHD_INVALID_SOCKET)
@@ -483,6 +516,16 @@ void webhook_quiesce(struct webhook *wh)
 int webhook_in_flight(struct webhook *wh)
 {
     return atomic_load(&wh->in_flight);
+}
+
+int webhook_suspended(struct webhook *wh)
+{
+    int n;
+
+    pthread_mutex_lock(&wh->lock);
+    n = wh->suspended;
+    pthread_mutex_unlock(&wh->lock);
+    return n;
 }
 
 void webhook_stop(struct webhook *wh)

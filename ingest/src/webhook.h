@@ -49,14 +49,21 @@ struct webhook *webhook_start(const struct webhook_cfg *cfg, rd_kafka_t *produce
  * the producer, after each poll. */
 void webhook_expire(struct webhook *wh);
 
-/* Stop accepting new connections; requests in flight go on. */
+/* Stop accepting new connections and suspending requests (a request that reaches Kafka from
+ * now on gets 503 at once); requests already waiting go on. */
 void webhook_quiesce(struct webhook *wh);
 
 /* Requests accepted and not yet completed. */
 int webhook_in_flight(struct webhook *wh);
 
-/* Close every connection and free. Call after webhook_in_flight() reached 0 (a suspended
- * request still waits for its delivery report). NULL is ignored. */
+/* Requests whose connection is suspended (waiting for their delivery report or deadline, or
+ * answered and not yet picked up by their HTTP thread). After webhook_quiesce it only falls,
+ * and webhook_expire brings it to 0 within the delivery deadline. */
+int webhook_suspended(struct webhook *wh);
+
+/* Close every connection and free. Call after webhook_quiesce, once webhook_suspended() is 0
+ * (libmicrohttpd aborts when stopped with a suspended connection). Delivery reports that come
+ * later find their tickets detached and touch nothing of the server. NULL is ignored. */
 void webhook_stop(struct webhook *wh);
 
 #endif

@@ -1,6 +1,8 @@
-/* The popup page's files, compiled in by embed.cmake (web_assets.c in the build dir). */
+/* The popup page's files, compiled in by cmake/embed.cmake (web_assets.c in the build dir). */
 #ifndef NOTIFIER_ASSETS_H
 #define NOTIFIER_ASSETS_H
+
+#include <stddef.h>
 
 struct asset {
     const char *path; /* "/index.html" */
@@ -10,6 +12,6 @@ struct asset {
 };
 
 extern const struct asset assets[];
-extern const unsigned long assets_count;
+extern const size_t assets_count;
 
 #endif

@@ -39,7 +39,7 @@ enum auth_source auth_pick(const char *authorization, const char *cookie, const 
     return AUTH_NONE;
 }
 
-int auth_verify(const unsigned char *key, size_t keylen, const char *token, size_t len, long now,
+int auth_verify(const struct jwt_keyring *keys, const char *token, size_t len, long now,
                 struct auth_user *who, char *err, size_t errlen)
 {
     char buf[AUTH_TOKEN_MAX];
@@ -58,7 +58,7 @@ int auth_verify(const unsigned char *key, size_t keylen, const char *token, size
     }
     memcpy(buf, token, len);
     buf[len] = '\0';
-    if (jwt_hs256_verify(key, keylen, buf, now, &c, err, errlen) != JWT_OK)
+    if (jwt_keyring_verify(keys, buf, now, &c, err, errlen) != JWT_OK)
         return -1;
     if (c.sub[0] < '0' || c.sub[0] > '9') {
         snprintf(err, errlen, "token sub is not a user id");
@@ -72,6 +72,7 @@ int auth_verify(const unsigned char *key, size_t keylen, const char *token, size
     snprintf(who->tenant, sizeof(who->tenant), "%s", c.tenant);
     snprintf(who->user, sizeof(who->user), "%lld", uid);
     who->exp = c.exp;
+    who->gen = c.gen;
     return 0;
 }
 

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 
+#include "common/jwt.h"
 #include "popup.h"
 
 enum auth_source { AUTH_NONE, AUTH_HEADER, AUTH_COOKIE, AUTH_QUERY };
@@ -14,6 +15,7 @@ struct auth_user {
     char tenant[POPUP_TENANT_MAX];
     char user[POPUP_USER_MAX]; /* canonical decimal user id, as popup_parse writes it */
     long exp;
+    long gen; /* the token's generation, 0 when it has none (revoke.h) */
 };
 
 /* Choose the token: "Authorization: Bearer <t>" first, then the cookie, then the query.
@@ -22,10 +24,10 @@ struct auth_user {
 enum auth_source auth_pick(const char *authorization, const char *cookie, const char *query,
                            const char **token, size_t *len);
 
-/* Verify token (len bytes) under the HS256 key at now. The sub claim must be a decimal user
- * id. Returns 0 and fills who, or -1 with a lowercase reason in err that is safe to show the
- * client (it never echoes the token). */
-int auth_verify(const unsigned char *key, size_t keylen, const char *token, size_t len, long now,
+/* Verify token (len bytes) under the key of keys its kid names at now. The sub claim must be a
+ * decimal user id. Returns 0 and fills who, or -1 with a lowercase reason in err that is safe to
+ * show the client (it never echoes the token). */
+int auth_verify(const struct jwt_keyring *keys, const char *token, size_t len, long now,
                 struct auth_user *who, char *err, size_t errlen);
 
 /* The routing key "tenant\x1fuser" the hub files users under; returns its length or -1. */

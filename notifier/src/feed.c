@@ -1,5 +1,7 @@
 #include "feed.h"
 
+#include "common/ids.h"
+#include "common/kafka_security.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "hub.h"
@@ -26,15 +28,9 @@ struct feed {
     atomic_int caught_up;
     int64_t next_meta_ms;
     struct mx_family *m_invalid, *m_lag_ready;
+    void (*observe)(void *ctx, const char *popup_id);
+    void *observe_ctx;
 };
-
-static int64_t feed_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 struct feed *feed_new(const struct feed_cfg *cfg, struct hub *hub, struct mx_registry *reg,
                       char *err, size_t errlen)
@@ -59,7 +55,8 @@ struct feed *feed_new(const struct feed_cfg *cfg, struct hub *hub, struct mx_reg
             RD_KAFKA_CONF_OK ||
         rd_kafka_conf_set(conf, "client.id", cfg->client_id, err, errlen) != RD_KAFKA_CONF_OK ||
         /* librdkafka's assign() wants a group id; nothing joins or commits under it. */
-        rd_kafka_conf_set(conf, "group.id", cfg->client_id, err, errlen) != RD_KAFKA_CONF_OK) {
+        rd_kafka_conf_set(conf, "group.id", cfg->client_id, err, errlen) != RD_KAFKA_CONF_OK ||
+        kafka_security_apply(conf, NULL, err, errlen) < 0) {
         rd_kafka_conf_destroy(conf);
         free(f);
         return NULL;
@@ -99,7 +96,7 @@ struct feed *feed_new(const struct feed_cfg *cfg, struct hub *hub, struct mx_reg
 static int feed_assign(struct feed *f, int32_t n)
 {
     rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(n - f->nparts);
-    int64_t since = feed_now_ms() - (int64_t)f->window_s * 1000;
+    int64_t since = ids_now_ms() - (int64_t)f->window_s * 1000;
     unsigned char *eof;
     rd_kafka_resp_err_t e;
 
@@ -210,7 +207,9 @@ static void feed_message(struct feed *f, const rd_kafka_message_t *msg)
         return;
     }
     if (ts <= 0)
-        ts = feed_now_ms();
+        ts = ids_now_ms();
+    if (f->observe)
+        f->observe(f->observe_ctx, m.popup_id);
     if (hub_publish(f->hub, &m, &id, ts, atomic_load(&f->caught_up)) < 0)
         log_error("popup not stored: out of memory",
                   json_pack("{s:i, s:I}", "partition", (int)msg->partition, "offset",
@@ -220,7 +219,7 @@ static void feed_message(struct feed *f, const rd_kafka_message_t *msg)
 
 int feed_poll(struct feed *f, int timeout_ms)
 {
-    int64_t now = feed_now_ms();
+    int64_t now = ids_now_ms();
     rd_kafka_message_t *msg;
     int budget = 2000; /* then back to the loop: heartbeats must not wait for a read-back */
 
@@ -265,6 +264,12 @@ int feed_poll(struct feed *f, int timeout_ms)
 int feed_caught_up(const struct feed *f)
 {
     return atomic_load(&((struct feed *)f)->caught_up);
+}
+
+void feed_observe(struct feed *f, void (*fn)(void *ctx, const char *popup_id), void *ctx)
+{
+    f->observe = fn;
+    f->observe_ctx = ctx;
 }
 
 void feed_close(struct feed *f)

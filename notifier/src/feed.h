@@ -30,6 +30,10 @@ int feed_poll(struct feed *f, int timeout_ms);
  * live and the replay memory is complete. For /readyz. */
 int feed_caught_up(const struct feed *f);
 
+/* Call fn(ctx, popup_id) for every valid popup message read (issue 18: call request results
+ * end the requests' flight). fn runs on the thread of feed_poll. */
+void feed_observe(struct feed *f, void (*fn)(void *ctx, const char *popup_id), void *ctx);
+
 void feed_close(struct feed *f);
 
 #endif

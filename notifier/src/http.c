@@ -2,14 +2,17 @@
 
 #include "assets.h"
 #include "auth.h"
+#include "calls.h"
+#include "common/listen_addr.h"
 #include "common/log.h"
 #include "cors.h"
+#include "common/ids.h"
 #include "event_id.h"
 #include "hub.h"
 
-#include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +20,7 @@
 #include <unistd.h>
 
 #define HTTP_STREAM_PATH "/v1/popups/stream"
+#define HTTP_CALLS_PATH  "/v1/calls"
 #define HTTP_BLOCK       512 /* only HTTP/1.0 streams use it: chunked ones write into the pool */
 
 struct http {
@@ -60,17 +64,14 @@ static void http_cors(struct http *s, struct MHD_Connection *conn, struct MHD_Re
         MHD_add_response_header(resp, "Access-Control-Allow-Credentials", "true");
 }
 
-static enum MHD_Result http_json(struct http *s, struct MHD_Connection *conn, unsigned status,
-                                 const char *error, const char *reason)
+/* Answer with the JSON object o (taken over). */
+static enum MHD_Result http_reply(struct http *s, struct MHD_Connection *conn, unsigned status,
+                                  json_t *o)
 {
-    json_t *o = json_pack("{s:s}", "error", error);
-    char *body;
+    char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
     struct MHD_Response *resp;
     enum MHD_Result ret;
 
-    if (o && reason)
-        json_object_set_new(o, "reason", json_string(reason));
-    body = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (!body)
         return MHD_NO;
@@ -96,6 +97,16 @@ static enum MHD_Result http_json(struct http *s, struct MHD_Connection *conn, un
     ret = MHD_queue_response(conn, status, resp);
     MHD_destroy_response(resp);
     return ret;
+}
+
+static enum MHD_Result http_json(struct http *s, struct MHD_Connection *conn, unsigned status,
+                                 const char *error, const char *reason)
+{
+    json_t *o = json_pack("{s:s}", "error", error);
+
+    if (o && reason)
+        json_object_set_new(o, "reason", json_string(reason));
+    return http_reply(s, conn, status, o);
 }
 
 static ssize_t http_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
@@ -135,8 +146,7 @@ static enum MHD_Result http_stream(struct http *s, struct MHD_Connection *conn)
     auth_pick(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
               MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, "popup_token"),
               MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "token"), &token, &toklen);
-    if (auth_verify(s->cfg.key, s->cfg.keylen, token, toklen, (long)time(NULL), &who, err,
-                    sizeof(err)) < 0) {
+    if (auth_verify(s->cfg.keys, token, toklen, (long)time(NULL), &who, err, sizeof(err)) < 0) {
         hub_count_connect(s->hub, "unauthorized");
         return http_json(s, conn, MHD_HTTP_UNAUTHORIZED, "unauthorized", err);
     }
@@ -150,6 +160,8 @@ static enum MHD_Result http_stream(struct http *s, struct MHD_Connection *conn)
     rc = hub_connect(s->hub, &who, last_state, &last, conn, &st->hc);
     if (rc != HUB_CONNECTED) {
         free(st);
+        if (rc == HUB_REVOKED)
+            return http_json(s, conn, MHD_HTTP_UNAUTHORIZED, "unauthorized", "token revoked");
         if (rc == HUB_USER_LIMIT)
             return http_json(s, conn, MHD_HTTP_TOO_MANY_REQUESTS, "too_many_streams",
                              "this user has the most streams allowed open");
@@ -174,7 +186,8 @@ static enum MHD_Result http_stream(struct http *s, struct MHD_Connection *conn)
     return ret;
 }
 
-static enum MHD_Result http_preflight(struct http *s, struct MHD_Connection *conn)
+static enum MHD_Result http_preflight(struct http *s, struct MHD_Connection *conn,
+                                      const char *methods, const char *headers)
 {
     struct MHD_Response *resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
     enum MHD_Result ret;
@@ -182,9 +195,8 @@ static enum MHD_Result http_preflight(struct http *s, struct MHD_Connection *con
     if (!resp)
         return MHD_NO;
     http_cors(s, conn, resp);
-    MHD_add_response_header(resp, "Access-Control-Allow-Methods", "GET, OPTIONS");
-    MHD_add_response_header(resp, "Access-Control-Allow-Headers",
-                            "Authorization, Last-Event-ID, Cache-Control");
+    MHD_add_response_header(resp, "Access-Control-Allow-Methods", methods);
+    MHD_add_response_header(resp, "Access-Control-Allow-Headers", headers);
     MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
     ret = MHD_queue_response(conn, MHD_HTTP_NO_CONTENT, resp);
     MHD_destroy_response(resp);
@@ -198,7 +210,7 @@ static enum MHD_Result http_asset(struct http *s, struct MHD_Connection *conn, c
 
     if (strcmp(url, "/") == 0 || strcmp(url, "/popup") == 0)
         url = "/index.html";
-    for (unsigned long i = 0; i < assets_count; i++) {
+    for (size_t i = 0; i < assets_count; i++) {
         if (strcmp(assets[i].path, url) != 0)
             continue;
         resp = MHD_create_response_from_buffer(assets[i].len, (void *)assets[i].data,
@@ -218,29 +230,172 @@ static enum MHD_Result http_asset(struct http *s, struct MHD_Connection *conn, c
     return http_json(s, conn, MHD_HTTP_NOT_FOUND, "not_found", NULL);
 }
 
+/* ---- POST /v1/calls (issue 18): the body is read, the request produced, and the connection
+ * suspended until Kafka acknowledges it (the answer promises it is durably there). ---- */
+
+enum { HTTP_CALL_READING, HTTP_CALL_WAITING, HTTP_CALL_DONE };
+
+struct http_call {
+    struct kafka_delivery d; /* its report resumes the connection */
+    struct MHD_Connection *conn;
+    atomic_int phase;
+    int send_failed;
+    size_t len;
+    int too_large;
+    struct callreq r;
+    char body[CALLREQ_BODY_MAX + 1];
+};
+
+static int http_seen; /* the con_cls of every request but a call request */
+
+static void http_call_delivered(struct kafka_delivery *d)
+{
+    struct http_call *hc = d->ctx;
+
+    atomic_store(&hc->phase, HTTP_CALL_DONE);
+    MHD_resume_connection(hc->conn);
+}
+
+/* The whole body is in: check who asks and what, then hand the request to Kafka. */
+static enum MHD_Result http_call_begin(struct http *s, struct MHD_Connection *conn,
+                                       struct http_call *hc)
+{
+    const char *ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+    const char *token, *field;
+    size_t toklen;
+    struct auth_user who;
+    char err[160] = "";
+
+    auth_pick(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+              MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, "popup_token"),
+              MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "token"), &token, &toklen);
+    if (auth_verify(s->cfg.keys, token, toklen, (long)time(NULL), &who, err, sizeof(err)) < 0 ||
+        !hub_token_allowed(s->hub, &who)) {
+        calls_count(s->cfg.calls, "unauthorized");
+        return http_json(s, conn, MHD_HTTP_UNAUTHORIZED, "unauthorized",
+                         err[0] ? err : "token revoked");
+    }
+    /* A JSON content type cannot be sent cross-origin without a preflight: with the cookie
+     * accepted, that is what keeps other sites from placing calls (CSRF). */
+    if (!ctype || strncmp(ctype, "application/json", 16) != 0) {
+        calls_count(s->cfg.calls, "bad_request");
+        return http_json(s, conn, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+                         "send the body as application/json");
+    }
+    if (hc->too_large ||
+        callreq_from_body(hc->body, hc->len, &hc->r, &field, err, sizeof(err)) < 0) {
+        calls_count(s->cfg.calls, "bad_request");
+        return http_json(s, conn, MHD_HTTP_BAD_REQUEST,
+                         field && strcmp(field, "phone") == 0 ? "number_not_callable"
+                                                              : "bad_request",
+                         hc->too_large ? "body is larger than 1024 bytes" : err);
+    }
+    snprintf(hc->r.tenant, sizeof(hc->r.tenant), "%s", who.tenant);
+    hc->r.user_id = strtoll(who.user, NULL, 10);
+    ids_rfc3339(ids_now_us(), hc->r.requested_at);
+    if (ids_uuid4(hc->r.request_id) < 0)
+        return http_json(s, conn, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "no randomness");
+    if (calls_reserve(s->cfg.calls, &hc->r) < 0) {
+        calls_count(s->cfg.calls, "too_many");
+        return http_json(s, conn, MHD_HTTP_TOO_MANY_REQUESTS, "too_many_calls",
+                         "wait for the answer to your earlier calls");
+    }
+    hc->conn = conn;
+    hc->d.done = http_call_delivered;
+    hc->d.ctx = hc;
+    atomic_store(&hc->phase, HTTP_CALL_WAITING);
+    /* Suspended before the produce: the report may come at once, on the polling thread. */
+    MHD_suspend_connection(conn);
+    if (calls_send(s->cfg.calls, &hc->r,
+                   MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "traceparent"), &hc->d, err,
+                   sizeof(err)) < 0) {
+        log_warn("call request not produced", json_pack("{s:s}", "reason", err));
+        hc->send_failed = 1;
+        atomic_store(&hc->phase, HTTP_CALL_DONE);
+        MHD_resume_connection(conn);
+    }
+    return MHD_YES;
+}
+
+static enum MHD_Result http_call_step(struct http *s, struct MHD_Connection *conn,
+                                      struct http_call *hc, const char *upload_data,
+                                      size_t *upload_size)
+{
+    int phase = atomic_load(&hc->phase);
+
+    if (*upload_size) {
+        if (hc->len + *upload_size > CALLREQ_BODY_MAX)
+            hc->too_large = 1;
+        else
+            memcpy(hc->body + hc->len, upload_data, *upload_size);
+        hc->len += hc->too_large ? 0 : *upload_size;
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (phase == HTTP_CALL_READING)
+        return http_call_begin(s, conn, hc);
+    if (phase == HTTP_CALL_WAITING)
+        return MHD_YES;
+    if (hc->send_failed || hc->d.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        calls_release(s->cfg.calls, hc->r.tenant, hc->r.request_id);
+        calls_count(s->cfg.calls, "unavailable");
+        return http_json(s, conn, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable",
+                         "the call request could not be stored: try again");
+    }
+    calls_count(s->cfg.calls, "accepted");
+    return http_reply(s, conn, MHD_HTTP_ACCEPTED,
+                      json_pack("{s:s}", "request_id", hc->r.request_id));
+}
+
+static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                           enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    if (*con_cls && *con_cls != &http_seen)
+        free(*con_cls);
+    *con_cls = NULL;
+}
+
 static enum MHD_Result http_handle(void *cls, struct MHD_Connection *conn, const char *url,
                                    const char *method, const char *version, const char *upload_data,
                                    size_t *upload_size, void **con_cls)
 {
-    static int seen;
     struct http *s = cls;
 
     (void)version;
-    (void)upload_data;
     if (*con_cls == NULL) {
-        *con_cls = &seen;
+        *con_cls = &http_seen;
+        if (s->cfg.calls && strcmp(url, HTTP_CALLS_PATH) == 0 &&
+            strcmp(method, MHD_HTTP_METHOD_POST) == 0) {
+            *con_cls = calloc(1, sizeof(struct http_call));
+            if (!*con_cls)
+                return MHD_NO;
+        }
         return MHD_YES;
     }
+    if (*con_cls != &http_seen)
+        return http_call_step(s, conn, *con_cls, upload_data, upload_size);
     if (*upload_size) {
         *upload_size = 0; /* no endpoint takes a body */
         return MHD_YES;
     }
     if (strcmp(url, HTTP_STREAM_PATH) == 0) {
         if (strcmp(method, MHD_HTTP_METHOD_OPTIONS) == 0)
-            return http_preflight(s, conn);
+            return http_preflight(s, conn, "GET, OPTIONS",
+                                  "Authorization, Last-Event-ID, Cache-Control");
         if (strcmp(method, MHD_HTTP_METHOD_GET) != 0)
             return http_json(s, conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", NULL);
         return http_stream(s, conn);
+    }
+    if (strcmp(url, HTTP_CALLS_PATH) == 0) {
+        if (strcmp(method, MHD_HTTP_METHOD_OPTIONS) == 0)
+            return http_preflight(s, conn, "POST, OPTIONS",
+                                  "Authorization, Content-Type, traceparent");
+        if (!s->cfg.calls)
+            return http_json(s, conn, MHD_HTTP_NOT_FOUND, "not_found", "click-to-call is off");
+        return http_json(s, conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", NULL);
     }
     if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
         return http_json(s, conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", NULL);
@@ -274,6 +429,7 @@ struct http *http_start(const struct http_cfg *cfg, struct hub *hub, char *err, 
 {
     struct http *s = calloc(1, sizeof(*s));
     struct sockaddr_in sin;
+    char why[128];
 
     if (!s) {
         snprintf(err, errlen, "out of memory");
@@ -282,11 +438,8 @@ struct http *http_start(const struct http_cfg *cfg, struct hub *hub, char *err, 
     s->cfg = *cfg;
     s->hub = hub;
     http_build_csp(s);
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_port = htons((uint16_t)cfg->port);
-    if (inet_pton(AF_INET, cfg->addr, &sin.sin_addr) != 1) {
-        snprintf(err, errlen, "HTTP_ADDR: not an IPv4 address: %s", cfg->addr);
+    if (listen_addr_ipv4(cfg->addr, cfg->port, &sin, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "HTTP_ADDR: %s", why);
         free(s);
         return NULL;
     }
@@ -295,7 +448,8 @@ struct http *http_start(const struct http_cfg *cfg, struct hub *hub, char *err, 
         (uint16_t)cfg->port, NULL, NULL, http_handle, s, MHD_OPTION_SOCK_ADDR, &sin,
         MHD_OPTION_CONNECTION_LIMIT, cfg->conn_limit, MHD_OPTION_CONNECTION_TIMEOUT,
         cfg->idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->conn_memory,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096U, MHD_OPTION_END);
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096U, MHD_OPTION_NOTIFY_COMPLETED, http_completed, s,
+        MHD_OPTION_END);
     if (!s->daemon) {
         snprintf(err, errlen, "stream server: cannot listen on %s:%u (port in use?)", cfg->addr,
                  cfg->port);

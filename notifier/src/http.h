@@ -1,27 +1,29 @@
 /* The HTTP edge (libmicrohttpd, one epoll thread): the SSE stream GET /v1/popups/stream, its
- * CORS preflight, and the popup page compiled into the binary (/ and /popup). Streams are
- * responses fed by a content reader that suspends the connection when the hub has nothing
- * queued, so 10,000 idle streams cost no thread and no wake-up. */
+ * CORS preflight, POST /v1/calls (click-to-call, calls.h), and the popup page compiled into the
+ * binary (/ and /popup). Streams are responses fed by a content reader that suspends the connection
+ * when the hub has nothing queued, so 10,000 idle streams cost no thread and no wake-up. */
 #ifndef NOTIFIER_HTTP_H
 #define NOTIFIER_HTTP_H
 
 #include <stddef.h>
 
 struct hub;
+struct calls;
+struct jwt_keyring;
 struct hub_ops;
 struct http;
 
 struct http_cfg {
     const char *addr;
     unsigned port;
-    const unsigned char *key; /* popup token HMAC key; kept by the caller */
-    size_t keylen;
-    const char *cors;    /* cors.h: "", "*" or a list of origins */
-    unsigned conn_limit; /* sockets the library accepts (above the hub's stream limit, so
-                            refusals can still be answered) */
+    const struct jwt_keyring *keys; /* popup token keys; kept by the caller */
+    const char *cors;               /* cors.h: "", "*" or a list of origins */
+    unsigned conn_limit;            /* sockets the library accepts (above the hub's stream limit, so
+                                       refusals can still be answered) */
     unsigned idle_timeout_s;
     size_t conn_memory; /* per-connection buffer pool */
     long retry_after_s;
+    struct calls *calls; /* POST /v1/calls; NULL: click-to-call is off. Kept by the caller */
 };
 
 /* How the hub suspends and resumes streams (libmicrohttpd calls). */

@@ -1,8 +1,10 @@
 #include "hub.h"
 
+#include "common/ids.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "replay.h"
+#include "revoke.h"
 #include "sse.h"
 
 #include <pthread.h>
@@ -33,6 +35,7 @@ struct hub_conn {
     size_t qoff;       /* bytes of the head chunk already read */
     size_t pub_queued; /* published events queued: the bound */
     long exp;
+    long gen; /* the token's generation (revoke.h) */
     int64_t last_write_ms;
     int suspended;
     int closing; /* 1: end cleanly after the queue, 2: abort now */
@@ -58,6 +61,7 @@ struct hub {
     int closing;
     int64_t last_prune_ms;
     struct sse_chunk *heartbeat;
+    struct revoke *revoked;
     struct mx_family *m_streams, *m_users, *m_connects, *m_received, *m_delivered, *m_dropped,
         *m_latency, *m_replay;
 };
@@ -65,14 +69,6 @@ struct hub {
 /* Fan-out latency, Kafka timestamp to bytes handed to the socket: 0.25 ms .. 5 s. */
 static const double hub_latency_buckets[] = {0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02,
                                              0.05,    0.1,    0.25,  0.5,   1,     2.5,  5};
-
-static int64_t hub_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static uint64_t hub_hash(const char *s)
 {
@@ -94,9 +90,11 @@ struct hub *hub_new(const struct hub_cfg *cfg, const struct hub_ops *ops, struct
     h->nbuckets = 1024;
     h->buckets = calloc(h->nbuckets, sizeof(*h->buckets));
     h->heartbeat = sse_comment_new("hb", 0);
-    if (!h->buckets || !h->heartbeat || pthread_mutex_init(&h->mu, NULL) != 0) {
+    h->revoked = revoke_new();
+    if (!h->buckets || !h->heartbeat || !h->revoked || pthread_mutex_init(&h->mu, NULL) != 0) {
         free(h->buckets);
         sse_chunk_unref(h->heartbeat);
+        revoke_free(h->revoked);
         free(h);
         return NULL;
     }
@@ -104,7 +102,7 @@ struct hub *hub_new(const struct hub_cfg *cfg, const struct hub_ops *ops, struct
     h->m_users = mx_gauge(reg, "notifier_users", "users remembered (replay buffers)", NULL);
     h->m_connects = mx_counter(reg, "notifier_connects_total",
                                "stream requests by outcome (accepted, unauthorized, user_limit, "
-                               "total_limit, closing)",
+                               "total_limit, closing, revoked)",
                                "result");
     h->m_received = mx_counter(
         reg, "notifier_popups_received_total",
@@ -155,6 +153,7 @@ void hub_free(struct hub *h)
     }
     free(h->buckets);
     sse_chunk_unref(h->heartbeat);
+    revoke_free(h->revoked);
     pthread_mutex_destroy(&h->mu);
     free(h);
 }
@@ -326,8 +325,10 @@ int hub_publish(struct hub *h, const struct popup_msg *m, const struct evid *id,
     }
     if (v >= 0)
         mx_inc(h->m_received, verdicts[v]);
-    pthread_mutex_unlock(&h->mu);
+    /* The replay buffer and the queues now hold the chunk and the HTTP threads change its
+     * count under the lock: ours is dropped under it too. */
     sse_chunk_unref(chunk);
+    pthread_mutex_unlock(&h->mu);
     hub_wake_run(h, &w);
     return v;
 }
@@ -417,6 +418,8 @@ enum hub_connect_result hub_connect(struct hub *h, const struct auth_user *who, 
     pthread_mutex_lock(&h->mu);
     if (h->closing) {
         rc = HUB_CLOSING;
+    } else if (!revoke_allows(h->revoked, key, who->gen)) {
+        rc = HUB_REVOKED;
     } else if (h->nconns >= h->cfg.max_conns) {
         rc = HUB_TOTAL_LIMIT;
     } else if (!(u = hub_user_get(h, key, 1))) {
@@ -429,7 +432,8 @@ enum hub_connect_result hub_connect(struct hub *h, const struct auth_user *who, 
         c->user = u;
         c->handle = handle;
         c->exp = who->exp;
-        c->last_write_ms = hub_now_ms();
+        c->gen = who->gen;
+        c->last_write_ms = ids_now_ms();
         c->next = u->conns;
         if (u->conns)
             u->conns->prev = c;
@@ -452,8 +456,8 @@ enum hub_connect_result hub_connect(struct hub *h, const struct auth_user *who, 
         }
     }
     {
-        static const char *const names[] = {"accepted", "user_limit", "total_limit", "closing",
-                                            "nomem"};
+        static const char *const names[] = {"accepted", "user_limit", "total_limit",
+                                            "closing",  "nomem",      "revoked"};
         mx_inc(h->m_connects, names[rc]);
     }
     pthread_mutex_unlock(&h->mu);
@@ -484,7 +488,7 @@ ssize_t hub_read(struct hub *h, struct hub_conn *c, char *buf, size_t max)
             break;
         if (s->kind == HUB_LIVE) {
             if (!now)
-                now = hub_now_ms();
+                now = ids_now_ms();
             mx_observe(h->m_latency, NULL,
                        (double)(now > s->chunk->ts_ms ? now - s->chunk->ts_ms : 0) / 1000.0);
         }
@@ -500,7 +504,7 @@ ssize_t hub_read(struct hub *h, struct hub_conn *c, char *buf, size_t max)
         c->qoff = 0;
     }
     if (done) {
-        c->last_write_ms = now ? now : hub_now_ms();
+        c->last_write_ms = now ? now : ids_now_ms();
         rc = (ssize_t)done;
     } else if (c->closing) {
         rc = HUB_READ_END;
@@ -572,6 +576,36 @@ void hub_tick(struct hub *h, int64_t now_ms)
     hub_wake_run(h, &w);
 }
 
+int hub_user_tokens(struct hub *h, const char *tenant, const char *user, long generation,
+                    int active)
+{
+    char key[HUB_KEY_MAX];
+    struct hub_user *u;
+    struct hub_wake w;
+    int closed = 0;
+
+    if (auth_user_key(tenant, user, key, sizeof(key)) < 0)
+        return -1;
+    HUB_WAKE_INIT(w);
+    pthread_mutex_lock(&h->mu);
+    if (revoke_set(h->revoked, key, generation, active) < 0) {
+        pthread_mutex_unlock(&h->mu);
+        return -1;
+    }
+    u = hub_user_get(h, key, 0);
+    for (struct hub_conn *c = u ? u->conns : NULL; c; c = c->next) {
+        if (c->closing || revoke_allows(h->revoked, key, c->gen))
+            continue;
+        /* What is queued still goes (it was the user's to see); the reconnect gets 401. */
+        c->closing = 1;
+        hub_wake_add(&w, c);
+        closed++;
+    }
+    pthread_mutex_unlock(&h->mu);
+    hub_wake_run(h, &w);
+    return closed;
+}
+
 void hub_close_all(struct hub *h)
 {
     struct hub_wake w;
@@ -611,4 +645,17 @@ size_t hub_user_count(struct hub *h)
     n = h->nusers;
     pthread_mutex_unlock(&h->mu);
     return n;
+}
+
+int hub_token_allowed(struct hub *h, const struct auth_user *who)
+{
+    char key[HUB_KEY_MAX];
+    int ok;
+
+    if (auth_user_key(who->tenant, who->user, key, sizeof(key)) < 0)
+        return 0;
+    pthread_mutex_lock(&h->mu);
+    ok = revoke_allows(h->revoked, key, who->gen);
+    pthread_mutex_unlock(&h->mu);
+    return ok;
 }

@@ -57,6 +57,7 @@ enum hub_connect_result {
     HUB_TOTAL_LIMIT, /* 503 */
     HUB_CLOSING,     /* 503: shutting down */
     HUB_NOMEM,       /* 503 */
+    HUB_REVOKED,     /* 401: the user is disabled or the token's generation was revoked */
 };
 
 /* Open a stream for who. last_state: 1 with last set (a Last-Event-ID), 0 for none, -1 for an
@@ -79,6 +80,15 @@ void hub_disconnect(struct hub *h, struct hub_conn *c);
 /* Once a second or so: heartbeats for idle streams, the end of streams whose token expired,
  * and forgetting users with nothing left to remember. */
 void hub_tick(struct hub *h, int64_t now_ms);
+
+/* A popup-users record (revoke.h): remember the user's lowest accepted token generation and
+ * whether the user is active, and end the user's open streams whose token it refuses (their
+ * reconnect gets 401). Returns the streams ended, or -1 when out of memory. */
+int hub_user_tokens(struct hub *h, const char *tenant, const char *user, long generation,
+                    int active);
+
+/* 1 when who's token is not revoked (the check a stream gets, for other requests). */
+int hub_token_allowed(struct hub *h, const struct auth_user *who);
 
 /* Shutdown: refuse new streams and end every open one cleanly (queued bytes go first). */
 void hub_close_all(struct hub *h);

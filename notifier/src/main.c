@@ -8,15 +8,20 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/b64.h"
 #include "common/cfg.h"
+#include "common/compact_feed.h"
+#include "common/ids.h"
+#include "common/jwt.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/ops_http.h"
 #include "common/sig.h"
+#include "common/svc.h"
+#include "calls.h"
 #include "feed.h"
 #include "http.h"
 #include "hub.h"
+#include "revoke.h"
 
 struct notifier_cfg {
     struct common_cfg common;
@@ -24,6 +29,7 @@ struct notifier_cfg {
     long http_port;
     const char *topic_popups;
     const char *jwt_secret;
+    const char *topic_popup_users;
     const char *cors_origin;
     long window_s;
     long replay_per_user;
@@ -38,6 +44,10 @@ struct notifier_cfg {
     long idle_timeout_s;
     long retry_after_s;
     long drain_ms;
+    const char *topic_call_requests;
+    long calls_in_flight;
+    long calls_in_flight_s;
+    struct jwt_keyring keys; /* parsed from jwt_secret */
 };
 
 #define NCFG(f) offsetof(struct notifier_cfg, f)
@@ -49,7 +59,13 @@ static const struct cfg_var notifier_vars[] = {
     {"TOPIC_POPUPS", CFG_STR, "crm.popups.v1", "popup messages topic (every partition is read)",
      NCFG(topic_popups), 0, 0},
     {"POPUP_JWT_SECRET", CFG_SECRET, NULL,
-     "base64 HMAC key of the popup tokens (HS256) the CRM signs", NCFG(jwt_secret), 0, 0},
+     "HS256 keys of popup tokens: kid:base64key,... (a token's kid picks the key; a plain "
+     "base64 key checks tokens without kid)",
+     NCFG(jwt_secret), 0, 0},
+    {"TOPIC_POPUP_USERS", CFG_STR, "crm.popup-users.v1",
+     "compacted topic of revoked popup tokens and disabled users (empty: tokens cannot be "
+     "revoked)",
+     NCFG(topic_popup_users), 0, 0},
     {"CORS_ORIGIN", CFG_STR, "",
      "origins that may read streams cross-origin and frame the page: empty, * or a list",
      NCFG(cors_origin), 0, 0},
@@ -80,27 +96,78 @@ static const struct cfg_var notifier_vars[] = {
     {"RETRY_AFTER_S", CFG_INT, "5", "Retry-After of a 429 or 503", NCFG(retry_after_s), 1, 3600},
     {"DRAIN_MS", CFG_INT, "5000", "on SIGTERM, how long streams get to end", NCFG(drain_ms), 0,
      600000},
+    {"TOPIC_CALL_REQUESTS", CFG_STR, "crm.call-requests.v1",
+     "where POST /v1/calls puts click-to-call requests (empty: click-to-call is off)",
+     NCFG(topic_call_requests), 0, 0},
+    {"CALLS_MAX_IN_FLIGHT", CFG_INT, "3", "call requests a user may have awaiting their result",
+     NCFG(calls_in_flight), 1, 100},
+    {"CALLS_IN_FLIGHT_S", CFG_INT, "60", "a call request without a result stops counting after",
+     NCFG(calls_in_flight_s), 1, 3600},
 };
 #define NOTIFIER_NVARS (sizeof(notifier_vars) / sizeof(notifier_vars[0]))
 
-static const char notifier_usage[] =
+static int notifier_check_cfg(void *c, char *err, size_t errlen)
+{
+    struct notifier_cfg *cfg = c;
+    char why[200];
+
+    if (jwt_keyring_parse(cfg->jwt_secret, &cfg->keys, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "POPUP_JWT_SECRET: %s", why);
+        return -1;
+    }
+    return 0;
+}
+
+static const struct svc_spec notifier_spec = {
+    "notifier",
     "usage: notifier   serve popups to CRM users over Server-Sent Events\n"
     "  GET /v1/popups/stream (token: Authorization Bearer, cookie popup_token or ?token=;\n"
-    "  Last-Event-ID header or ?lastEventId=), the popup page at / and /popup";
+    "  Last-Event-ID header or ?lastEventId=), the popup page at / and /popup",
+    notifier_vars,
+    NOTIFIER_NVARS,
+    offsetof(struct notifier_cfg, common),
+    notifier_check_cfg};
 
-static int64_t notifier_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+struct notifier_feeds {
+    struct feed *popups;
+    struct compact_feed *users; /* NULL when revocation is off */
+};
 
 static int notifier_ready(void *ctx, char *why, size_t whylen)
 {
-    if (feed_caught_up(ctx))
-        return 1;
-    snprintf(why, whylen, "reading back the popup topic");
+    const struct notifier_feeds *f = ctx;
+
+    if (!feed_caught_up(f->popups)) {
+        snprintf(why, whylen, "reading back the popup topic");
+        return 0;
+    }
+    /* Until the whole topic is read, a revoked token would still open a stream. */
+    if (f->users && !compact_feed_ready(f->users)) {
+        snprintf(why, whylen, "reading the popup-users topic");
+        return 0;
+    }
+    return 1;
+}
+
+/* A popup-users record: remember it and end the streams it revokes. */
+static int notifier_user_record(void *ctx, const char *key, size_t keylen, const char *value,
+                                size_t len)
+{
+    struct revoke_update u;
+    char err[128];
+    int closed;
+
+    if (revoke_parse(key, keylen, value, len, &u, err, sizeof(err)) < 0) {
+        log_warn("popup-users record refused", json_pack("{s:s}", "reason", err));
+        return -1;
+    }
+    closed = hub_user_tokens(ctx, u.tenant, u.user, u.generation, u.active);
+    if (closed < 0)
+        return -1;
+    log_info("popup tokens of a user changed",
+             json_pack("{s:s, s:s, s:I, s:b, s:i}", "tenant", u.tenant, "user", u.user,
+                       "token_generation", (json_int_t)u.generation, "active", u.active,
+                       "streams_closed", closed));
     return 0;
 }
 
@@ -115,132 +182,157 @@ static void notifier_raise_nofile(void)
     }
 }
 
-int main(int argc, char **argv)
+/* A popup message read: a call request's result ends its flight. */
+static void notifier_call_result(void *calls, const char *popup_id)
 {
-    struct notifier_cfg cfg;
-    char err[256];
-    unsigned char key[128];
-    long keylen;
-    enum log_level level;
-    struct mx_registry *reg = NULL;
-    struct hub *hub = NULL;
-    struct feed *feed = NULL;
-    struct http *http = NULL;
-    struct ops_http *ops = NULL;
+    calls_observe(calls, popup_id);
+}
+
+/* Every handle of the running service; notifier_close releases what notifier_open made. */
+struct notifier_state {
+    struct mx_registry *reg;
+    struct hub *hub;
+    struct notifier_feeds feeds;
+    struct http *http;
+    struct calls *calls; /* NULL when click-to-call is off */
+    struct svc_ops ops;
+};
+
+/* The hub, the feed, the ops server and the stream server. Returns 0, or -1 with the reason
+ * logged (notifier_close releases what was made). */
+static int notifier_open(const struct notifier_cfg *cfg, struct notifier_state *st)
+{
+    char err[256], client_id[128];
+    const struct hub_cfg hcfg = {
+        .ring_cap = (size_t)cfg->replay_per_user,
+        .popups_cap = (size_t)cfg->popups_per_user,
+        .queue_max = (size_t)cfg->queue_max,
+        .max_conns = (size_t)cfg->max_conns,
+        .max_per_user = (size_t)cfg->max_per_user,
+        .heartbeat_ms = cfg->heartbeat_s * 1000,
+        .retry_ms = cfg->retry_ms,
+        .window_s = cfg->window_s,
+        .open_max_s = cfg->open_max_s,
+    };
+    const struct feed_cfg fcfg = {cfg->common.kafka_brokers, cfg->topic_popups, client_id,
+                                  cfg->window_s};
+    struct http_cfg wcfg = {
+        .addr = cfg->http_addr,
+        .port = (unsigned)cfg->http_port,
+        .keys = &cfg->keys,
+        .cors = cfg->cors_origin,
+        .conn_limit = (unsigned)(cfg->max_conns + 256),
+        .idle_timeout_s = (unsigned)cfg->idle_timeout_s,
+        .conn_memory = (size_t)cfg->conn_memory,
+        .retry_after_s = cfg->retry_after_s,
+    };
+
+    st->reg = mx_registry_new();
+    st->hub = st->reg ? hub_new(&hcfg, http_hub_ops(), st->reg) : NULL;
+    if (!st->hub) {
+        svc_cannot_start("out of memory");
+        return -1;
+    }
+    svc_instance_name("notifier", "-", cfg->common.instance_id, client_id, sizeof(client_id));
+    st->feeds.popups = feed_new(&fcfg, st->hub, st->reg, err, sizeof(err));
+    if (!st->feeds.popups) {
+        svc_cannot_start(err);
+        return -1;
+    }
+    if (cfg->topic_popup_users[0]) {
+        char users_id[160];
+
+        svc_instance_name("notifier-users", "-", cfg->common.instance_id, users_id,
+                          sizeof(users_id));
+        st->feeds.users =
+            compact_feed_start(cfg->common.kafka_brokers, cfg->topic_popup_users, users_id,
+                               notifier_user_record, st->hub, err, sizeof(err));
+        if (!st->feeds.users) {
+            svc_cannot_start(err);
+            return -1;
+        }
+    } else {
+        log_warn("popup tokens cannot be revoked",
+                 json_pack("{s:s}", "reason", "TOPIC_POPUP_USERS is empty"));
+    }
+    if (cfg->topic_call_requests[0]) {
+        char calls_id[160], source[160];
+        const struct calls_cfg ccfg = {
+            cfg->common.kafka_brokers, cfg->topic_call_requests, calls_id, source,
+            cfg->calls_in_flight,      cfg->calls_in_flight_s};
+
+        svc_instance_name("notifier-calls", "-", cfg->common.instance_id, calls_id,
+                          sizeof(calls_id));
+        svc_instance_name("/notifier", "/", cfg->common.instance_id, source, sizeof(source));
+        st->calls = calls_new(&ccfg, st->reg, err, sizeof(err));
+        if (!st->calls) {
+            svc_cannot_start(err);
+            return -1;
+        }
+        feed_observe(st->feeds.popups, notifier_call_result, st->calls);
+        wcfg.calls = st->calls;
+    }
+    if (svc_ops_start(&st->ops, &cfg->common, NULL, st->reg, notifier_ready, &st->feeds, err,
+                      sizeof(err)) == 0)
+        st->http = http_start(&wcfg, st->hub, err, sizeof(err));
+    if (!st->http) {
+        svc_cannot_start(err);
+        return -1;
+    }
+    svc_listening(cfg->http_addr, cfg->http_port, cfg->common.ops_port);
+    return 0;
+}
+
+/* Feed the hub until a signal (0) or a Kafka failure (1); then end every stream cleanly. */
+static int notifier_run(const struct notifier_cfg *cfg, struct notifier_state *st)
+{
     int64_t next_tick = 0, deadline;
-    int rc = 1;
-
-    if (cfg_wants_help(argc, argv)) {
-        cfg_help(stdout, notifier_usage, notifier_vars, NOTIFIER_NVARS);
-        return 0;
-    }
-    if (cfg_load(notifier_vars, NOTIFIER_NVARS, &cfg, err, sizeof(err)) < 0) {
-        fprintf(stderr, "notifier: %s\n", err);
-        return 2;
-    }
-    if (log_level_parse(cfg.common.log_level, &level) < 0) {
-        fprintf(stderr, "notifier: LOG_LEVEL: '%s' is not debug, info, warn or error\n",
-                cfg.common.log_level);
-        return 2;
-    }
-    keylen = b64_decode(cfg.jwt_secret, strlen(cfg.jwt_secret), key, sizeof(key));
-    if (keylen < 16) {
-        fprintf(stderr, "notifier: POPUP_JWT_SECRET: must be base64 of 16 to 128 bytes\n");
-        return 2;
-    }
-    log_init("notifier", level, NULL);
-    log_info("starting", cfg_to_json(notifier_vars, NOTIFIER_NVARS, &cfg));
-    sig_install();
-    notifier_raise_nofile();
-
-    reg = mx_registry_new();
-    {
-        const struct hub_cfg hcfg = {
-            .ring_cap = (size_t)cfg.replay_per_user,
-            .popups_cap = (size_t)cfg.popups_per_user,
-            .queue_max = (size_t)cfg.queue_max,
-            .max_conns = (size_t)cfg.max_conns,
-            .max_per_user = (size_t)cfg.max_per_user,
-            .heartbeat_ms = cfg.heartbeat_s * 1000,
-            .retry_ms = cfg.retry_ms,
-            .window_s = cfg.window_s,
-            .open_max_s = cfg.open_max_s,
-        };
-
-        hub = reg ? hub_new(&hcfg, http_hub_ops(), reg) : NULL;
-    }
-    if (!hub) {
-        log_error("cannot start", json_pack("{s:s}", "reason", "out of memory"));
-        goto out;
-    }
-    {
-        char client_id[128];
-        const struct feed_cfg fcfg = {cfg.common.kafka_brokers, cfg.topic_popups, client_id,
-                                      cfg.window_s};
-
-        snprintf(client_id, sizeof(client_id), "notifier%s%s", *cfg.common.instance_id ? "-" : "",
-                 cfg.common.instance_id);
-        feed = feed_new(&fcfg, hub, reg, err, sizeof(err));
-    }
-    if (!feed) {
-        log_error("cannot start", json_pack("{s:s}", "reason", err));
-        goto out;
-    }
-    ops = ops_http_start(cfg.common.ops_addr, (unsigned)cfg.common.ops_port, reg, notifier_ready,
-                         feed, err, sizeof(err));
-    if (!ops) {
-        log_error("cannot start", json_pack("{s:s}", "reason", err));
-        goto out;
-    }
-    {
-        const struct http_cfg wcfg = {
-            .addr = cfg.http_addr,
-            .port = (unsigned)cfg.http_port,
-            .key = key,
-            .keylen = (size_t)keylen,
-            .cors = cfg.cors_origin,
-            .conn_limit = (unsigned)(cfg.max_conns + 256),
-            .idle_timeout_s = (unsigned)cfg.idle_timeout_s,
-            .conn_memory = (size_t)cfg.conn_memory,
-            .retry_after_s = cfg.retry_after_s,
-        };
-
-        http = http_start(&wcfg, hub, err, sizeof(err));
-    }
-    if (!http) {
-        log_error("cannot start", json_pack("{s:s}", "reason", err));
-        goto out;
-    }
-    log_info("listening", json_pack("{s:s, s:i, s:i}", "addr", cfg.http_addr, "port",
-                                    (int)cfg.http_port, "ops_port", (int)cfg.common.ops_port));
 
     while (!sig_stop_requested()) {
         int64_t now;
 
-        if (feed_poll(feed, 100) < 0)
+        if (feed_poll(st->feeds.popups, 100) < 0)
             break;
-        ops_http_heartbeat(ops);
-        now = notifier_now_ms();
+        ops_http_heartbeat(st->ops.http);
+        now = ids_now_ms();
         if (now >= next_tick) {
-            hub_tick(hub, now);
+            hub_tick(st->hub, now);
             next_tick = now + 1000;
         }
     }
-    log_info("stopping", json_pack("{s:i}", "streams", (int)hub_stream_count(hub)));
+    log_info("stopping", json_pack("{s:i}", "streams", (int)hub_stream_count(st->hub)));
     /* No new streams; every open one ends cleanly (its client reconnects to another replica
      * with its Last-Event-ID). */
-    http_quiesce(http);
-    hub_close_all(hub);
-    deadline = notifier_now_ms() + cfg.drain_ms;
-    while (hub_stream_count(hub) > 0 && notifier_now_ms() < deadline)
+    http_quiesce(st->http);
+    hub_close_all(st->hub);
+    deadline = ids_now_ms() + cfg->drain_ms;
+    while (hub_stream_count(st->hub) > 0 && ids_now_ms() < deadline)
         usleep(20000);
-    rc = sig_stop_requested() ? 0 : 1;
-out:
-    http_stop(http);
-    ops_http_stop(ops);
-    feed_close(feed);
-    hub_free(hub);
-    mx_registry_free(reg);
+    return sig_stop_requested() ? 0 : 1;
+}
+
+static void notifier_close(struct notifier_state *st)
+{
+    calls_free(st->calls); /* answers every request still waiting for Kafka: before http_stop */
+    http_stop(st->http);
+    svc_ops_stop(&st->ops);
+    compact_feed_stop(st->feeds.users); /* its callback uses the hub */
+    feed_close(st->feeds.popups);
+    hub_free(st->hub);
+    mx_registry_free(st->reg);
+}
+
+int main(int argc, char **argv)
+{
+    static struct notifier_cfg cfg; /* the key ring is large */
+    struct notifier_state st = {0};
+    int rc = svc_init(&notifier_spec, argc, argv, &cfg, stdout, stderr);
+
+    if (rc != SVC_RUN)
+        return rc;
+    notifier_raise_nofile();
+    rc = notifier_open(&cfg, &st) < 0 ? 1 : notifier_run(&cfg, &st);
+    notifier_close(&st);
     log_info("stopped", json_pack("{s:i}", "exit", rc));
     return rc;
 }

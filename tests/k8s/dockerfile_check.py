@@ -39,6 +39,8 @@ SERVICES = {  # image → (entrypoint binary, other binaries, env that starts it
                    {"PG_DSN": "host=127.0.0.1 port=1 dbname=none connect_timeout=1"}),
     "notifier": ("notifier", [], {"POPUP_JWT_SECRET": "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seQ==",
                                   "DRAIN_MS": "500"}),
+    "reconciler": ("reconciler", [],
+                   {"PG_DSN": "host=127.0.0.1 port=1 dbname=none connect_timeout=1"}),
 }
 
 results = []

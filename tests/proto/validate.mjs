@@ -183,6 +183,8 @@ if (keys !== undefined) {
         ['crm.popups.v1', 'acme:+79031112233'],
         ['crm.contacts.v1', 'acme:2981734650:5'],
         ['crm.tenant-tokens.v1', 'acme:1'],
+        ['crm.popup-users.v1', 'acme:7'],
+        ['crm.popup-users.v1', 'acme/07'],
     ];
     for (const [topic, k] of wrongKeys) {
         const v = keyValidators.get(topic);

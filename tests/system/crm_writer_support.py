@@ -2,21 +2,17 @@
 import base64
 import json
 import os
-import socket
 import subprocess
 import time
-import urllib.request
 import uuid
-from pathlib import Path
 
 import psycopg
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, Producer
 
-REPO = Path(__file__).resolve().parents[2]
-BUILD_DIR = Path(os.environ.get("BUILD_DIR", REPO / "build"))
-CRM_WRITER = BUILD_DIR / "crm-writer" / "crm-writer"
-CRMCTL = BUILD_DIR / "crm-writer" / "crmctl"
-TIMEOUT = 60
+import harness
+from harness import BUILD_DIR, CRMCTL, REPO, TIMEOUT, free_port, wait_until  # noqa: F401
+
+CRM_WRITER = harness.binary("crm-writer")
 
 
 def validator(topic):
@@ -28,23 +24,6 @@ def validator(topic):
 
 def uid(prefix="crmw"):
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(check, timeout=TIMEOUT, interval=0.2, what="condition"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
 
 
 def base_env(stack, **extra):
@@ -64,7 +43,9 @@ def base_env(stack, **extra):
 
 
 def crmctl(stack, *args, check=True, **env):
-    proc = subprocess.run([str(CRMCTL), *map(str, args)], env=base_env(stack, **env),
+    # the tests read the addresses and tokens crmctl prints: not a terminal
+    proc = subprocess.run([str(CRMCTL), "--show-secret", *map(str, args)],
+                          env=base_env(stack, **env),
                           capture_output=True, text=True, timeout=60)
     if check and proc.returncode != 0:
         raise AssertionError(f"crmctl {' '.join(map(str, args))} failed ({proc.returncode}):\n"
@@ -82,28 +63,23 @@ def query(stack, sql, *params):
         return cur.fetchall() if cur.description else []
 
 
-class Tenant:
+class Tenant(harness.Tenant):
     """A fresh tenant with two users (employees), an extension, one known counterparty with an
     open deal."""
 
     def __init__(self, stack, prefix="crmw"):
-        self.id = uid(prefix)
+        super().__init__(uid(prefix), lambda *args: crmctl(
+            stack, *args, TOPIC_TENANT_TOKENS="crmw.test-tokens").stdout)
         self.stack = stack
-        crmctl(stack, "tenant", "install", self.id, "--name", f"Test {self.id}",
-               TOPIC_TENANT_TOKENS="crmw.test-tokens")
-        self.anna = int(crmctl(stack, "user", "add", self.id, "--login", "anna",
-                               "--name", "Анна").stdout)
-        self.ivan = int(crmctl(stack, "user", "add", self.id, "--login", "ivan",
-                               "--name", "Иван").stdout)
-        crmctl(stack, "employees", "set", self.id, self.anna, self.ivan)
-        crmctl(stack, "extension", "set", self.id, "101", self.anna)
+        self.install()
+        self.anna = self.user("anna", "Анна", ext="101")
+        self.ivan = self.user("ivan", "Иван")
+        self.employees("anna", "ivan")
         self.known_phone = "+7903" + str(uuid.uuid4().int)[:7]
-        self.known = int(crmctl(stack, "counterparty", "add", self.id, "--name", "ООО Ромашка",
-                                "--work-phone", self.known_phone, "--responsible",
-                                self.ivan).stdout)
-        self.deal = int(crmctl(stack, "deal", "add", self.id, "--counterparty", self.known,
-                               "--title", "Поставка",
-                               "--last-activity", "2020-01-01T00:00:00Z").stdout)
+        self.known = self.counterparty("ООО Ромашка", work=self.known_phone,
+                                       responsible="ivan")
+        # The tests know the open deal's id as .deal (the instance attribute hides the method).
+        self.deal = self.deal(self.known, "Поставка", last_activity="2020-01-01T00:00:00Z")
 
 
 def ts(second):
@@ -199,90 +175,24 @@ def read_all(stack, topic, idle=3.0, timeout=TIMEOUT):
     return out
 
 
-def group_lag(stack, topic, group, partitions):
-    """Messages of topic not yet committed by group."""
-    cons = Consumer({"bootstrap.servers": stack["brokers"], "group.id": group,
-                     "enable.auto.commit": False})
-    tps = [TopicPartition(topic, p) for p in range(partitions)]
-    committed = cons.committed(tps, timeout=10)
-    lag = 0
-    for tp in committed:
-        end = cons.get_watermark_offsets(TopicPartition(topic, tp.partition), timeout=10)[1]
-        lag += end - (tp.offset if tp.offset >= 0 else 0)
-    cons.close()
-    return lag
+def group_lag(stack, topic, group, partitions=None):
+    """Messages of topic not yet committed by group (partitions: unused, all are counted)."""
+    return harness.group_lag(stack["brokers"], topic, group)
 
 
-class Writer:
+class Writer(harness.Service):
     """One crm-writer process with its own ops port."""
 
     def __init__(self, stack, topic, group, dlq, contacts, log_path, **env):
-        self.port = free_port()
-        self.env = base_env(stack, TOPIC_ACTIONS=topic, CONSUMER_GROUP=group, TOPIC_DLQ=dlq,
-                            TOPIC_CONTACTS=contacts, OPS_PORT=self.port, **env)
-        self.log_path = log_path
-        self.proc = None
+        port = free_port()
+        super().__init__("crm-writer", CRM_WRITER,
+                         base_env(stack, TOPIC_ACTIONS=topic, CONSUMER_GROUP=group, TOPIC_DLQ=dlq,
+                                  TOPIC_CONTACTS=contacts, OPS_PORT=port, **env),
+                         port, log_path)
+        self.port = port
 
     def start(self):
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([str(CRM_WRITER)], env=self.env, stdout=self.log,
-                                     stderr=subprocess.STDOUT)
-        return self
-
-    def get(self, path):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=3) as r:
-                return r.status, r.read().decode()
-        except urllib.error.HTTPError as e:
-            return e.code, e.read().decode()
-        except OSError as e:
-            return None, str(e)
-
-    def ready(self):
-        return self.get("/readyz")[0] == 200
-
-    def wait_ready(self, timeout=TIMEOUT):
-        wait_until(lambda: self.ready() or self.proc.poll() is not None, timeout,
-                   what="crm-writer /readyz")
-        assert self.proc.poll() is None, f"crm-writer exited: {self.logs()[-3000:]}"
-
-    def metric(self, name, labels=""):
-        """Sum of the samples of a metric line prefix (name{labels...} or name)."""
-        status, body = self.get("/metrics")
-        assert status == 200, body
-        total = 0.0
-        for line in body.splitlines():
-            if line.startswith("#"):
-                continue
-            key, _, value = line.rpartition(" ")
-            if key == name or (key.startswith(name + "{") and labels in key):
-                total += float(value)
-        return total
-
-    def histogram(self, name):
-        status, body = self.get("/metrics")
-        buckets = []
-        for line in body.splitlines():
-            if line.startswith(name + "_bucket{"):
-                le = line.split('le="')[1].split('"')[0]
-                buckets.append((float("inf") if le == "+Inf" else float(le),
-                                float(line.rsplit(" ", 1)[1])))
-        return buckets
-
-    def stop(self, timeout=30):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc:
-            self.log.close()
-        return self.proc.returncode if self.proc else None
-
-    def logs(self):
-        return Path(self.log_path).read_text(errors="replace")
+        return super().start(wait_ready=False)
 
 
 def histogram_interpolated(buckets, q):

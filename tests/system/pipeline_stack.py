@@ -3,16 +3,16 @@ four services started from BUILD_DIR, tenants installed with crmctl, webhooks po
 as UIS sends them, popups read from the notifier's SSE streams, rows read with crmctl --json."""
 import base64
 import contextlib
-import json
 import os
 import random
 import subprocess
-import threading
-import time
+import urllib.parse
 import uuid
 
 import requests
 
+import harness
+from harness import wait_until  # noqa: F401
 from pipeline_support import BUILD_DIR, TEST_KEY_ID, TEST_KEYS, Service, free_port, own_topics
 
 CRMCTL = str(BUILD_DIR / "crm-writer" / "crmctl")
@@ -28,52 +28,18 @@ def uis_body(call_id, state, frm, ext=None, rec=None, virtual="74993482958"):
             f'    "user_extension":{ext_text},{url}\n    "call_state":"{state}"\n}}')
 
 
-def wait_until(predicate, timeout=30, interval=0.2, what="condition"):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
-
-
-class SSE:
-    """One user's popup stream, read in a thread; events are (id, event, data) tuples."""
+class SSE(harness.SSE):
+    """One user's popup stream; .events are (id, event, data) tuples in the order received."""
 
     def __init__(self, base, token, last_event_id=None):
-        self.events = []
-        self.stop = threading.Event()
-        headers = {"Accept": "text/event-stream"}
-        if last_event_id:
-            headers["Last-Event-ID"] = last_event_id
-        self.resp = requests.get(f"{base}/v1/popups/stream", params={"token": token},
-                                 headers=headers, stream=True, timeout=(5, 60))
-        self.status = self.resp.status_code
-        self.thread = threading.Thread(target=self._read, daemon=True)
-        if self.status == 200:
-            self.thread.start()
+        headers = {"Last-Event-ID": last_event_id} if last_event_id else {}
+        url = urllib.parse.urlsplit(base)
+        super().__init__(url.port, "/v1/popups/stream?" + urllib.parse.urlencode({"token": token}),
+                         headers)
 
-    def _read(self):
-        ev = {}
-        try:
-            for raw in self.resp.iter_lines(decode_unicode=True):
-                if self.stop.is_set():
-                    break
-                if raw is None:
-                    continue
-                if raw == "":
-                    if "data" in ev:
-                        self.events.append((ev.get("id"), ev.get("event"), json.loads(ev["data"])))
-                    ev = {}
-                elif raw.startswith(":"):
-                    continue
-                else:
-                    k, _, v = raw.partition(":")
-                    ev[k] = ev.get(k, "") + v.lstrip(" ") if k == "data" else v.lstrip(" ")
-        except (requests.RequestException, ValueError, AttributeError):
-            pass
+    @property
+    def events(self):
+        return [(e["id"], e["event"], e["data"]) for e in self.seen]
 
     def popups(self):
         return [d for _, _, d in self.events if isinstance(d, dict) and "popup_id" in d]
@@ -81,61 +47,18 @@ class SSE:
     def states(self, call_id):
         return [p["state"] for p in self.popups() if p["call_id"] == call_id]
 
-    def close(self):
-        self.stop.set()
-        try:
-            self.resp.close()
-        except Exception:  # noqa: BLE001
-            pass
 
+class Tenant(harness.Tenant):
+    """A tenant of the pipeline: crmctl, webhooks posted to its URL, popup streams."""
 
-class Tenant:
     def __init__(self, pipe, tid, url):
-        self.pipe, self.id, self.url = pipe, tid, url
-        self.users = {}
-
-    def ctl(self, *args):
-        return self.pipe.ctl(*args)
-
-    def user(self, login, name=None, ext=None):
-        uid = int(self.ctl("user", "add", self.id, "--login", login, "--name",
-                           name or login.title()).split()[-1])
-        self.users[login] = uid
-        if ext:
-            self.ctl("extension", "set", self.id, ext, str(uid))
-        return uid
-
-    def employees(self, *logins):
-        self.ctl("employees", "set", self.id, *[str(self.users[x]) for x in logins])
-
-    def counterparty(self, name, work=None, mobile=None, responsible=None):
-        args = ["counterparty", "add", self.id, "--name", name]
-        if work:
-            args += ["--work-phone", work]
-        if mobile:
-            args += ["--mobile-phone", mobile]
-        if responsible:
-            args += ["--responsible", str(self.users[responsible])]
-        return int(self.ctl(*args).split()[-1])
-
-    def deal(self, counterparty, title, stage="open", last_activity=None):
-        args = ["deal", "add", self.id, "--counterparty", str(counterparty), "--title", title,
-                "--stage", stage]
-        if last_activity:
-            args += ["--last-activity", last_activity]
-        return int(self.ctl(*args).split()[-1])
-
-    def set(self, **settings):
-        self.ctl("tenant", "set", self.id,
-                 *[f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in settings.items()])
+        super().__init__(tid, pipe.ctl)
+        self.pipe, self.url = pipe, url
 
     def post(self, call_id, state, frm, ext=None, rec=None):
         r = requests.post(self.url, data=uis_body(call_id, state, frm, ext, rec), timeout=15)
         assert r.status_code == 200, (r.status_code, r.text)
         return r.json()["event_id"]
-
-    def list(self, what):
-        return json.loads(self.ctl(what, "list", self.id, "--json"))
 
     def contact(self, call_id):
         return next((c for c in self.list("contacts") if c["call_id"] == call_id), None)
@@ -174,6 +97,8 @@ class Pipeline:
             "TOPIC_DLQ": new_topic("p-dlq", parts),
             "TOPIC_CONTACTS": new_topic("p-contacts", parts),
             "TOPIC_TENANT_TOKENS": new_topic("p-tokens", 1, {"cleanup.policy": "compact"}),
+            "TOPIC_POPUP_USERS": new_topic("p-popup-users", 1, {"cleanup.policy": "compact"}),
+            "TOPIC_CALL_REQUESTS": new_topic("p-call-requests", parts),
         }
         self.ingest_port = free_port()
         self.notifier_port = free_port()
@@ -184,6 +109,7 @@ class Pipeline:
                         POPUP_JWT_SECRET=JWT_SECRET,
                         PUBLIC_WEBHOOK_BASE=f"http://127.0.0.1:{self.ingest_port}")
         self.ctl("migrate")
+        self.groups = {"crm-writer": f"w-{run}", "router": f"r-{run}"}
         self.services = {
             # Static membership, as in Kubernetes: a restarted replica takes its partitions back
             # at once instead of waiting for the group to evict the dead one.
@@ -209,8 +135,21 @@ class Pipeline:
             codes[name] = self.services[name].stop()
         return codes
 
+    def settled(self):
+        """Whether every call event has gone through the router and every action through
+        crm-writer (their groups have committed all there is)."""
+        return (harness.group_lag(self.stack["brokers"], self.topics["TOPIC_CALL_EVENTS"],
+                                  self.groups["router"]) == 0 and
+                harness.group_lag(self.stack["brokers"], self.topics["TOPIC_ACTIONS"],
+                                  self.groups["crm-writer"]) == 0)
+
+    def settle(self, timeout=60):
+        """Wait until nothing posted so far is still on its way to PostgreSQL."""
+        wait_until(self.settled, timeout, what="router and crm-writer to consume everything")
+
     def ctl(self, *args):
-        out = subprocess.run([CRMCTL, *args], capture_output=True, text=True,
+        # the harness reads the addresses and tokens crmctl prints: not a terminal
+        out = subprocess.run([CRMCTL, "--show-secret", *args], capture_output=True, text=True,
                              env=dict(os.environ, **self.env), timeout=60)
         assert out.returncode == 0, f"crmctl {args}: {out.stderr}"
         return out.stdout

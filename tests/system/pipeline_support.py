@@ -8,17 +8,14 @@ import hmac
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 import uuid
-from pathlib import Path
 
 import requests
 
-REPO = Path(__file__).resolve().parents[2]
-BUILD_DIR = Path(os.environ.get("BUILD_DIR", REPO / "build"))
-ARTIFACTS = REPO / "tests" / "artifacts"
+import harness
+from harness import ARTIFACTS, BUILD_DIR, REPO, free_port  # noqa: F401
 
 TEST_KEY_ID = "t1"
 TEST_KEY = b"0123456789abcdef0123456789abcdef"
@@ -31,77 +28,36 @@ def mint_token(tenant, version, kid=TEST_KEY_ID, key=TEST_KEY):
     return f"{kid}.{version}.{base64.urlsafe_b64encode(mac).decode().rstrip('=')}"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Service:
-    """A service binary started with its own environment; stopped with SIGTERM."""
+class Service(harness.Service):
+    """A service binary (name: ingest, router, notifier, crm-writer or crm-writer-<suffix>)
+    started with the test's environment over os.environ; stopped with SIGTERM."""
 
     def __init__(self, name, env, args=(), ops_port=None):
-        self.name = name
-        self.ops_port = ops_port or free_port()
-        self.env = dict(os.environ, LOG_LEVEL="info")
-        self.env.update(env)
-        self.env["OPS_PORT"] = str(self.ops_port)
-        self.args = list(args)
-        self.proc = None
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        self.log_path = ARTIFACTS / f"{name}-{uuid.uuid4().hex[:6]}.log"
+        ops_port = ops_port or free_port()
+        binary = harness.binary("crm-writer" if name.startswith("crm-writer")
+                                else name.split("-")[0])
+        super().__init__(name, binary, {**os.environ, "LOG_LEVEL": "info", **env,
+                                        "OPS_PORT": str(ops_port)},
+                         ops_port, ARTIFACTS / f"{name}-{uuid.uuid4().hex[:6]}.log")
+        self._args = list(args)
+
+    def args(self):
+        return self._args
 
     def start(self, ready_timeout=30, want_ready=True):
-        binary = BUILD_DIR / self.name.split("-")[0] / self.name.split("-")[0]
-        if self.name.startswith("crm-writer"):
-            binary = BUILD_DIR / "crm-writer" / "crm-writer"
-        self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen([str(binary), *self.args], env=self.env,
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-        if want_ready:
-            self.wait_ready(ready_timeout)
-        return self
+        return super().start(wait_ready=want_ready, ready_timeout=ready_timeout)
 
     def ops(self, path):
         return requests.get(f"http://127.0.0.1:{self.ops_port}{path}", timeout=2)
 
     def wait_ready(self, timeout=30):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"{self.name} exited {self.proc.returncode}:\n{self.logs()}")
-            try:
-                if self.ops("/readyz").status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"{self.name} not ready in {timeout}s:\n{self.logs()}")
+        super().wait_ready(timeout)
 
     def stop(self, sig=signal.SIGTERM, timeout=30):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                raise AssertionError(f"{self.name} ignored {sig!r} for {timeout}s")
-        if getattr(self, "log", None):
-            self.log.close()
-        return self.proc.returncode if self.proc else None
+        return super().stop(sig, timeout, must_obey=True)
 
     def logs(self):
-        try:
-            return self.log_path.read_text()[-4000:]
-        except OSError:
-            return ""
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
+        return super().logs()[-4000:]
 
 
 def publish_token_version(brokers, topic, tenant, version, kid=TEST_KEY_ID):
@@ -147,12 +103,23 @@ def stack_script(function):
 
 
 @contextlib.contextmanager
+def kafka_conf(brokers, **extra):
+    """A client configuration for brokers with the Kafka security variables of the environment
+    (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*, KAFKA_SSL_*), as the services read them."""
+    import sys
+
+    sys.path.insert(0, str(REPO / "deploy" / "local"))
+    from kafka_admin import security_conf
+
+    return {"bootstrap.servers": brokers, **security_conf(), **extra}
+
+
 def own_topics(brokers, name_prefix=""):
     """Yields new_topic(prefix, partitions=3, config=None) -> the name of a topic made for the
     caller (unique, replication 1); every topic it made is deleted on exit (best effort)."""
     from confluent_kafka.admin import AdminClient, NewTopic
 
-    admin = AdminClient({"bootstrap.servers": brokers})
+    admin = AdminClient(kafka_conf(brokers))
     made = []
 
     def new_topic(prefix="test", partitions=3, config=None):

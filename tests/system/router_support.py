@@ -4,23 +4,18 @@ as JSON Schema (docs/architecture.md)."""
 import json
 import os
 import secrets
-import signal
-import socket
 import subprocess
 import time
-import urllib.request
 import uuid
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import psycopg
 from confluent_kafka import Consumer, Producer
 
-REPO = Path(__file__).resolve().parents[2]
-BUILD_DIR = Path(os.environ.get("BUILD_DIR", REPO / "build"))
-ROUTER = BUILD_DIR / "router" / "router"
-CRMCTL = BUILD_DIR / "crm-writer" / "crmctl"
-TIMEOUT = 60
+import harness
+from harness import BUILD_DIR, CRMCTL, REPO, TIMEOUT, free_port  # noqa: F401
+
+ROUTER = harness.binary("router")
 
 _ts = {"type": "string", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$"}
 _ts_or_null = {"anyOf": [_ts, {"type": "null"}]}
@@ -103,35 +98,31 @@ def uid(prefix="rt"):
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def ensure_schema(stack):
-    """The CRM schema: crmctl migrate when it is built, else the migration files in order
-    (only when the tables are missing)."""
+    """The CRM schema: crmctl migrate when it is built (every time: it applies only what is
+    pending, and a stack reused across branches may lack the newest migration), else the
+    migration files in order (only when the tables are missing)."""
+    if CRMCTL.exists():
+        subprocess.run([str(CRMCTL), "migrate"], check=True, timeout=120,
+                       env={**os.environ, "PG_DSN": stack["pg_dsn"]})
+        return
     with psycopg.connect(stack["pg_dsn"], autocommit=True) as conn:
         present = conn.execute("SELECT to_regclass('router_calls') IS NOT NULL").fetchone()[0]
         if present:
-            return
-        if CRMCTL.exists():
-            subprocess.run([str(CRMCTL), "migrate"], check=True, timeout=120,
-                           env={**os.environ, "PG_DSN": stack["pg_dsn"]})
             return
         for path in sorted((REPO / "crm-writer" / "migrations").glob("*.sql")):
             conn.execute(path.read_text())
 
 
-class Tenant:
-    """A tenant written directly with SQL. users: {login: name}; employees: [login];
-    extensions: {ext: login}; returns ids by login in .users."""
+class Tenant(harness.Tenant):
+    """A tenant written directly with SQL, so that the router's tests need nothing of
+    crm-writer's admin code and store numbers exactly as given. users: {login: name};
+    employees: [login]; extensions: {ext: login}; returns ids by login in .users."""
 
     def __init__(self, stack, users, employees=(), extensions=None, **settings):
-        self.id = uid("rt")
+        super().__init__(uid("rt"), harness.crmctl_runner(
+            {**os.environ, "PG_DSN": stack["pg_dsn"]}))
         self.stack = stack
-        self.users = {}
         cols = {"notify_responsible_only": False, "create_contact_on_call": True,
                 "add_call_to_last_active_deal": True, "create_missed_call_task": True,
                 "unknown_to_fixed_counterparty": False}
@@ -279,77 +270,25 @@ class Reader:
         self.c.close()
 
 
-class Router:
+class Router(harness.Service):
     """A router process with its own topics, group and ops port."""
 
     def __init__(self, stack, topics, log_path, **env):
-        self.port = free_port()
-        self.env = {
+        port = free_port()
+        super().__init__("router", ROUTER, {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "KAFKA_BROKERS": stack["brokers"], "PG_DSN": stack["pg_dsn"],
             "TOPIC_CALL_EVENTS": topics["events"], "TOPIC_ACTIONS": topics["actions"],
             "TOPIC_POPUPS": topics["popups"], "TOPIC_DLQ": topics["dlq"],
             "CONSUMER_GROUP": topics.get("group", uid("rt-group")),
             "INSTANCE_ID": topics.get("instance", uid("router")),
-            "OPS_PORT": str(self.port), "LOG_LEVEL": "info",
-        }
-        self.env.update({k: str(v) for k, v in env.items()})
-        self.log_path = log_path
-        self.proc = None
-
-    def start(self, wait_ready=True):
-        assert ROUTER.exists(), f"{ROUTER} not built (set BUILD_DIR)"
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([str(ROUTER)], env=self.env, stdout=self.log,
-                                     stderr=subprocess.STDOUT)
-        if wait_ready:
-            self.wait_ready()
-        return self
+            "OPS_PORT": str(port), "LOG_LEVEL": "info",
+            **{k: str(v) for k, v in env.items()},
+        }, port, log_path)
+        self.port = port
 
     def ops(self, path):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=2) as r:
-                return r.status, r.read().decode()
-        except urllib.error.HTTPError as e:
-            return e.code, e.read().decode()
-        except OSError:
-            return None, ""
-
-    def wait_ready(self, timeout=TIMEOUT):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, f"router exited: {self.log_path.read_text()[-2000:]}"
-            if self.ops("/readyz")[0] == 200:
-                return
-            time.sleep(0.1)
-        raise AssertionError("router never became ready")
-
-    def metric(self, name, labels=""):
-        _, text = self.ops("/metrics")
-        total = 0.0
-        for line in text.splitlines():
-            if line.startswith(name + (("{" + labels) if labels else "")) and \
-                    not line.startswith("#"):
-                if labels or line.startswith(name + " ") or line.startswith(name + "{"):
-                    total += float(line.rsplit(" ", 1)[1])
-        return total
-
-    def kill(self):
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-        self.log.close()
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                rc = self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                rc = self.proc.wait(10)
-            self.log.close()
-            return rc
-        return self.proc.returncode if self.proc else None
+        return self.get(path)
 
 
 def first_ids(msgs):

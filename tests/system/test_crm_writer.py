@@ -20,9 +20,9 @@ from confluent_kafka.admin import AdminClient
 from crm_writer_support import (CRM_WRITER, CRMCTL, REPO, Tenant, Writer, contact, cp_create,
                                 crmctl, group_lag, history, produce, query, read_all, task, ts,
                                 uid, validator, wait_until)
+from harness import needs_binaries
 
-pytestmark = pytest.mark.skipif(not (CRM_WRITER.exists() and CRMCTL.exists()),
-                                reason=f"build crm-writer and crmctl first ({CRM_WRITER})")
+pytestmark = needs_binaries(CRM_WRITER, CRMCTL)
 
 
 @pytest.fixture(scope="module")
@@ -401,11 +401,11 @@ def test_crmctl_end_to_end(migrated, new_topic, tmp_path):
     key = "uis-key-0123456789-SECRET"
     settings = tmp_path / "settings.json"
     settings.write_text(json.dumps({"notify_responsible_only": True,
-                                    "create_missed_call_task": False}))
+                                    "create_missed_call_task": False, "uis_api_key": key}))
     env = {"TOPIC_TENANT_TOKENS": tokens}
 
     p = crmctl(stack, "tenant", "install", tid, "--name", "ООО Тест", "--settings", settings,
-               "--no-deal-history", "--uis-api-key", key, **env)
+               "--no-deal-history", **env)
     lines = p.stdout.splitlines()
     assert len(lines) == 1, p.stdout
     m = re.fullmatch(rf"https://hooks\.example\.test/v1/uis/{tid}/crmwk1\.1\.([A-Za-z0-9_-]+)",
@@ -526,3 +526,81 @@ def test_crmctl_end_to_end(migrated, new_topic, tmp_path):
         f.write("\n-- edited after it was applied\n")
     bad = crmctl(stack, "migrate", "--dir", changed, check=False)
     assert bad.returncode == 1 and "001_init.sql was changed after it was applied" in bad.stderr
+
+
+# ---------------------------------------------------------------- the database's fault, not the data's
+
+
+def test_database_state_failures_hold_the_stream_not_dead_letter(migrated, new_topic, writers):
+    """A missing table (42P01) or privilege (42501) is the database's state, not the actions'
+    fault: the writer keeps the batch, raises crmw_blocked and retries; once an operator fixes
+    the database the same actions apply, and nothing reaches the dead-letter topic."""
+    stack = migrated
+    t = Tenant(stack)
+    topic, dlq = new_topic("crmw.dbstate", 1), new_topic("crmw.dlq", 1)
+    group = uid("crmw-dbstate")
+    w = writers(topic, group, dlq, "")
+
+    def calls(lo, hi):
+        out = []
+        for i in range(lo, hi):
+            n = f"+7496{i:07d}"
+            cp = cp_create(n, t.ivan)
+            out += [(f"{t.id}:{n}", contact(t.id, str(910000 + i), "missed", "m", caller=n,
+                                            counterparty=cp, ended_at=ts(i + 20))),
+                    (f"{t.id}:{n}", task(t.id, str(910000 + i), "m", ts(i + 20), phone=n,
+                                         counterparty=cp, assignee=t.ivan))]
+        return out
+
+    def counts():
+        (c,), = query(stack, "SELECT count(*) FROM contacts WHERE tenant_id = %s", t.id)
+        (k,), = query(stack, "SELECT count(*) FROM tasks WHERE tenant_id = %s", t.id)
+        return c, k
+
+    produce(stack, topic, calls(0, 5))
+    drain(stack, topic, group, 1)
+    assert counts() == (5, 5)
+    assert w.metric("crmw_blocked") == 0
+
+    for lo, broken, fixed in [
+            (5, "ALTER TABLE contacts RENAME TO contacts_away_i16",
+             "ALTER TABLE contacts_away_i16 RENAME TO contacts"),
+            (10, "REVOKE INSERT ON tasks FROM CURRENT_USER",
+             "GRANT INSERT ON tasks TO CURRENT_USER")]:
+        before = w.metric("crmw_batch_retries_total", 'cause="postgresql"')
+        query(stack, broken)
+        try:
+            produce(stack, topic, calls(lo, lo + 5))
+            wait_until(lambda: w.metric("crmw_batch_retries_total", 'cause="postgresql"')
+                       >= before + 2, 30, what=f"retries after {broken!r}")
+            assert w.metric("crmw_blocked") == 1
+            assert group_lag(stack, topic, group, 1) > 0, "held, not skipped"
+            assert read_all(stack, dlq, idle=0.5) == []
+        finally:
+            query(stack, fixed)
+        drain(stack, topic, group, 1, timeout=60)
+        wait_until(lambda: w.metric("crmw_blocked") == 0, 10, what="crmw_blocked back to 0")
+    assert counts() == (15, 15)
+    assert read_all(stack, dlq, idle=1) == [], "the database's state is not the actions' fault"
+    assert w.metric("crmw_dead_letters_total") == 0
+
+
+def test_fenced_static_member_stops(migrated, new_topic, writers, tmp_path):
+    """A fatal consumer error (here: a second writer with the same INSTANCE_ID fences the first)
+    stops the writer with a failure status instead of leaving a member that polls nothing."""
+    stack = migrated
+    topic, dlq = new_topic("crmw.fenced", 1), new_topic("crmw.dlq", 1)
+    group = uid("crmw-fenced")
+    # Not from the fixture, which expects exit 0 from every writer it started.
+    first = Writer(stack, topic, group, dlq, "", tmp_path / "fenced.log",
+                   INSTANCE_ID="writer-0").start()
+    try:
+        first.wait_ready()
+        wait_until(lambda: "partitions assigned" in first.logs(), 60,
+                   what="the first writer's assignment")
+        writers(topic, group, dlq, "", INSTANCE_ID="writer-0")
+        code = wait_until(lambda: first.proc.poll(), 90, what="the fenced writer to stop")
+        assert code == 1, first.logs()[-3000:]
+        assert "fatal consumer error" in first.logs()
+    finally:
+        first.stop()

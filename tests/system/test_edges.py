@@ -16,8 +16,11 @@ import requests
 from notifier_support import popup_token
 from pipeline_support import (TEST_KEYS, Service, consume, free_port, mint_token,
                               publish_token_version)
+from harness import binary, needs_binaries
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "uis"
+pytestmark = needs_binaries(binary("ingest"), binary("notifier"))
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "uis"
 JWT_KEY = b"edge-tests-popup-key-0123456789ab"
 
 
@@ -38,7 +41,7 @@ def edge(stack):
                HTTP_PORT=str(port), CONN_TIMEOUT_S="2", MAX_BODY_BYTES="8192", CONN_LIMIT="200")
     ingest = Service("ingest", env).start()
     notifier = Service("notifier", dict(names, KAFKA_BROKERS=stack["brokers"],
-                                        HTTP_PORT=str(sse_port),
+                                        HTTP_PORT=str(sse_port), TOPIC_POPUP_USERS="",
                                         POPUP_JWT_SECRET=base64.b64encode(JWT_KEY).decode())).start()
     yield {"url": f"http://127.0.0.1:{port}/v1/uis/{tenant}/{mint_token(tenant, 1)}",
            "port": port, "sse": sse_port, "tenant": tenant, "topics": names,

@@ -14,10 +14,11 @@ import requests
 
 from pipeline_support import (BUILD_DIR, TEST_KEYS, Service, consume, free_port, mint_token,
                               publish_token_version, stack_script)
+from harness import binary, needs_binaries
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "uis"
-if not FIXTURES.exists():
-    FIXTURES = Path(os.environ.get("FIXTURES_DIR", "/work/shared/fixtures/uis"))
+pytestmark = needs_binaries(binary("ingest"))
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "uis"
 
 EXPECTED = {
     "01-ringing-guide-template.body": ("RINGING", None, []),
@@ -25,6 +26,10 @@ EXPECTED = {
     "03-hangup-quoted.body": ("HANGUP", "112",
                               ["https://app.uiscom.ru/system/media/talk/2981734650/0f4e2a/"]),
     "04-missed.body": ("MISSED", None, []),
+    "06-hangup-two-links-crlf.body": ("HANGUP", "112",
+                                      ["https://app.uiscom.ru/system/media/talk/2981734650/0f4e2a/",
+                                       "https://app.uiscom.ru/system/media/talk/2981734650/1a7c3d/"]),
+    "07-ringing-formatted-numbers.body": ("RINGING", None, []),
 }
 
 
@@ -242,3 +247,47 @@ def test_broker_down_gives_503_then_recovers(ingest_env):
                 break
             time.sleep(1)
         assert code == 200
+
+
+def kafka_pid(stack):
+    return int((Path(stack["env"]["STACK_RUN_DIR"]) / "kafka.pid").read_text().split()[0])
+
+
+@pytest.mark.faults
+def test_sigterm_with_the_broker_paused_answers_every_request(stack, ingest_env):
+    """SIGTERM while requests wait for a broker that does not answer (SIGSTOP), with DRAIN_MS
+    far shorter than the delivery deadline: every waiting request still gets its 503, the late
+    delivery reports touch no freed memory (ASan build) and ingest exits 0."""
+    e = ingest_env
+    env = dict(e["env"], DRAIN_MS="200")
+    body = (FIXTURES / "01-ringing-guide-template.body").read_bytes()
+    svc = Service("ingest", env).start()
+    assert post(e["url"], body).status_code == 200
+    answers, pid = [], kafka_pid(stack)
+
+    def one():
+        try:
+            answers.append(post(e["url"], body).status_code)
+        except requests.RequestException as ex:
+            answers.append(repr(ex))
+
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        threads = [threading.Thread(target=one) for _ in range(8)]
+        for t in threads:
+            t.start()
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            m = re.search(r"^ingest_in_flight (\S+)", svc.ops("/metrics").text, re.M)
+            if m and float(m.group(1)) >= 8:
+                break
+            time.sleep(0.05)
+        rc = svc.stop(signal.SIGTERM)
+        for t in threads:
+            t.join(20)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    log = svc.logs()
+    assert "AddressSanitizer" not in log, log
+    assert rc == 0, log
+    assert sorted(answers) == [503] * 8, answers

@@ -9,6 +9,9 @@ import pytest
 
 from notifier_support import (SSE, Notifier, http_get, make_producer, make_topic, new_secret,
                               popup, popup_token, produce)
+from harness import binary, needs_binaries, wait_until
+
+pytestmark = needs_binaries(binary("notifier"))
 
 PARTITIONS = 3
 
@@ -43,6 +46,11 @@ def notifier_factory(stack, topic, secret, tmp_path):
     yield make
     for n in started:
         n.stop()
+
+
+def wait_received(n, total):
+    """Wait until notifier n has consumed total popup messages (whatever their verdict)."""
+    wait_until(lambda: n.received() >= total, 20, 0.05, what=f"{total} popups received")
 
 
 def stream(n, key, tenant, user, last=None, how="query"):
@@ -124,12 +132,13 @@ def test_reconnect_replays_missed_events_once(notifier_factory, producer, topic,
     assert s.next()["id"] == first[0]
     s.close()
 
+    before = n.received()
     missed = produce(producer, topic, [
         popup(t, 7, "r1", "update", "in_call"),
         popup(t, 7, "r2", "show", "ringing"),
         popup(t, 7, "r1", "close", "closed"),
     ])
-    time.sleep(0.5)
+    wait_received(n, before + len(missed))
     s = stream(n, key, t, 7, last=first[0])
     got = s.take(3)
     assert [e["event"] for e in got] == ["popup"] * 3
@@ -164,6 +173,7 @@ def test_unknown_last_id_gets_open_popups_never_a_gap(notifier_factory, producer
     key = secret[0]
     n = notifier_factory(REPLAY_PER_USER=2)
     t = f"acme{uuid.uuid4().hex[:6]}"
+    before = n.received()
     ids = produce(producer, topic, [
         popup(t, 8, "o1", "show", "ringing"),
         popup(t, 8, "o2", "show", "ringing"),
@@ -171,7 +181,7 @@ def test_unknown_last_id_gets_open_popups_never_a_gap(notifier_factory, producer
         popup(t, 8, "o3", "show", "ringing"),
         popup(t, 8, "o3", "close", "closed"),
     ])
-    time.sleep(0.5)
+    wait_received(n, before + len(ids))
     s = stream(n, key, t, 8, last=ids[0])  # evicted from a buffer of 2
     ev = snapshot(s)
     assert [(p["call_id"], p["state"]) for p in ev["data"]["popups"]] == [
@@ -199,8 +209,9 @@ def test_second_replica_gives_same_ids_and_replays(notifier_factory, producer, t
     s1.close()
 
     # the client of replica 1 reconnects to replica 2 with its last id
+    before = r2.received()
     more = produce(producer, topic, [popup(t, 9, "x1", "close", "closed")])
-    time.sleep(0.5)
+    wait_received(r2, before + len(more))
     s = stream(r2, key, t, 9, last=ids[1])
     assert [e["id"] for e in s.take(1)] == more
     assert s.quiet(0.8) == []
@@ -268,9 +279,14 @@ def test_limits_cors_and_page(notifier_factory, secret):
     s.close()
     for x in (b, c):
         x.close()
-    time.sleep(1.5)  # heartbeats notice the closed sockets
-    status, headers, _ = http_get(n.port, f"/v1/popups/stream?token={tok}",
-                                  {"Origin": "https://evil.example"})
+    # heartbeats notice the closed sockets
+    wait_until(lambda: n.metrics()["notifier_connections"] == 0, 10, 0.1,
+               what="the closed streams to be noticed")
+    # The slots are free: the stream is served, without CORS headers for another origin
+    # (read as a stream: a plain GET would wait for its end).
+    s = SSE(n.port, f"/v1/popups/stream?token={tok}", {"Origin": "https://evil.example"})
+    headers = s.headers
+    s.close()
     assert "access-control-allow-origin" not in headers
 
     for path in ("/", "/popup"):

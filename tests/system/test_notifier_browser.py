@@ -11,6 +11,9 @@ import pytest
 
 from notifier_support import (REPO, Notifier, make_producer, make_topic, new_secret, popup,
                               popup_token, produce)
+from harness import binary, needs_binaries
+
+pytestmark = needs_binaries(binary("notifier"))
 
 BROWSER_DIR = REPO / "tests" / "browser"
 ARTIFACTS = REPO / "tests" / "artifacts"

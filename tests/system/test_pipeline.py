@@ -7,6 +7,10 @@ import time
 import pytest
 
 from pipeline_stack import Pipeline, new_call_id, wait_until
+from harness import binary, needs_binaries
+
+pytestmark = needs_binaries(binary("ingest"), binary("router"), binary("crm-writer"),
+                            binary("notifier"), binary("crmctl"))
 
 A, B = "79031112233", "79161234567"  # callers as UIS sends them (bare digits)
 A164, B164 = "+79031112233", "+79161234567"
@@ -164,7 +168,7 @@ def test_no_open_deal_adds_nothing(pipe):
     t.deal(cp, "Выиграна", "won")
     cid = answered_call(t, B, "102", "102")
     final_contact(t, cid)
-    time.sleep(1)
+    pipe.settle()
     assert [h for h in t.list("deal-history") if h["call_id"] == cid] == []
 
 
@@ -195,7 +199,7 @@ def test_settings_off_create_nothing(pipe):
     t.post(missed, "RINGING", A, "101")
     t.post(missed, "MISSED", A)
     wait_until(lambda: stream.states(missed)[-1:] == ["closed"], what="popups still work")
-    time.sleep(1.5)
+    pipe.settle()
     assert t.list("contacts") == [] and t.list("tasks") == [] and t.list("deal-history") == []
     assert cid in {p["call_id"] for p in stream.popups()}
 
@@ -276,7 +280,7 @@ def test_same_outcome_whatever_order_or_repetition(pipe, delivery):
             c["state"] in ("completed", "missed") for c in t.list("contacts")) and
             len(t.list("tasks")) == 2 and len(t.list("deal-history")) == 2,
             timeout=40, what="mix applied")
-        time.sleep(1)
+        pipe.settle()
         results[mode] = _final_state(t)
     assert results["in_order"] == results[delivery]
     assert len(results[delivery][0]) == len(mix)

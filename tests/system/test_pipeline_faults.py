@@ -13,10 +13,13 @@ import uuid
 import pytest
 import requests
 
+from harness import binary, needs_binaries
 from pipeline_stack import SSE, Pipeline, new_call_id, uis_body, wait_until
 from pipeline_support import Service, free_port, stack_script
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.faults,
+              needs_binaries(binary("ingest"), binary("router"), binary("crm-writer"),
+                             binary("notifier"), binary("crmctl"))]
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,9 @@ import pytest
 from router_support import (ACTION_SCHEMAS, POPUP_SCHEMA, TRACE_ID, Reader, Router, Tenant,
                             assert_popups_forward, ensure_schema, event, event_key, first_ids,
                             now_minus, producer, send, uid)
+from harness import binary, needs_binaries
+
+pytestmark = needs_binaries(binary("router"))
 
 
 @pytest.fixture

@@ -214,7 +214,7 @@ def test_postgres_round_trip(stack):
 # ---- Debian's librdkafka 2.0.2 (what the C services link), through kcat ----
 
 KCAT = shutil.which("kcat") or shutil.which("kafkacat")
-needs_kcat = pytest.mark.skipif(KCAT is None, reason="kcat not installed (apt-get install kcat)")
+needs_kcat = pytest.mark.requires(KCAT is not None, "kcat not installed (deploy/local/install-deps --tests)")
 
 
 def kcat(stack, *args, stdin=None):

@@ -19,6 +19,8 @@ void ids_hex(const unsigned char *in, size_t len, char *out);
 
 /* Wall clock in microseconds since the epoch, and the monotonic clock in microseconds. */
 int64_t ids_now_us(void);
+/* Wall clock in milliseconds since the epoch (Kafka's timestamps are in milliseconds). */
+int64_t ids_now_ms(void);
 int64_t ids_mono_us(void);
 
 /* RFC 3339 UTC with milliseconds ("2026-11-25T11:40:10.123Z") for a wall-clock time in us. */

@@ -1,6 +1,8 @@
-/* Popup tokens: compact JWS (RFC 7515/7519) with HS256 only, claims {tenant, sub, exp}.
- * Signed by the CRM side (crmctl popup-token), verified by the notifier. The header must say
- * alg HS256 ("none" and every other alg are rejected: the key decides, never the token). */
+/* Popup tokens: compact JWS (RFC 7515/7519) with HS256 only, claims {tenant, sub, exp} and an
+ * optional gen (the user's token generation: crmctl user revoke-tokens bumps it and the
+ * notifier refuses older ones). Signed by the CRM side (crmctl popup-token), verified by the
+ * notifier. The header must say alg HS256 ("none" and every other alg are rejected: the key
+ * decides, never the token); its kid names the key of a keyring, so keys can rotate. */
 #ifndef COMMON_JWT_H
 #define COMMON_JWT_H
 
@@ -8,12 +10,30 @@
 
 #define JWT_TENANT_MAX 128
 #define JWT_SUB_MAX    128
+#define JWT_KID_MAX    32
+#define JWT_MAX_KEYS   8
+#define JWT_SECRET_MAX 128
 
 /* Verified claims; plain buffers, nothing to free. */
 struct jwt_claims {
     char tenant[JWT_TENANT_MAX]; /* tenant id exactly as signed */
     char sub[JWT_SUB_MAX];       /* CRM user id as a decimal string (or other string id) */
     long exp;                    /* seconds since the epoch */
+    long gen;                    /* token generation (>= 1), 0 when the token has none */
+    char kid[JWT_KID_MAX + 1];   /* the header's kid, "" when it has none */
+};
+
+/* Signing and verification keys: the first signs, every one verifies the tokens whose kid
+ * names it; the one key without a kid (if any) verifies tokens without one. */
+struct jwt_key {
+    char kid[JWT_KID_MAX + 1];
+    unsigned char secret[JWT_SECRET_MAX];
+    size_t len;
+};
+
+struct jwt_keyring {
+    size_t n;
+    struct jwt_key keys[JWT_MAX_KEYS];
 };
 
 enum jwt_error {
@@ -39,5 +59,21 @@ int jwt_hs256_sign(const unsigned char *key, size_t keylen, const char *tenant, 
  * lowercase reason in err (never echoing the token). */
 int jwt_hs256_verify(const unsigned char *key, size_t keylen, const char *token, long now,
                      struct jwt_claims *claims, char *err, size_t errlen);
+
+/* Parse "kid:base64secret[,kid:base64secret...]" (kids of 1 to JWT_KID_MAX characters
+ * [A-Za-z0-9_-], secrets of 16 to JWT_SECRET_MAX bytes); an item without "kid:" is the one
+ * key without a kid (so a plain base64 secret, the old form, still works). Returns 0, or -1
+ * with the reason in err (never quoting a secret). */
+int jwt_keyring_parse(const char *spec, struct jwt_keyring *kr, char *err, size_t errlen);
+
+/* Sign with the first key of kr, its kid in the header; gen > 0 adds the gen claim. Returns
+ * the token length (> 0) or a negative enum jwt_error. */
+int jwt_keyring_sign(const struct jwt_keyring *kr, const char *tenant, const char *user, long gen,
+                     long exp, char *out, size_t outlen);
+
+/* jwt_hs256_verify under the key the token's kid names (JWT_ESIG "token key id is unknown"
+ * when none does). gen must be a positive integer when present. */
+int jwt_keyring_verify(const struct jwt_keyring *kr, const char *token, long now,
+                       struct jwt_claims *claims, char *err, size_t errlen);
 
 #endif

@@ -1,6 +1,10 @@
 /* Kafka set-up shared by every service: a producer for durability (acks=all, idempotence,
  * delivery reports routed to a per-message kafka_delivery) and a consumer for at-least-once
- * (offsets stored only after the effect, cooperative-sticky, optional static membership). */
+ * (offsets stored only after the effect, cooperative-sticky, optional static membership).
+ *
+ * One error convention for every function here and in kafka_batch.h: 0 on success, a negative
+ * value on failure (never a librdkafka code: its local errors are negative and its broker errors
+ * positive), with the reason in the caller's err buffer where there is one. */
 #ifndef COMMON_KAFKA_H
 #define COMMON_KAFKA_H
 
@@ -27,9 +31,10 @@ struct kafka_delivery {
 };
 
 /* A configuration with the bootstrap servers, client id, extra properties and the error and log
- * callbacks that route librdkafka's messages into the JSON log. For clients that need more than
- * the producer and consumer below (e.g. a consumer that assigns partitions itself). The caller
- * owns the result until rd_kafka_new takes it. NULL with the reason in err. */
+ * callbacks that route librdkafka's messages into the JSON log. Every client of the product
+ * starts from it: settings every connection needs (security) belong here. For clients that need
+ * more than the producer and consumer below (e.g. a consumer that assigns partitions itself). The
+ * caller owns the result until rd_kafka_new takes it. NULL with the reason in err. */
 rd_kafka_conf_t *kafka_conf_new(const char *brokers, const char *client_id,
                                 const struct kafka_kv *extra, char *err, size_t errlen);
 
@@ -38,19 +43,22 @@ rd_kafka_conf_t *kafka_conf_new(const char *brokers, const char *client_id,
 rd_kafka_t *kafka_producer_new(const char *brokers, const char *client_id,
                                const struct kafka_kv *extra, char *err, size_t errlen);
 
-/* Flush for up to timeout_ms, then destroy. Returns the messages still undelivered (lost to
- * this process: the caller logs them; a sender that was not acknowledged will retry). */
+/* Flush for up to timeout_ms, then fail what is left (its delivery reports run, with
+ * RD_KAFKA_RESP_ERR__PURGE_*, before this returns) and destroy. Returns the messages that were
+ * still undelivered (lost to this process: the caller logs them; a sender that was not
+ * acknowledged will retry). */
 int kafka_producer_close(rd_kafka_t *rk, int timeout_ms);
 
-/* Produce one message and poll until its delivery report or timeout_ms. hdrs (may be NULL) is
- * taken over in every case. Returns 0 when the broker acknowledged, or a negative
- * rd_kafka_resp_err_t / -ETIMEDOUT-like value with the reason in err. */
+/* Produce one message and poll until its delivery report, for at most timeout_ms. hdrs (may be
+ * NULL) is taken over in every case. Returns 0 when the broker acknowledged, or -1 with the
+ * reason in err (refused, failed, or no report yet: the message may still arrive later). */
 int kafka_produce_sync(rd_kafka_t *rk, const char *topic, const void *key, size_t keylen,
                        const void *value, size_t len, rd_kafka_headers_t *hdrs, int timeout_ms,
                        char *err, size_t errlen);
 
 /* Produce to the dead-letter topic: the original key, value and headers plus dlq_reason,
- * dlq_source_topic, dlq_partition, dlq_offset and dlq_service, synchronously. */
+ * dlq_source_topic, dlq_partition, dlq_offset and dlq_service, synchronously (as
+ * kafka_produce_sync: 0, or -1 with the reason in err). */
 int kafka_dlq_send(rd_kafka_t *producer, const char *dlq_topic, const char *service,
                    const rd_kafka_message_t *orig, const char *reason, int timeout_ms, char *err,
                    size_t errlen);
@@ -61,13 +69,15 @@ rd_kafka_t *kafka_consumer_new(const char *brokers, const char *group_id, const 
                                const char *const *topics, const struct kafka_kv *extra, char *err,
                                size_t errlen);
 
-/* Store the offset after msg (its effect is durable). Returns 0 or a negative error. */
+/* Store the offset after msg (its effect is durable). Returns 0, or -1 (e.g. the partition is
+ * no longer assigned). */
 int kafka_consumer_store(rd_kafka_t *rk, const rd_kafka_message_t *msg);
 
 /* Commit stored offsets synchronously, leave the group and destroy. */
 void kafka_consumer_close(rd_kafka_t *rk);
 
-/* Ask the cluster for metadata within timeout_ms: 0 when a broker answered. For /readyz. */
+/* Ask the cluster for metadata within timeout_ms: 0 when a broker answered, else -1. For
+ * /readyz. */
 int kafka_probe(rd_kafka_t *rk, int timeout_ms);
 
 /* Non-zero when librdkafka raised a fatal error (an idempotent producer that cannot guarantee

@@ -96,12 +96,20 @@ static void test_random_across_the_pool(void **state)
     assert_true(zeros < 30); /* about 4 expected; a pool handed out twice would show zeros */
 }
 
+static void test_now_ms_is_the_wall_clock(void **state)
+{
+    int64_t before = (int64_t)time(NULL) * 1000, now = ids_now_ms(), us = ids_now_us();
+
+    (void)state;
+    assert_true(now >= before && now < before + 2000);
+    assert_true(us / 1000 >= now && us / 1000 < now + 1000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rfc3339_known),
-        cmocka_unit_test(test_rfc3339_matches_libc),
-        cmocka_unit_test(test_uuid4_form),
+        cmocka_unit_test(test_now_ms_is_the_wall_clock), cmocka_unit_test(test_rfc3339_known),
+        cmocka_unit_test(test_rfc3339_matches_libc),     cmocka_unit_test(test_uuid4_form),
         cmocka_unit_test(test_random_across_the_pool),
     };
 

@@ -196,6 +196,116 @@ static void test_sign_arguments(void **state)
                      JWT_EINVAL);
 }
 
+/* The 43-character signature holds 256 bits in 258: the last character's two low bits carry
+ * nothing, so four characters decode to one MAC. Only the canonical one (low bits zero) is
+ * accepted; the same holds for the header and payload parts. */
+static void test_signature_canonical_base64url(void **state)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    char tok[512], alt[512], err[128];
+    struct jwt_claims c;
+    size_t n;
+    int value, accepted = 0;
+
+    (void)state;
+    n = (size_t)jwt_hs256_sign(key, KEYLEN, "acme", "5", NOW + 60, tok, sizeof(tok));
+    value = (int)(strchr(alphabet, tok[n - 1]) - alphabet);
+    assert_int_equal(value & 3, 0);
+    for (int low = 0; low < 4; low++) {
+        strcpy(alt, tok);
+        alt[n - 1] = alphabet[(value & ~3) | low];
+        if (jwt_hs256_verify(key, KEYLEN, alt, NOW, &c, err, sizeof(err)) == JWT_OK)
+            accepted++;
+        else
+            assert_string_equal(err, "token signature is malformed");
+    }
+    assert_int_equal(accepted, 1);
+
+    /* header "{}" is e30 (18 bits, two low bits zero); e31 spells the same bytes */
+    assert_int_equal(jwt_hs256_verify(key, KEYLEN, "e31.e30.AAAA", NOW, &c, err, sizeof(err)),
+                     JWT_EFORMAT);
+}
+
+/* Rotation: the first key signs with its kid; every key of the ring verifies the tokens its
+ * kid names; a key removed from the ring voids its tokens. */
+static void test_keyring_rotation(void **state)
+{
+    /* 32 bytes each, base64 */
+    static const char old_ring[] = "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+    static const char new_ring[] = "k2:ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=,"
+                                   "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+    static const char only_new[] = "k2:ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=";
+    struct jwt_keyring a, b, c;
+    char t1[512], t2[512], err[128];
+    struct jwt_claims cl;
+
+    (void)state;
+    assert_int_equal(jwt_keyring_parse(old_ring, &a, err, sizeof(err)), 0);
+    assert_int_equal(jwt_keyring_parse(new_ring, &b, err, sizeof(err)), 0);
+    assert_int_equal(jwt_keyring_parse(only_new, &c, err, sizeof(err)), 0);
+    assert_true(jwt_keyring_sign(&a, "acme", "5", 3, NOW + 60, t1, sizeof(t1)) > 0);
+    assert_true(jwt_keyring_sign(&b, "acme", "5", 0, NOW + 60, t2, sizeof(t2)) > 0);
+    assert_int_equal(jwt_keyring_verify(&b, t1, NOW, &cl, err, sizeof(err)), JWT_OK);
+    assert_string_equal(cl.kid, "k1");
+    assert_int_equal(cl.gen, 3);
+    assert_int_equal(jwt_keyring_verify(&b, t2, NOW, &cl, err, sizeof(err)), JWT_OK);
+    assert_string_equal(cl.kid, "k2");
+    assert_int_equal(cl.gen, 0);
+    assert_int_equal(jwt_keyring_verify(&a, t2, NOW, &cl, err, sizeof(err)), JWT_ESIG);
+    assert_string_equal(err, "token key id is unknown");
+    assert_int_equal(jwt_keyring_verify(&c, t1, NOW, &cl, err, sizeof(err)), JWT_ESIG);
+    /* a token without kid needs the ring's unnamed key (the old one-secret form) */
+    jwt_hs256_sign(key, KEYLEN, "acme", "5", NOW + 60, t1, sizeof(t1));
+    assert_int_equal(jwt_keyring_verify(&b, t1, NOW, &cl, err, sizeof(err)), JWT_ESIG);
+    assert_int_equal(jwt_keyring_parse("k2:ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=,"
+                                       "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+                                       &c, err, sizeof(err)),
+                     0);
+    assert_int_equal(jwt_keyring_verify(&c, t1, NOW, &cl, err, sizeof(err)), JWT_OK);
+    assert_string_equal(cl.kid, "");
+}
+
+static void test_keyring_parse_errors(void **state)
+{
+    static const char *const bad[] = {
+        "", "k1:c2hvcnQ=",                                  /* 5 bytes */
+        "k 1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", /* bad kid */
+        ("k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=,"
+         "k1:ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA="), /* kid twice */
+    };
+    struct jwt_keyring kr;
+    char err[128];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(jwt_keyring_parse(bad[i], &kr, err, sizeof(err)), -1);
+        assert_null(strstr(err, "MDEy"));
+    }
+}
+
+/* gen, when present, is a positive integer; kid, when present, a key id. */
+static void test_gen_and_kid_claims_checked(void **state)
+{
+    static const char *const bodies[] = {
+        "{\"tenant\":\"acme\",\"sub\":\"5\",\"exp\":1800000000,\"gen\":0}",
+        "{\"tenant\":\"acme\",\"sub\":\"5\",\"exp\":1800000000,\"gen\":-2}",
+        "{\"tenant\":\"acme\",\"sub\":\"5\",\"exp\":1800000000,\"gen\":\"2\"}",
+    };
+    char tok[512], err[128];
+    struct jwt_claims c;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        forge("{\"alg\":\"HS256\"}", bodies[i], key, KEYLEN, tok, sizeof(tok));
+        assert_int_equal(jwt_hs256_verify(key, KEYLEN, tok, NOW, &c, err, sizeof(err)),
+                         JWT_EFORMAT);
+    }
+    forge("{\"alg\":\"HS256\",\"kid\":\"a b\"}",
+          "{\"tenant\":\"acme\",\"sub\":\"5\",\"exp\":1800000000}", key, KEYLEN, tok, sizeof(tok));
+    assert_int_equal(jwt_hs256_verify(key, KEYLEN, tok, NOW, &c, err, sizeof(err)), JWT_EFORMAT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -207,6 +317,10 @@ int main(void)
         cmocka_unit_test(test_required_claims),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_sign_arguments),
+        cmocka_unit_test(test_signature_canonical_base64url),
+        cmocka_unit_test(test_keyring_rotation),
+        cmocka_unit_test(test_keyring_parse_errors),
+        cmocka_unit_test(test_gen_and_kid_claims_checked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -45,7 +45,17 @@ static const struct phone_norm_case phone_norm_cases[] = {
     {"+1 (212) 555-0100", PHONE_OK, "+12125550100"},
     {"+49 30 123456", PHONE_OK, "+4930123456"},
     {"+123456789012345", PHONE_OK, "+123456789012345"},
-    {"12345", PHONE_OK, "+12345"},
+    {"+12345", PHONE_OK, "+12345"},
+    /* 8 then 0..2 is not the +7 plan: an international number without '+' (Tokyo, Seoul) */
+    {"81312345678", PHONE_OK, "+81312345678"},
+    {"82212345678", PHONE_OK, "+82212345678"},
+    {"8 (495) 123-45-67", PHONE_OK, "+74951234567"},
+    {"83012345678", PHONE_OK, "+73012345678"},
+    /* 5..9 digits without '+': internal or service numbers, kept raw by the caller */
+    {"12345", PHONE_INTERNAL, ""},
+    {"123456789", PHONE_INTERNAL, ""},
+    {"5-55-12", PHONE_INTERNAL, ""},
+    {" 100500 ", PHONE_INTERNAL, ""},
     {"+86 10 1234 5678", PHONE_OK, "+861012345678"},
     {"0079161234567", PHONE_OK, "+79161234567"},
     /* hidden or empty */
@@ -102,6 +112,33 @@ static void test_phone_normalize_table(void **state)
     }
 }
 
+/* The one E.164 check and the one extension character set (issue 15). */
+static void test_phone_e164_and_ext_valid(void **state)
+{
+    (void)state;
+    assert_true(phone_e164_valid("+79031112233"));
+    assert_true(phone_e164_valid("+12345"));
+    assert_true(phone_e164_valid("+123456789012345"));
+    assert_false(phone_e164_valid("+01234567")); /* no country code starts with 0 */
+    assert_false(phone_e164_valid("+1234"));
+    assert_false(phone_e164_valid("+1234567890123456"));
+    assert_false(phone_e164_valid("79031112233"));
+    assert_false(phone_e164_valid("+7903111223a"));
+    assert_false(phone_e164_valid(""));
+    assert_false(phone_e164_valid(NULL));
+    assert_true(phone_ext_valid("101"));
+    assert_true(phone_ext_valid("sip_101-a"));
+    assert_true(phone_ext_valid("*77#"));
+    assert_true(phone_ext_valid("+7"));
+    assert_true(phone_ext_valid("1234567890123456"));
+    assert_false(phone_ext_valid("12345678901234567"));
+    assert_false(phone_ext_valid(""));
+    assert_false(phone_ext_valid(NULL));
+    assert_false(phone_ext_valid("10 1"));
+    assert_false(phone_ext_valid("101;"));
+    assert_false(phone_ext_valid("\xd0\x90"));
+}
+
 static void test_phone_normalize_edges(void **state)
 {
     char out[PHONE_E164_LEN];
@@ -126,18 +163,22 @@ struct phone_text_case {
 };
 
 static const struct phone_text_case phone_mask_cases[] = {
-    {"+79161234567", "+7916***4567"},
-    {"+442079460958", "+4420***0958"},
-    {"+7 (916) 123-45-67", "+7 (9***5-67"},
+    {"+79161234567", "+7***4567"},
+    {"+442079460958", "+44***0958"},
+    {"+380441234567", "+380***4567"},
+    {"+12025550123", "+1***0123"},
+    {"+3726123456", "+372***56"},
+    {"+7916", "***16"},
+    {"+7 (916) 123-45-67", "***67"},
     {"89161234567", "***67"},
     {"12345", "***45"},
     {"123", "***23"},
     {"12", "***"},
     {"1", "***"},
     {"", ""},
-    {"+7916\n1234567", "+7916***4567"},
-    {"+7\x01\x02\x03xxxxxx\xff\xfe", "+7???***xx??"},
-    {"a very long string that is not a number at all", "a ver*** all"},
+    {"+7916\n1234567", "***67"},
+    {"+7\x01\x02\x03xxxxxx\xff\xfe", "***??"},
+    {"a very long string that is not a number at all", "***ll"},
 };
 
 static void test_phone_mask_table(void **state)
@@ -202,8 +243,9 @@ static void test_phone_format_edges(void **state)
 
 static void test_phone_strerror(void **state)
 {
-    static const int codes[] = {PHONE_OK,    PHONE_EMPTY,    PHONE_EINVAL, PHONE_ESHORT,
-                                PHONE_ELONG, PHONE_ERUSSIAN, PHONE_ENOSPC, -99};
+    static const int codes[] = {PHONE_OK,       PHONE_EMPTY,  PHONE_INTERNAL,
+                                PHONE_EINVAL,   PHONE_ESHORT, PHONE_ELONG,
+                                PHONE_ERUSSIAN, PHONE_ENOSPC, -99};
 
     (void)state;
     for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
@@ -218,9 +260,13 @@ static void test_phone_strerror(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_phone_normalize_table), cmocka_unit_test(test_phone_normalize_edges),
-        cmocka_unit_test(test_phone_mask_table),      cmocka_unit_test(test_phone_mask_edges),
-        cmocka_unit_test(test_phone_format_table),    cmocka_unit_test(test_phone_format_edges),
+        cmocka_unit_test(test_phone_normalize_table),
+        cmocka_unit_test(test_phone_normalize_edges),
+        cmocka_unit_test(test_phone_e164_and_ext_valid),
+        cmocka_unit_test(test_phone_mask_table),
+        cmocka_unit_test(test_phone_mask_edges),
+        cmocka_unit_test(test_phone_format_table),
+        cmocka_unit_test(test_phone_format_edges),
         cmocka_unit_test(test_phone_strerror),
     };
 

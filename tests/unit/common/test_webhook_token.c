@@ -1,6 +1,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -113,6 +114,33 @@ static void test_cache_same_answers(void **state)
     assert_int_equal(wtoken_verify_cached(&cache, &kr, "acme", NULL, &v), -1);
 }
 
+/* One version has one spelling: strtoul's sign, blanks and wrap-around are refused, though the
+ * MAC is computed over the parsed number and would match. */
+static void test_version_canonical_digits(void **state)
+{
+    static const char *const spellings[] = {
+        "+1", " 1", "\t1", "-18446744073709551615", "01", "1 ", "0x1", "18446744073709551617",
+    };
+    struct wtoken_keyring kr;
+    char err[128], tok[WTOKEN_LEN], alt[WTOKEN_LEN * 2];
+    unsigned long ver = 0;
+    const char *mac;
+
+    (void)state;
+    assert_int_equal(wtoken_keyring_parse(T_KEYS, &kr, err, sizeof(err)), 0);
+    assert_int_equal(wtoken_mint(&kr, "k1", "acme", 1, tok, sizeof(tok)), 0);
+    assert_int_equal(wtoken_verify(&kr, "acme", tok, &ver), 0);
+    mac = strrchr(tok, '.') + 1;
+    for (size_t i = 0; i < sizeof(spellings) / sizeof(spellings[0]); i++) {
+        snprintf(alt, sizeof(alt), "k1.%s.%s", spellings[i], mac);
+        assert_int_equal(wtoken_verify(&kr, "acme", alt, &ver), -1);
+    }
+    /* the largest canonical versions still work */
+    assert_int_equal(wtoken_mint(&kr, "k1", "acme", 9999999999999999999UL, tok, sizeof(tok)), 0);
+    assert_int_equal(wtoken_verify(&kr, "acme", tok, &ver), 0);
+    assert_true(ver == 9999999999999999999UL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -121,6 +149,7 @@ int main(void)
         cmocka_unit_test(test_keyring_errors_never_quote_secret),
         cmocka_unit_test(test_tenant_ids),
         cmocka_unit_test(test_cache_same_answers),
+        cmocka_unit_test(test_version_canonical_digits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,7 +14,32 @@ static void test_data_errors_dead_letter(void **state)
     assert_int_equal(apply_classify("23514", 1), APPLY_DATA); /* check */
     assert_int_equal(apply_classify("22007", 1), APPLY_DATA); /* bad datetime */
     assert_int_equal(apply_classify("22P02", 1), APPLY_DATA); /* bad text representation */
-    assert_int_equal(apply_classify("42P01", 1), APPLY_DATA);
+}
+
+/* Failures of the database, not of the message: dead-lettering them would send every action
+ * of the stream to the dead-letter topic. */
+static void test_database_state_retries(void **state)
+{
+    (void)state;
+    assert_int_equal(apply_classify("42P01", 1), APPLY_TRANSIENT); /* undefined table */
+    assert_int_equal(apply_classify("42501", 1), APPLY_TRANSIENT); /* insufficient privilege */
+    assert_int_equal(apply_classify("42703", 1), APPLY_TRANSIENT); /* undefined column */
+    assert_int_equal(apply_classify("42883", 1), APPLY_TRANSIENT); /* undefined function */
+    assert_int_equal(apply_classify("25006", 1), APPLY_TRANSIENT); /* read-only transaction */
+    assert_int_equal(apply_classify("53100", 1), APPLY_TRANSIENT); /* disk full */
+    assert_int_equal(apply_classify("28000", 1), APPLY_TRANSIENT); /* authorization */
+    assert_int_equal(apply_classify("0A000", 1), APPLY_TRANSIENT); /* not supported */
+    assert_int_equal(apply_classify("P0001", 1), APPLY_TRANSIENT); /* raised by a trigger */
+}
+
+/* One convention: negative on failure. */
+static void test_failures_are_negative(void **state)
+{
+    (void)state;
+    assert_int_equal(APPLY_OK, 0);
+    assert_true(apply_classify("23505", 1) < 0);
+    assert_true(apply_classify("40001", 1) < 0);
+    assert_true(APPLY_DATA != APPLY_TRANSIENT);
 }
 
 static void test_transient_errors_retry(void **state)
@@ -38,6 +63,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_data_errors_dead_letter),
         cmocka_unit_test(test_transient_errors_retry),
+        cmocka_unit_test(test_database_state_retries),
+        cmocka_unit_test(test_failures_are_negative),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,7 +53,7 @@ static void test_contact_params(void **state)
     parse(contact_json, &a);
     assert_int_equal(apply_sql_contact(&a, 42, &p), 0);
     assert_int_equal(p.n, max_placeholder(APPLY_SQL_CONTACT));
-    assert_int_equal(p.n, 13);
+    assert_int_equal(p.n, 16);
     assert_string_equal(p.values[0], "t1");
     assert_string_equal(p.values[1], "77");
     assert_string_equal(p.values[2], "in");
@@ -66,12 +67,32 @@ static void test_contact_params(void **state)
     assert_null(p.values[10]);
     assert_string_equal(p.values[11], "2026-01-01T00:01:00Z");
     assert_string_equal(p.values[12], "{\"https://r/a\\\"b\",\"https://r/c\\\\d\"}");
+    /* Durations unknown: SQL NULL. */
+    assert_null(p.values[13]);
+    assert_null(p.values[14]);
+    assert_null(p.values[15]);
     sqlp_release(&p);
     /* No counterparty: SQL NULL, not "0". */
     assert_int_equal(apply_sql_contact(&a, 0, &p), 0);
     assert_null(p.values[6]);
     sqlp_release(&p);
     action_release(&a);
+    /* A FINISHED event's durations (issue 15). */
+    {
+        char with[sizeof(contact_json) + 96];
+        size_t n = strlen(contact_json) - 1;
+
+        memcpy(with, contact_json, n);
+        snprintf(with + n, sizeof(with) - n,
+                 ",\"talk_duration_s\":95,\"total_duration_s\":112,\"wait_duration_s\":null}");
+        parse(with, &a);
+        assert_int_equal(apply_sql_contact(&a, 42, &p), 0);
+        assert_string_equal(p.values[13], "95");
+        assert_string_equal(p.values[14], "112");
+        assert_null(p.values[15]);
+        sqlp_release(&p);
+        action_release(&a);
+    }
 }
 
 static void test_counterparty_create_params(void **state)

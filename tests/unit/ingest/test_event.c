@@ -92,12 +92,62 @@ static void test_rejected_text_and_binary(void **state)
     json_decref(hdrs);
 }
 
+/* An allow-list: credentials and every header that may carry the webhook URL are dropped. */
+static void test_rejected_headers_allow_list(void **state)
+{
+    static const char *const dropped[] = {
+        "Authorization",         "Cookie",         "Proxy-Authorization", "X-Forwarded-Uri",
+        "X-Original-URL",        "X-Original-URI", "X-Rewrite-URL",       "Referer",
+        "X-Envoy-Original-Path", "Forwarded",      "X-Api-Key",           "",
+    };
+    static const char *const kept[] = {"Content-Type", "user-agent", "traceparent",
+                                       "X-Forwarded-For", "X-Request-ID"};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(dropped) / sizeof(dropped[0]); i++)
+        assert_false(event_header_kept(dropped[i]));
+    for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+        assert_true(event_header_kept(kept[i]));
+    assert_false(event_header_kept(NULL));
+}
+
+/* The worst body (every byte a control character: six bytes each in JSON) with the longest
+ * allowed headers stays within event_rejected_max_size, and the largest configuration ingest
+ * accepts (MAX_BODY_BYTES 131072, CONN_MEMORY_BYTES 16384) fits a Kafka record. */
+static void test_rejected_worst_case_fits(void **state)
+{
+    enum { BODY = 4096, HDR = 2048 };
+    struct uis_error err = {UIS_EVALUE, "call_id", "call_id must be digits"};
+    static char body[BODY], hval[HDR / 2];
+    json_t *hdrs, *j;
+    char *text;
+
+    (void)state;
+    memset(body, 0x01, sizeof(body));
+    memset(hval, 0x02, sizeof(hval) - 1);
+    hdrs = json_pack("{s:s, s:s}", "user-agent", hval, "x-request-id", hval);
+    j = event_rejected("acme", "2026-12-01T00:00:00.000000Z",
+                       "0193a8f0-0000-7000-8000-000000000000", 413, &err, body, sizeof(body),
+                       1 << 30, hdrs);
+    text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    assert_non_null(text);
+    assert_true(strlen(text) > 6 * BODY);
+    assert_true(strlen(text) <= event_rejected_max_size(BODY, HDR));
+    free(text);
+    json_decref(j);
+    json_decref(hdrs);
+    assert_true(event_rejected_max_size(131072, 16384) <= EVENT_RECORD_MAX);
+    assert_true(event_rejected_max_size(16777216, 16384) > EVENT_RECORD_MAX);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_event_has_envelope),
         cmocka_unit_test(test_key_by_caller_or_call),
         cmocka_unit_test(test_rejected_text_and_binary),
+        cmocka_unit_test(test_rejected_headers_allow_list),
+        cmocka_unit_test(test_rejected_worst_case_fits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

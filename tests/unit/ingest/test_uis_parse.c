@@ -269,7 +269,19 @@ static const struct uis_row uis_rows[] = {
        UIS_EVALUE, "from_number"),
     NO("from float", RING_WITH("'from_number':7.9031112233E10"), UIS_EVALUE, "from_number"),
     NO("from object", RING_WITH("'from_number':{'n':1}"), UIS_EVALUE, "from_number"),
-    NO("diversion short +7", DIV_WITH("'diversion':'+7 499 348'"), UIS_EVALUE, "diversion"),
+    /* Issue 15: a virtual number that cannot be normalised is kept raw, the notification is
+     * accepted; internal and service numbers (5..9 digits) are kept raw, never E.164. */
+    OK("diversion short +7 kept raw", DIV_WITH("'diversion':'+7 499 348'"),
+       EV("2981734650", "[]", "RINGING", "null", "+7 499 348", "in", "'+79031112233'",
+          "79031112233", "null")),
+    OK("diversion letters kept raw", DIV_WITH("'diversion':'office'"),
+       EV("2981734650", "[]", "RINGING", "null", "office", "in", "'+79031112233'", "79031112233",
+          "null")),
+    OK("from internal number kept raw", RING_WITH("'from_number':10050"), FROM("null", "10050")),
+    OK("from service number kept raw", RING_WITH("'from_number':'5-55-12'"),
+       FROM("null", "5-55-12")),
+    OK("from 8 then 1: international", RING_WITH("'from_number':81312345678"),
+       FROM("'+81312345678'", "81312345678")),
     NO("ext with space", EXT_WITH("'user_extension':'1 2'"), UIS_EVALUE, "user_extension"),
     NO("ext too long", EXT_WITH("'user_extension':12345678901234567"), UIS_EVALUE,
        "user_extension"),
@@ -493,7 +505,7 @@ static char *read_fixture(const char *name, size_t *len)
     char *buf = malloc(65536);
 
     if (dir == NULL)
-        fail_msg("FIXTURES_DIR is not set (ctest sets it to ../shared/fixtures/uis)");
+        fail_msg("FIXTURES_DIR is not set (ctest sets it to tests/fixtures/uis)");
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     f = fopen(path, "rb");
     if (f == NULL)
@@ -521,6 +533,14 @@ static void test_uis_fixtures(void **state)
             "79031112233", "null"),
          NULL},
         {"05-refused-no-call-id.body", NULL, "call_id"},
+        {"06-hangup-two-links-crlf.body",
+         HUP("['https://app.uiscom.ru/system/media/talk/2981734650/0f4e2a/',"
+             "'https://app.uiscom.ru/system/media/talk/2981734650/1a7c3d/']"),
+         NULL},
+        {"07-ringing-formatted-numbers.body",
+         EV("2981734650", "[]", "RINGING", "'+74993482958'", "+7 (499) 348-29-58", "in",
+            "'+79031112233'", "+7 (903) 111-22-33", "null"),
+         NULL},
     };
 
     (void)state;
@@ -639,6 +659,45 @@ static void test_uis_hostile_is_fast(void **state)
     free(body);
 }
 
+/* The optional fifth template, "Завершение звонка" (issue 15), as an admin writes it from the
+ * guide's pattern: UIS's duration variables unquoted, and quoted or empty as well. */
+static void test_uis_finished(void **state)
+{
+    static const char body[] =
+        "{\n    \"from_number\":79031112233,\n    \"diversion\":74993482958,"
+        "\n    \"direction\":in,\n    \"call_id\":2981734650,\n"
+        "    \"user_extension\":,\n    \"talk_time_duration\":95,\n"
+        "    \"total_time_duration\":\"112\",\n    \"wait_time_duration\":,\n"
+        "    \"call_state\":\"FINISHED\"\n}";
+    static const char bad[] = "{\"call_id\":1,\"call_state\":\"FINISHED\",\"direction\":in,"
+                              "\"talk_time_duration\":-3}";
+    static const char ring[] = "{\"call_id\":1,\"call_state\":\"RINGING\",\"direction\":in}";
+    struct uis_event ev;
+    struct uis_error err;
+    char *got;
+
+    (void)state;
+    assert_int_equal(uis_parse(body, strlen(body), &ev, &err), UIS_OK);
+    assert_int_equal(ev.state, UIS_STATE_FINISHED);
+    assert_int_equal(ev.talk_s, 95);
+    assert_int_equal(ev.total_s, 112);
+    assert_int_equal(ev.wait_s, -1);
+    got = dump_event(&ev);
+    assert_non_null(strstr(got, "\"call_state\":\"FINISHED\""));
+    assert_non_null(strstr(got, "\"talk_duration\":95,\"total_duration\":112"));
+    assert_null(strstr(got, "wait_duration"));
+    free(got);
+    uis_event_release(&ev);
+    assert_int_equal(uis_parse(bad, strlen(bad), &ev, &err), UIS_EVALUE);
+    assert_string_equal(err.field, "talk_time_duration");
+    /* The guide's templates carry no durations, and their events stay as they were. */
+    assert_int_equal(uis_parse(ring, strlen(ring), &ev, &err), UIS_OK);
+    got = dump_event(&ev);
+    assert_null(strstr(got, "duration"));
+    free(got);
+    uis_event_release(&ev);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -648,6 +707,7 @@ int main(void)
         cmocka_unit_test(test_uis_every_prefix_refused),
         cmocka_unit_test(test_uis_json_shapes),
         cmocka_unit_test(test_uis_hostile_is_fast),
+        cmocka_unit_test(test_uis_finished),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

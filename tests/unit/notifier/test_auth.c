@@ -13,6 +13,9 @@ static const unsigned char key[] = "notifier-test-key-0123456789abcd";
 #define KEYLEN (sizeof(key) - 1)
 #define NOW    1700000000L
 
+/* The same key as a keyring (the one key without kid, as a plain POPUP_JWT_SECRET gives). */
+static struct jwt_keyring ring;
+
 static void test_pick_order(void **state)
 {
     const char *t;
@@ -39,10 +42,11 @@ static void test_verify(void **state)
 
     (void)state;
     jwt_hs256_sign(key, KEYLEN, "acme", "5", NOW + 60, tok, sizeof(tok));
-    assert_int_equal(auth_verify(key, KEYLEN, tok, strlen(tok), NOW, &who, err, sizeof(err)), 0);
+    assert_int_equal(auth_verify(&ring, tok, strlen(tok), NOW, &who, err, sizeof(err)), 0);
     assert_string_equal(who.tenant, "acme");
     assert_string_equal(who.user, "5");
     assert_int_equal(who.exp, NOW + 60);
+    assert_int_equal(who.gen, 0);
 
     /* the token is one part of a longer header value */
     {
@@ -54,7 +58,7 @@ static void test_verify(void **state)
         strcat(hdr, tok);
         strcat(hdr, " trailing");
         auth_pick(hdr, NULL, NULL, &t, &n);
-        assert_int_equal(auth_verify(key, KEYLEN, t, n, NOW, &who, err, sizeof(err)), 0);
+        assert_int_equal(auth_verify(&ring, t, n, NOW, &who, err, sizeof(err)), 0);
     }
 }
 
@@ -65,20 +69,20 @@ static void test_refusals(void **state)
     struct auth_user who;
 
     (void)state;
-    assert_int_equal(auth_verify(key, KEYLEN, NULL, 0, NOW, &who, err, sizeof(err)), -1);
+    assert_int_equal(auth_verify(&ring, NULL, 0, NOW, &who, err, sizeof(err)), -1);
     assert_string_equal(err, "token missing");
 
     jwt_hs256_sign(other, sizeof(other) - 1, "acme", "5", NOW + 60, tok, sizeof(tok));
-    assert_int_equal(auth_verify(key, KEYLEN, tok, strlen(tok), NOW, &who, err, sizeof(err)), -1);
+    assert_int_equal(auth_verify(&ring, tok, strlen(tok), NOW, &who, err, sizeof(err)), -1);
     assert_string_equal(err, "token signature does not match");
     assert_string_equal(who.tenant, "");
 
     jwt_hs256_sign(key, KEYLEN, "acme", "5", NOW - 1, tok, sizeof(tok));
-    assert_int_equal(auth_verify(key, KEYLEN, tok, strlen(tok), NOW, &who, err, sizeof(err)), -1);
+    assert_int_equal(auth_verify(&ring, tok, strlen(tok), NOW, &who, err, sizeof(err)), -1);
     assert_string_equal(err, "token expired");
 
     jwt_hs256_sign(key, KEYLEN, "acme", "anna", NOW + 60, tok, sizeof(tok));
-    assert_int_equal(auth_verify(key, KEYLEN, tok, strlen(tok), NOW, &who, err, sizeof(err)), -1);
+    assert_int_equal(auth_verify(&ring, tok, strlen(tok), NOW, &who, err, sizeof(err)), -1);
     assert_string_equal(err, "token sub is not a user id");
 }
 
@@ -90,7 +94,7 @@ static void test_canonical_user(void **state)
 
     (void)state;
     jwt_hs256_sign(key, KEYLEN, "acme", "05", NOW + 60, tok, sizeof(tok));
-    assert_int_equal(auth_verify(key, KEYLEN, tok, strlen(tok), NOW, &who, err, sizeof(err)), 0);
+    assert_int_equal(auth_verify(&ring, tok, strlen(tok), NOW, &who, err, sizeof(err)), 0);
     assert_string_equal(who.user, "5");
 }
 
@@ -109,6 +113,9 @@ static void test_user_key_separates_tenants(void **state)
 
 int main(void)
 {
+    ring.n = 1;
+    memcpy(ring.keys[0].secret, key, KEYLEN);
+    ring.keys[0].len = KEYLEN;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pick_order),
         cmocka_unit_test(test_verify),

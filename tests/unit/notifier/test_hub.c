@@ -97,11 +97,11 @@ static void publish(struct hub *h, const char *tenant, int user, const char *pid
     popup_msg_clear(&m);
 }
 
-static struct hub_conn *connect_as(struct hub *h, const char *tenant, const char *user,
-                                   const char *last, struct fake_stream *fs,
-                                   enum hub_connect_result want)
+static struct hub_conn *connect_gen(struct hub *h, const char *tenant, const char *user, long gen,
+                                    const char *last, struct fake_stream *fs,
+                                    enum hub_connect_result want)
 {
-    struct auth_user who = {.exp = time(NULL) + 600};
+    struct auth_user who = {.exp = time(NULL) + 600, .gen = gen};
     struct hub_conn *c = NULL;
     struct evid id = {0, 0};
     int state = 0;
@@ -113,6 +113,13 @@ static struct hub_conn *connect_as(struct hub *h, const char *tenant, const char
     memset(fs, 0, sizeof(*fs));
     assert_int_equal(hub_connect(h, &who, state, &id, fs, &c), want);
     return c;
+}
+
+static struct hub_conn *connect_as(struct hub *h, const char *tenant, const char *user,
+                                   const char *last, struct fake_stream *fs,
+                                   enum hub_connect_result want)
+{
+    return connect_gen(h, tenant, user, 0, last, fs, want);
 }
 
 /* Read what is queued (as the HTTP thread would) until the stream suspends or ends. */
@@ -311,6 +318,41 @@ static void test_heartbeat_expiry_and_close(void **state)
     hub_disconnect(f->hub, c2);
 }
 
+/* revoke-tokens ends the user's streams of older generations at once (their reconnect is
+ * refused) and leaves newer tokens and other users alone; disable ends every stream. */
+static void test_revoked_streams_end(void **state)
+{
+    struct fixture *f = *state;
+    struct fake_stream s1, s2, s3;
+    struct hub_conn *old = connect_gen(f->hub, "acme", "7", 1, NULL, &s1, HUB_CONNECTED);
+    struct hub_conn *other = connect_as(f->hub, "acme", "8", NULL, &s3, HUB_CONNECTED);
+    struct hub_conn *fresh;
+    char buf[4096];
+
+    drain(f->hub, old, buf, sizeof(buf));
+    drain(f->hub, other, buf, sizeof(buf));
+    assert_true(s1.suspended);
+    assert_int_equal(hub_user_tokens(f->hub, "acme", "7", 2, 1), 1);
+    assert_int_equal(s1.resumes, 1); /* woken to end */
+    assert_int_equal(hub_read(f->hub, old, buf, sizeof(buf)), HUB_READ_END);
+    hub_disconnect(f->hub, old);
+    connect_gen(f->hub, "acme", "7", 1, NULL, &s1, HUB_REVOKED);
+    connect_gen(f->hub, "acme", "7", 0, NULL, &s1, HUB_REVOKED); /* no gen: the first one */
+    fresh = connect_gen(f->hub, "acme", "7", 2, NULL, &s2, HUB_CONNECTED);
+    drain(f->hub, fresh, buf, sizeof(buf));
+    /* an older record replayed does not lift the revocation */
+    assert_int_equal(hub_user_tokens(f->hub, "acme", "7", 1, 1), 0);
+    connect_gen(f->hub, "acme", "7", 1, NULL, &s1, HUB_REVOKED);
+    /* disabled: every token refused, the open stream ends */
+    assert_int_equal(hub_user_tokens(f->hub, "acme", "7", 2, 0), 1);
+    assert_int_equal(hub_read(f->hub, fresh, buf, sizeof(buf)), HUB_READ_END);
+    connect_gen(f->hub, "acme", "7", 2, NULL, &s1, HUB_REVOKED);
+    /* the other user streams on */
+    assert_false(s3.resumes);
+    hub_disconnect(f->hub, fresh);
+    hub_disconnect(f->hub, other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -320,6 +362,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_slow_client_cut_off, setup, teardown),
         cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_heartbeat_expiry_and_close, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_revoked_streams_end, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

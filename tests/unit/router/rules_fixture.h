@@ -39,7 +39,8 @@ static inline struct rt_tenant fx_tenant(void)
 static inline struct rt_party fx_party(int found, int64_t responsible, int64_t deal)
 {
     struct rt_party p = {found,       found ? 42 : 0, found ? "Romashka" : NULL,
-                         responsible, deal,           deal ? "Supply" : NULL};
+                         responsible, deal,           deal ? "Supply" : NULL,
+                         found};
 
     return p;
 }
@@ -63,6 +64,7 @@ static inline struct rt_event fx_event(enum rt_call_state st, const char *ext, i
     snprintf(ev.diversion_raw, sizeof(ev.diversion_raw), "74993482958");
     snprintf(ev.ext, sizeof(ev.ext), "%s", ext ? ext : "");
     ev.received_us = 1795606810000000LL + (int64_t)offset_s * 1000000;
+    ev.talk_s = ev.total_s = ev.wait_s = -1; /* durations unknown, as the parser gives them */
     return ev;
 }
 

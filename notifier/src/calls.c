@@ -1,0 +1,197 @@
+#include "calls.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cloudevents.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "common/metrics.h"
+
+#define CALLS_SLOTS_MAX 8192 /* in-flight requests remembered in all; beyond, new ones wait */
+
+struct calls_slot {
+    char tenant[CALLREQ_TENANT_MAX];
+    long long user_id;
+    char request_id[IDS_UUID_LEN];
+    int64_t until_ms;
+};
+
+struct calls {
+    struct calls_cfg cfg;
+    char *topic, *source;
+    rd_kafka_t *rk;
+    pthread_t poller;
+    int polling;
+    atomic_int stop;
+    pthread_mutex_t mu;
+    struct calls_slot *slots;
+    size_t n;
+    struct mx_family *m_requests;
+};
+
+static void *calls_poll(void *arg)
+{
+    struct calls *c = arg;
+
+    while (!atomic_load(&c->stop))
+        rd_kafka_poll(c->rk, 100);
+    return NULL;
+}
+
+struct calls *calls_new(const struct calls_cfg *cfg, struct mx_registry *reg, char *err,
+                        size_t errlen)
+{
+    struct calls *c = calloc(1, sizeof(*c));
+
+    if (!c || !(c->slots = calloc(CALLS_SLOTS_MAX, sizeof(*c->slots)))) {
+        free(c);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    c->cfg = *cfg;
+    pthread_mutex_init(&c->mu, NULL);
+    c->topic = strdup(cfg->topic);
+    c->source = strdup(cfg->source);
+    c->m_requests = mx_counter(reg, "notifier_call_requests_total",
+                               "POST /v1/calls answers by result (accepted: on Kafka)", "result");
+    c->rk = c->topic && c->source
+                ? kafka_producer_new(cfg->brokers, cfg->client_id, NULL, err, errlen)
+                : NULL;
+    if (!c->rk || pthread_create(&c->poller, NULL, calls_poll, c) != 0) {
+        if (c->rk)
+            snprintf(err, errlen, "cannot start the call requests' polling thread");
+        calls_free(c);
+        return NULL;
+    }
+    c->polling = 1;
+    return c;
+}
+
+void calls_free(struct calls *c)
+{
+    if (!c)
+        return;
+    atomic_store(&c->stop, 1);
+    if (c->polling)
+        pthread_join(c->poller, NULL);
+    /* The close flushes (polling itself): every delivery reports, and so resumes its request,
+     * before it returns. */
+    if (c->rk) {
+        int left = kafka_producer_close(c->rk, 5000);
+
+        if (left > 0)
+            log_warn("call requests not acknowledged at exit", json_pack("{s:i}", "count", left));
+    }
+    pthread_mutex_destroy(&c->mu);
+    free(c->slots);
+    free(c->topic);
+    free(c->source);
+    free(c);
+}
+
+/* Forget expired slots (compacting the array). Under mu. */
+static void calls_prune(struct calls *c, int64_t now)
+{
+    size_t w = 0;
+
+    for (size_t i = 0; i < c->n; i++) {
+        if (c->slots[i].until_ms > now)
+            c->slots[w++] = c->slots[i];
+    }
+    c->n = w;
+}
+
+int calls_reserve(struct calls *c, const struct callreq *r)
+{
+    int64_t now = ids_now_ms();
+    long mine = 0;
+    int rc = -1;
+
+    pthread_mutex_lock(&c->mu);
+    calls_prune(c, now);
+    for (size_t i = 0; i < c->n; i++)
+        mine += c->slots[i].user_id == r->user_id && strcmp(c->slots[i].tenant, r->tenant) == 0;
+    if (mine < c->cfg.max_in_flight && c->n < CALLS_SLOTS_MAX) {
+        struct calls_slot *s = &c->slots[c->n++];
+
+        snprintf(s->tenant, sizeof(s->tenant), "%s", r->tenant);
+        snprintf(s->request_id, sizeof(s->request_id), "%s", r->request_id);
+        s->user_id = r->user_id;
+        s->until_ms = now + c->cfg.in_flight_s * 1000;
+        rc = 0;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return rc;
+}
+
+void calls_release(struct calls *c, const char *tenant, const char *request_id)
+{
+    pthread_mutex_lock(&c->mu);
+    for (size_t i = 0; i < c->n; i++) {
+        if (strcmp(c->slots[i].request_id, request_id) == 0 &&
+            strcmp(c->slots[i].tenant, tenant) == 0) {
+            c->slots[i] = c->slots[--c->n];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
+void calls_observe(struct calls *c, const char *popup_id)
+{
+    /* "{tenant}:request:{request_id}" (the dialer's result, proto/crm.popups.v1). */
+    const char *mark = strstr(popup_id, ":request:");
+    char tenant[CALLREQ_TENANT_MAX];
+    size_t tlen;
+
+    if (!c || !mark)
+        return;
+    tlen = (size_t)(mark - popup_id);
+    if (tlen == 0 || tlen >= sizeof(tenant))
+        return;
+    memcpy(tenant, popup_id, tlen);
+    tenant[tlen] = '\0';
+    calls_release(c, tenant, mark + strlen(":request:"));
+}
+
+int calls_send(struct calls *c, const struct callreq *r, const char *traceparent,
+               struct kafka_delivery *d, char *err, size_t errlen)
+{
+    struct ce_attrs ce;
+    struct traceparent tp;
+    rd_kafka_headers_t *hdrs;
+    char key[CALLREQ_TENANT_MAX + 24];
+    char *value = callreq_to_json(r);
+    rd_kafka_resp_err_t kerr;
+
+    if (!traceparent || tp_continue(traceparent, &tp) < 0)
+        tp_generate(&tp);
+    if (!value || callreq_key(r, key, sizeof(key)) < 0 ||
+        ce_attrs_init(&ce, r->request_id, "ru.crm.call.requested", c->source, &tp) < 0 ||
+        !(hdrs = ce_headers_new(&ce))) {
+        free(value);
+        snprintf(err, errlen, "cannot build the call request");
+        return -1;
+    }
+    /* RD_KAFKA_MSG_F_FREE: librdkafka takes ownership of value (and of hdrs) on success. */
+    kerr = rd_kafka_producev(c->rk, RD_KAFKA_V_TOPIC(c->topic), RD_KAFKA_V_KEY(key, strlen(key)),
+                             RD_KAFKA_V_VALUE(value, strlen(value)),
+                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE), RD_KAFKA_V_HEADERS(hdrs),
+                             RD_KAFKA_V_OPAQUE(d), RD_KAFKA_V_END);
+    if (kerr) {
+        free(value);
+        rd_kafka_headers_destroy(hdrs);
+        snprintf(err, errlen, "%s", rd_kafka_err2str(kerr));
+        return -1;
+    }
+    return 0;
+}
+
+void calls_count(struct calls *c, const char *result)
+{
+    mx_inc(c->m_requests, result);
+}

@@ -1,0 +1,297 @@
+"""Click-to-call (issue 18) on the real stack with the fake UIS: POST /v1/calls on the notifier
+-> crm.call-requests.v1 -> the dialer (a thread of the reconciler's process) -> UIS's
+start.employee_call -> the outcome on the requesting user's SSE stream. Exactly one UIS call per
+request whatever the redeliveries and crashes; every refusal ends as the right Russian sentence."""
+import json
+import os
+import subprocess
+import uuid
+
+import pytest
+import requests
+from confluent_kafka import Producer
+
+import harness
+from crm_writer_support import query
+from pipeline_stack import CRMCTL, Pipeline, wait_until
+from pipeline_support import Service, consume
+from uis_support import FakeUis, new_key
+
+VIRTUAL = "74993482958"
+EMPLOYEES = [{"id": 11, "full_name": "Анна Петрова", "extension": "112"},
+             {"id": 12, "full_name": "Иван Сидоров", "extension": "113"}]
+
+
+@pytest.fixture
+def world(stack):
+    fake = FakeUis()
+    with Pipeline.on_own_topics(stack) as pipe:
+        pipe.fake = fake
+        pipe.run = uuid.uuid4().hex[:6]
+        pipe.dialers = []
+        yield pipe
+        for d in pipe.dialers:
+            d.stop()
+    fake.close()
+
+
+def start_dialer(pipe, **env):
+    """The reconciler's process with its dialer; its passes look at no tenant of these tests.
+    Static membership: a restarted dialer takes its partitions back at once."""
+    d = Service("reconciler", dict(pipe.env, **pipe.fake.env(), RECONCILE_TENANTS="nobody",
+                                   DIALER_GROUP=f"dial-{pipe.run}",
+                                   INSTANCE_ID=f"dial-{pipe.run}-0",
+                                   **{k: str(v) for k, v in env.items()}))
+    pipe.dialers.append(d)
+    return d.start(ready_timeout=60)
+
+
+def ctl(pipe, *args, stdin=None):
+    out = subprocess.run([CRMCTL, *map(str, args)], input=stdin, capture_output=True, text=True,
+                         timeout=60, env=dict(os.environ, **pipe.env, **pipe.fake.env()))
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def uis_tenant(pipe, key=True, **account):
+    """Anna linked to UIS employee 11, Ivan to none; the account knows the virtual number."""
+    t = pipe.tenant()
+    t.user("anna", "Анна Петрова", ext="112")
+    t.user("ivan", "Иван Сидоров", ext="113")
+    t.employees("anna", "ivan")
+    if not key:
+        return t
+    t.key = new_key()
+    t.app_id = int(uuid.uuid4().int % 10**6) + 10**6
+    pipe.fake.account(t.key, app_id=t.app_id, name=f"Acc {t.id}", virtual_numbers=[VIRTUAL],
+                      **account)
+    pipe.fake.employees(t.key, EMPLOYEES)
+    ctl(pipe, "tenant", "uis-key", t.id, stdin=t.key)
+    ctl(pipe, "uis", "employees", t.id)
+    ctl(pipe, "uis", "link", t.id, t.users["anna"], 11)
+    ctl(pipe, "tenant", "set", t.id, f"uis_virtual_number=+{VIRTUAL}")
+    return t
+
+
+def call(pipe, t, login, body, token=None, **headers):
+    headers.setdefault("Content-Type", "application/json")
+    headers.setdefault("Authorization", f"Bearer {token or t.token(login)}")
+    return requests.post(pipe.notifier_url + "/v1/calls", data=json.dumps(body),
+                         headers=headers, timeout=15)
+
+
+def result(stream, request_id, timeout=30):
+    """The call request's outcome as the user's stream delivered it."""
+    def seen():
+        return next((p for p in stream.popups() if p.get("request_id") == request_id), None)
+    return wait_until(seen, timeout, what=f"the outcome of call request {request_id}")
+
+
+def uis_calls_of(pipe, t):
+    return [e for e in pipe.fake.log(t.app_id) if e["method"] == "start.employee_call"]
+
+
+def row(stack, t, request_id):
+    rows = query(stack, "SELECT status, reason, call_session_id, employee_id, virtual_number "
+                 "FROM call_requests WHERE tenant_id = %s AND request_id = %s", t.id, request_id)
+    return rows[0] if rows else None
+
+
+def test_click_makes_exactly_one_call_with_the_right_parameters(stack, world):
+    t = uis_tenant(world)
+    start_dialer(world)
+    s = t.stream("anna")
+    r = call(world, t, "anna", {"phone": "8 (916) 123-45-67"})
+    assert r.status_code == 202, r.text
+    rid = r.json()["request_id"]
+    out = result(s, rid)
+    assert out["kind"] == "call_request" and out["status"] == "calling", out
+    assert out["message"] == "Звоним…"
+    assert out["phone"] == {"number": "+79161234567", "formatted": "+7 (916) 123-45-67"}
+    made = uis_calls_of(world, t)
+    assert len(made) == 1, made
+    assert made[0]["outcome"] == "ok"
+    assert made[0]["params"] == {"first_call": "employee", "virtual_phone_number": VIRTUAL,
+                                 "contact": "79161234567", "employee": {"id": 11},
+                                 "direction": "out", "external_id": rid}
+    # the call_session_id ties the request to the call that follows
+    assert out["call_id"] and out["call_id"].isdigit()
+    assert row(stack, t, rid) == ("calling", None, out["call_id"], 11, "+" + VIRTUAL)
+    # the request on the topic: key {tenant}:{user}, CloudEvents headers, E.164 number
+    msg = consume(stack["brokers"], world.topics["TOPIC_CALL_REQUESTS"], 1)[0]
+    assert msg["key"] == f"{t.id}:{t.users['anna']}"
+    assert msg["headers"]["ce_id"] == rid and msg["headers"]["ce_type"] == "ru.crm.call.requested"
+    assert msg["value"]["phone"] == "+79161234567"
+    assert msg["value"]["phone_raw"] == "8 (916) 123-45-67"
+
+
+def test_duplicate_delivery_and_a_crash_after_asking_still_make_one_call(stack, world):
+    t = uis_tenant(world)
+    dialer = start_dialer(world)
+    s = t.stream("anna")
+    rid = call(world, t, "anna", {"phone": "+7 916 000-11-22"}).json()["request_id"]
+    first = result(s, rid)
+    assert first["status"] == "calling"
+    # the same request delivered twice more (a producer retry, a replay)
+    msg = consume(stack["brokers"], world.topics["TOPIC_CALL_REQUESTS"], 1)[0]
+    p = Producer({"bootstrap.servers": stack["brokers"]})
+    for _ in range(2):
+        p.produce(world.topics["TOPIC_CALL_REQUESTS"], json.dumps(msg["value"]).encode(),
+                  msg["key"].encode(), headers=list(msg["headers"].items()))
+    p.flush(10)
+    wait_until(lambda: harness.group_lag(stack["brokers"], world.topics["TOPIC_CALL_REQUESTS"],
+                                         f"dial-{world.run}") == 0,
+               what="the dialer to read the duplicates")
+    assert len(uis_calls_of(world, t)) == 1
+
+    # UIS answers slowly; the dialer dies after asking, before it could record the answer
+    world.fake.delay(3)
+    rid2 = call(world, t, "anna", {"phone": "89160003344"}).json()["request_id"]
+    wait_until(lambda: (row(stack, t, rid2) or ("",))[0] == "claimed",
+               what="the dialer to claim the request")
+    dialer.kill()
+    wait_until(lambda: len(uis_calls_of(world, t)) == 2, what="UIS to take the call")
+    world.fake.delay(0)
+    start_dialer(world)
+    out = result(s, rid2, timeout=60)
+    # UIS may have started the call: the request is never asked again, the manager is told
+    assert out["status"] == "unknown" and out["reason"] == "no_answer", out
+    assert out["message"] == "Нет ответа от UIS: звонок мог начаться, проверьте телефон"
+    assert row(stack, t, rid2)[0] == "unknown"
+    assert [c["params"]["external_id"] for c in uis_calls_of(world, t)] == [rid, rid2]
+
+
+def test_uis_refusals_reach_the_user_in_russian(stack, world):
+    t = uis_tenant(world, blacklist=["79160000001"])
+    start_dialer(world)
+    anna, ivan = t.stream("anna"), t.stream("ivan")
+
+    def outcome(stream, login, phone):
+        r = call(world, t, login, {"phone": phone})
+        assert r.status_code == 202, r.text
+        return result(stream, r.json()["request_id"])
+
+    out = outcome(anna, "anna", "89160000001")
+    assert (out["status"], out["reason"], out["message"]) == (
+        "failed", "contact_in_blacklist", "Номер в чёрном списке")
+    out = outcome(ivan, "ivan", "89160000002")
+    assert (out["status"], out["reason"], out["message"]) == (
+        "failed", "not_linked", "Сотрудник не привязан к UIS")
+    # one internal_error: UIS said it started nothing, so it is asked again, once more
+    world.fake.fail(token=t.key, method="start.employee_call", mnemonic="internal_error", times=1)
+    out = outcome(anna, "anna", "89160000003")
+    assert out["status"] == "calling", out
+    assert [c["outcome"] for c in uis_calls_of(world, t)] == [
+        "contact_in_blacklist", "internal_error", "ok"]
+    # the account lost its Call API option
+    world.fake.account(t.key, call_api=False)
+    out = outcome(anna, "anna", "89160000004")
+    assert out["message"] == "В аккаунте UIS не подключён Call API"
+    # a blocked key: the admin's business, said so
+    world.fake.account(t.key, key_status="blocked")
+    out = outcome(anna, "anna", "89160000005")
+    assert out["reason"] == "key_rejected"
+    assert out["message"] == "UIS не принял ключ API: обратитесь к администратору"
+    # a tenant without a key never reaches UIS
+    u = uis_tenant(world, key=False)
+    s = u.stream("anna")
+    r = call(world, u, "anna", {"phone": "89160000006"})
+    out = result(s, r.json()["request_id"])
+    assert out["reason"] == "no_uis_key"
+    assert out["message"].startswith("Для компании не введён ключ API UIS")
+    # another user never sees someone else's outcome
+    assert not [p for p in ivan.popups() if p.get("kind") == "call_request"
+                and p["user_id"] != t.users["ivan"]]
+
+
+def test_requests_the_notifier_refuses(stack, world):
+    t = uis_tenant(world)
+    r = call(world, t, "anna", {"phone": "12"})
+    assert r.status_code == 400 and r.json()["error"] == "number_not_callable", r.text
+    r = call(world, t, "anna", {"phone": "89161234567", "counterparty_id": "x"})
+    assert r.status_code == 400 and r.json()["error"] == "bad_request", r.text
+    r = call(world, t, "anna", {"phone": "89161234567"}, token="not-a-token")
+    assert r.status_code == 401
+    r = call(world, t, "anna", {"phone": "89161234567"}, **{"Content-Type": "text/plain"})
+    assert r.status_code == 415
+    r = requests.get(world.notifier_url + "/v1/calls", timeout=5)
+    assert r.status_code == 405
+    # a user may have three requests in flight; no dialer runs, so none comes back
+    for i in range(3):
+        assert call(world, t, "anna", {"phone": f"8916000000{i}"}).status_code == 202
+    r = call(world, t, "anna", {"phone": "89160000009"})
+    assert r.status_code == 429 and r.json()["error"] == "too_many_calls"
+    assert call(world, t, "ivan", {"phone": "89160000009"}).status_code == 202
+    # once the dialer answers them, anna may call again
+    start_dialer(world)
+    wait_until(lambda: call(world, t, "anna", {"phone": "89160000009"}).status_code == 202,
+               what="anna's requests to be answered")
+
+
+def out_body(call_id, state, client, ext=None, rec=None):
+    """What UIS posts for an outgoing call: the guide's templates and the admin's optional
+    "Исходящий звонок" one (call_state RINGING, the calling employee's extension), with
+    direction out and the client's number as contact_phone_number."""
+    url = f'\n    "call_record_url":{rec},' if rec else ""
+    return (f'{{\n    "from_number":{client},\n    "diversion":{VIRTUAL},\n'
+            f'    "direction":out,\n    "call_id":{call_id},\n'
+            f'    "user_extension":{ext or ""},{url}\n    "call_state":"{state}"\n}}')
+
+
+def call_popups(stream, call_id):
+    """The popups of one call (a call request's outcome names the call too: not one of them)."""
+    return [p for p in stream.popups() if p.get("call_id") == call_id
+            and p.get("kind") != "call_request"]
+
+
+def post_out(t, call_id, state, client, ext=None, rec=None):
+    r = requests.post(t.url, data=out_body(call_id, state, client, ext, rec), timeout=15)
+    assert r.status_code == 200, r.text
+
+
+def test_a_callback_flows_through_the_pipeline_as_an_outgoing_call(stack, world):
+    """Click -> UIS's call -> its notifications: no ringing popup to anyone, the "in call" card
+    for the caller when the client answers, a contact with direction out answered by the
+    caller, the existing client's counterparty and a history entry in its open deal."""
+    t = uis_tenant(world)
+    client = "79161112233"
+    cp = t.counterparty("ООО Обратный звонок", mobile="+" + client, responsible="ivan")
+    deal = t.deal(cp, "Поставка")
+    start_dialer(world)
+    anna, ivan = t.stream("anna"), t.stream("ivan")
+    rid = call(world, t, "anna", {"phone": "8 916 111 22 33", "counterparty_id": cp}).json()[
+        "request_id"]
+    session = result(anna, rid)["call_id"]
+    post_out(t, session, "RINGING", client, ext="112")
+    post_out(t, session, "ANSWERED", client, ext="112")
+    card = wait_until(lambda: call_popups(anna, session), what="anna's in-call card")
+    assert [(p["action"], p["state"], p["direction"]) for p in card] == [
+        ("show", "in_call", "out")], card
+    assert card[0]["caller"]["number"] == "+" + client
+    assert card[0]["counterparty"]["id"] == cp
+    post_out(t, session, "HANGUP", client, ext="112",
+             rec=f"https://app.uiscom.ru/system/media/talk/{session}/abc/")
+    wait_until(lambda: [p["state"] for p in call_popups(anna, session)][-1:] == ["closed"],
+               what="the card to close")
+    world.settle()
+    c = t.contact(session)
+    assert (c["direction"], c["answered_by"], c["counterparty_id"], c["state"]) == (
+        "out", t.users["anna"], cp, "completed"), c
+    hist = [h for h in t.list("deal-history") if h["call_id"] == session]
+    assert [(h["deal_id"], h["direction"], h["user_id"]) for h in hist] == [
+        (deal, "out", t.users["anna"])]
+    # nobody else's CRM rang: not the counterparty's responsible, not the employees
+    assert not call_popups(ivan, session)
+
+
+def test_an_unanswered_outgoing_call_is_no_missed_call(stack, world):
+    t = uis_tenant(world)
+    t.set(create_contact_on_call="false")
+    anna = t.stream("anna")
+    call_id, client = str(uuid.uuid4().int % 10**10 + 10**10), "79165550000"
+    post_out(t, call_id, "RINGING", client, ext="112")
+    post_out(t, call_id, "MISSED", client)
+    world.settle()
+    assert not [x for x in t.list("tasks") if x["call_id"] == call_id]
+    assert not [x for x in t.list("counterparties") if x["mobile_phone"] == "+" + client]
+    assert not call_popups(anna, call_id)
