@@ -102,7 +102,6 @@ def stack_script(function):
                    check=True, cwd=REPO, capture_output=True)
 
 
-@contextlib.contextmanager
 def kafka_conf(brokers, **extra):
     """A client configuration for brokers with the Kafka security variables of the environment
     (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*, KAFKA_SSL_*), as the services read them."""
@@ -114,6 +113,7 @@ def kafka_conf(brokers, **extra):
     return {"bootstrap.servers": brokers, **security_conf(), **extra}
 
 
+@contextlib.contextmanager
 def own_topics(brokers, name_prefix=""):
     """Yields new_topic(prefix, partitions=3, config=None) -> the name of a topic made for the
     caller (unique, replication 1); every topic it made is deleted on exit (best effort)."""
