@@ -400,10 +400,12 @@ static void ctl_call_name_users(json_t *items, json_t *logins)
 static int ctl_call_kafka(const char *brokers, const struct ctl_call_cfg *cfg, PGconn *conn,
                           const char *tenant, const char *call_id, int64_t from_ms, int64_t to_ms)
 {
-    static const char *const ev_h[] = {"STATE",      "FROM",        "EXT",
-                                       "RECORDINGS", "RECEIVED AT", "EVENT"};
-    static const char *const ev_k[] = {"call_state",       "from_number", "user_extension",
-                                       "call_record_urls", "received_at", "event_id"};
+    /* source: absent for ingest's webhooks, "uis-calls-report" for the reconciler's events. */
+    static const char *const ev_h[] = {"STATE",       "FROM",  "EXT",   "RECORDINGS",
+                                       "RECEIVED AT", "EVENT", "SOURCE"};
+    static const char *const ev_k[] = {
+        "call_state",  "from_number", "user_extension", "call_record_urls",
+        "received_at", "event_id",    "source"};
     static const char *const ac_h[] = {"ACTION", "STATE",    "COUNTERPARTY",
                                        "DEAL",   "ASSIGNEE", "EVENT"};
     static const char *const ac_k[] = {
@@ -416,7 +418,7 @@ static int ctl_call_kafka(const char *brokers, const struct ctl_call_cfg *cfg, P
         const char *const *headers, *const *keys;
         size_t n;
     } topics[] = {
-        {"notifications received", cfg->topic_call_events, ev_h, ev_k, 6},
+        {"notifications received", cfg->topic_call_events, ev_h, ev_k, 7},
         {"router's decisions: actions for crm-writer", cfg->topic_actions, ac_h, ac_k, 6},
         {"popups sent", cfg->topic_popups, pu_h, pu_k, 5},
     };
@@ -495,7 +497,7 @@ int ctl_call_run(const char *pg_dsn, const char *kafka_brokers, int argc, char *
         return 1;
     }
     if (PQntuples(res) != 1) {
-        fprintf(stderr, "crmctl: unknown tenant %s\n", tenant);
+        fprintf(stderr, "crmctl: tenant %s does not exist\n", tenant);
         PQclear(res);
         PQfinish(conn);
         return 1;

@@ -1,5 +1,6 @@
 /* `crmctl call CALL_ID TENANT`: one call's whole story for people — the notifications UIS sent
- * as ingest received them, the router's decisions (its per-call state and the actions it
+ * as ingest received them and what the reconciler found in UIS's calls report (SOURCE
+ * uis-calls-report), the router's decisions (its per-call state and the actions it
  * produced), the rows crm-writer wrote, the popups sent. Kafka is read only in the time window
  * the call's rows span (offsets for times), never from the beginning of a topic. */
 #ifndef CRMW_CTL_CALL_H

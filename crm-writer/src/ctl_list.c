@@ -250,7 +250,7 @@ static int ctl_list_print(const struct ctl_list_spec *spec, PGresult *res)
     while (ncols < CTL_MAXCOLS && spec->headers[ncols])
         ncols++;
     if (nrows == 0 || ncols == 0) {
-        printf("no %s\n", spec->name);
+        printf("(none)\n");
         return 0;
     }
     if (ctl_list_print_result(stdout, res, ncols, spec->headers, 48) < 0) {
@@ -308,7 +308,7 @@ int ctl_list_run(const char *pg_dsn, const char *what, int argc, char **argv)
     res = PQexecParams(conn, "SELECT 1 FROM tenants WHERE id = $1", 1, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
         if (PQresultStatus(res) == PGRES_TUPLES_OK)
-            fprintf(stderr, "crmctl: unknown tenant %s\n", a.tenant);
+            fprintf(stderr, "crmctl: tenant %s does not exist\n", a.tenant);
         else
             fprintf(stderr, "crmctl: %s list: %s", spec->name, PQerrorMessage(conn));
         PQclear(res);

@@ -35,8 +35,8 @@ from kubernetes_validate import utils as kv
 import check_manifests
 from check_manifests import report  # the same "ok/FAILED overlay: rule" lines and counts
 
-SERVICES = ("ingest", "router", "crm-writer", "notifier")
-DASHBOARD_ROWS = ("Pipeline latency", "ingest", "router", "crm-writer", "notifier")
+SERVICES = ("ingest", "router", "crm-writer", "notifier", "reconciler")
+DASHBOARD_ROWS = ("Pipeline latency", "ingest", "router", "crm-writer", "notifier", "reconciler")
 KINDS = {"PodMonitor", "PrometheusRule", "ConfigMap"}
 
 def strict(schema):

@@ -93,7 +93,7 @@ def test_filters_and_limit(pipe, office):
         == [missed]
     assert len(table(ctl(pipe, "contacts", "list", t.id, "--since", "1h")[1])[1]) == 2
     rc, out, _ = ctl(pipe, "contacts", "list", t.id, "--since", "2100-01-01")
-    assert rc == 0 and out.strip() == "no contacts"
+    assert rc == 0 and out.strip() == "(none)"
     _, rows = table(ctl(pipe, "tasks", "list", t.id, "--state", "open")[1])
     assert [r["CALL"] for r in rows] == [missed] and rows[0]["ASSIGNEE"] == "anna"
     _, rows = table(ctl(pipe, "deal-history", "list", t.id, "--call", answered)[1])
@@ -118,7 +118,7 @@ def test_bad_filters_are_refused_clearly(pipe, office):
     rc, _, err = ctl(pipe, "contacts", "list", t.id, "--limit", "-3")
     assert rc == 2
     rc, _, err = ctl(pipe, "contacts", "list", "no-such-tenant")
-    assert rc == 1 and "unknown tenant" in err
+    assert rc == 1 and "tenant no-such-tenant does not exist" in err
 
 
 def test_json_stays_as_it_was(pipe, office):

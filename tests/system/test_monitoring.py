@@ -1,16 +1,21 @@
 """deploy/k8s/monitoring against the running services (issue 20): every metric the Grafana
 dashboard and the alert rules query, and every label they select or group by, must be one the
-four services really export on /metrics — scraped live after a call went through the pipeline.
-Series that come from elsewhere are named in EXTERNAL."""
+five services really export on /metrics — scraped live after a call went through the pipeline
+and the reconciler (against the fake UIS) completed a pass. Series that come from elsewhere are
+named in EXTERNAL."""
 import json
+import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
 import requests
 import yaml
 
-from pipeline_stack import Pipeline, new_call_id, wait_until
+from pipeline_stack import CRMCTL, Pipeline, new_call_id, wait_until
+from pipeline_support import Service
+from uis_support import FakeUis, new_key
 
 REPO = Path(__file__).resolve().parents[2]
 MONITORING = REPO / "deploy" / "k8s" / "monitoring"
@@ -122,8 +127,27 @@ def test_the_name_check_catches_what_is_not_exported():
 
 @pytest.fixture(scope="module")
 def pipe(stack):
+    fake = FakeUis(minute_seconds=4)
     with Pipeline.on_own_topics(stack) as p:
+        p.fake = fake
         yield p
+        if getattr(p, "reconciler", None):
+            p.reconciler.stop()
+    fake.close()
+
+
+def start_reconciler(pipe, t):
+    """The tenant's UIS key accepted by the fake UIS, and a reconciler passing over it."""
+    key = new_key()
+    pipe.fake.account(key, app_id=4242, name=f"Acc {t.id}", timezone="Europe/Moscow")
+    pipe.fake.employees(key, [{"id": 11, "full_name": "Anna", "extension": "101"}])
+    out = subprocess.run([CRMCTL, "tenant", "uis-key", t.id], input=key, capture_output=True,
+                         text=True, timeout=60, env=dict(os.environ, **pipe.env, **pipe.fake.env()))
+    assert out.returncode == 0, out.stderr
+    pipe.reconciler = Service("reconciler", dict(pipe.env, **pipe.fake.env(), RECONCILE_TENANTS=t.id,
+                                                 RECONCILE_INTERVAL_S="1", RECONCILE_SETTLE_S="0"))
+    pipe.reconciler.start(ready_timeout=60)
+    return pipe.reconciler
 
 
 def test_dashboard_and_rules_use_only_exported_metrics(pipe):
@@ -137,9 +161,13 @@ def test_dashboard_and_rules_use_only_exported_metrics(pipe):
     assert requests.post(t.url, data='{"call_state":"RINGING"}', timeout=10).status_code == 400
     wait_until(lambda: cid in {p["call_id"] for p in stream.popups()}, what="the call's popup")
     wait_until(lambda: t.contact(cid), what="the call's contact row")
+    rec = start_reconciler(pipe, t)
+    # it asked UIS (the fake) for the tenant's account: its UIS calls are counted by method
+    wait_until(lambda: re.search(r"^reconciler_uis_calls_total\{", rec.ops("/metrics").text, re.M),
+               timeout=60, what=f"the reconciler's first UIS call ({rec.ops('/metrics').text[-1500:]})")
 
     exported = {}
-    for name, svc in pipe.services.items():
+    for name, svc in [*pipe.services.items(), ("reconciler", rec)]:
         r = svc.ops("/metrics")
         assert r.status_code == 200, name
         for series, labels in parse_scrape(r.text).items():
@@ -149,6 +177,6 @@ def test_dashboard_and_rules_use_only_exported_metrics(pipe):
     qs = queries()
     used = {n for _, e in qs for n, _ in selectors(e)[0]}
     # the rules and the dashboard cover every service
-    for prefix in ("ingest_", "router_", "crmw_", "notifier_"):
+    for prefix in ("ingest_", "router_", "crmw_", "notifier_", "reconciler_"):
         assert any(n.startswith(prefix) for n in used), prefix
     assert problems(qs, exported) == []
