@@ -295,3 +295,85 @@ def test_an_unanswered_outgoing_call_is_no_missed_call(stack, world):
     assert not [x for x in t.list("tasks") if x["call_id"] == call_id]
     assert not [x for x in t.list("counterparties") if x["mobile_phone"] == "+" + client]
     assert not call_popups(anna, call_id)
+
+
+def test_a_missed_call_task_closes_itself_when_the_number_is_reached(stack, world):
+    t = uis_tenant(world)
+    start_dialer(world)
+    anna = t.stream("anna")
+    callback_client, incoming_client, other = "79167770001", "79167770002", "79167770003"
+    missed = {}
+    for client in (callback_client, incoming_client, other):
+        missed[client] = str(uuid.uuid4().int % 10**10 + 10**10)
+        t.post(missed[client], "RINGING", client, ext="113")
+        t.post(missed[client], "MISSED", client)
+    world.settle()
+
+    def task(client):
+        return next(x for x in t.list("tasks") if x["call_id"] == missed[client])
+
+    assert not task(callback_client)["done"]
+    # anna calls the first number back from the popup page; the client answers
+    rid = call(world, t, "anna", {"phone": callback_client}).json()["request_id"]
+    session = result(anna, rid)["call_id"]
+    post_out(t, session, "RINGING", callback_client, ext="112")
+    post_out(t, session, "ANSWERED", callback_client, ext="112")
+    # the second number calls again and Ivan answers
+    again = str(uuid.uuid4().int % 10**10 + 10**10)
+    t.post(again, "RINGING", incoming_client, ext="113")
+    t.post(again, "ANSWERED", incoming_client, ext="113")
+    world.settle()
+    got = task(callback_client)
+    assert (got["done"], got["closed_by_call_id"], got["closed_by_user_id"]) == (
+        True, session, t.users["anna"]), got
+    got = task(incoming_client)
+    assert (got["done"], got["closed_by_call_id"], got["closed_by_user_id"]) == (
+        True, again, t.users["ivan"]), got
+    # nobody reached the third number: its task stays open
+    got = task(other)
+    assert (got["done"], got["closed_by_call_id"]) == (False, None), got
+
+
+def test_popup_page_calls_back_in_chromium(stack, world):
+    """The popup page in headless Chromium: a missed call's "Перезвонить", then "Звоним…",
+    then the call's own card once the client answers; the dial box shows UIS's refusal."""
+    from test_notifier_browser import BROWSER_DIR, Browser
+    if not (BROWSER_DIR / "node_modules" / "playwright-core").exists():
+        pytest.fail("run `npm ci` in tests/browser first (playwright-core)")
+    t = uis_tenant(world, blacklist=["79160000001"])
+    start_dialer(world)
+    anna = t.users["anna"]
+    b = Browser(f"{world.notifier_url}/popup?token={t.token('anna')}")
+    try:
+        assert b.read()["conn"] == "На связи"
+        client, missed = "79168880001", str(uuid.uuid4().int % 10**10 + 10**10)
+        t.post(missed, "RINGING", client, ext="112")
+        b.wait(f'.card[data-popup-id="{t.id}:{missed}:{anna}"][data-state="ringing"]')
+        t.post(missed, "MISSED", client)
+        out = b.wait(f'.card[data-popup-id="{t.id}:{missed}:{anna}"][data-state="closed"] '
+                     '.callback', shot="callback-missed-card")
+        # the ended call stays in the recent list with its button after its card has gone
+        out = b.wait('.notice[data-status="calling"]', click="#recent-list li .callback",
+                     shot="callback-calling")
+        notice = out["notices"][0]
+        assert "Звоним…" in notice["text"] and "+7 (916) 888-00-01" in notice["text"], out
+        rid = notice["request_id"]
+        session = row(stack, t, rid)[2]
+        made = uis_calls_of(world, t)
+        assert [c["params"]["external_id"] for c in made] == [rid]
+        assert made[0]["params"]["contact"] == client
+        post_out(t, session, "RINGING", client, ext="112")
+        post_out(t, session, "ANSWERED", client, ext="112")
+        out = b.wait(f'.card[data-popup-id="{t.id}:{session}:{anna}"][data-state="in_call"]',
+                     shot="callback-in-call", settle=300)
+        card = next(c for c in out["cards"] if c["popup_id"] == f"{t.id}:{session}:{anna}")
+        assert "+7 (916) 888-00-01" in card["text"] and "Исходящий" not in card["text"]
+        assert "В разговоре" in card["text"]
+        # "Звоним…" has done its job once the call's card is there
+        out = b.wait(f'.notice[data-request-id="{rid}"]', gone=True)
+        # the dial box: a number UIS refuses
+        out = b.wait('.notice[data-status="failed"]', fill="#dial-number", text="8 916 000-00-01",
+                     click="#dial-go", shot="callback-refused")
+        assert "Номер в чёрном списке" in out["notices"][0]["text"], out
+    finally:
+        b.quit()
