@@ -5,6 +5,7 @@ request whatever the redeliveries and crashes; every refusal ends as the right R
 import json
 import os
 import subprocess
+import sys
 import uuid
 
 import pytest
@@ -14,7 +15,7 @@ from confluent_kafka import Producer
 import harness
 from crm_writer_support import query
 from pipeline_stack import CRMCTL, Pipeline, wait_until
-from pipeline_support import Service, consume
+from pipeline_support import REPO, Service, consume
 from uis_support import FakeUis, new_key
 
 VIRTUAL = "74993482958"
@@ -123,6 +124,17 @@ def test_click_makes_exactly_one_call_with_the_right_parameters(stack, world):
     assert msg["headers"]["ce_id"] == rid and msg["headers"]["ce_type"] == "ru.crm.call.requested"
     assert msg["value"]["phone"] == "+79161234567"
     assert msg["value"]["phone_raw"] == "8 (916) 123-45-67"
+    # both messages keep their contracts (proto/)
+    sys.path.insert(0, str(REPO / "tests" / "proto"))
+    import schemas
+    schemas.validate("crm.call-requests.v1", msg["value"])
+    schemas.validate_key("crm.call-requests.v1", msg["key"].encode())
+    schemas.validate_headers("crm.call-requests.v1", msg["headers"])
+    outcome = next(m for m in consume(stack["brokers"], world.topics["TOPIC_POPUPS"], 1)
+                   if m["value"].get("request_id") == rid)
+    schemas.validate("crm.popups.v1", outcome["value"])
+    schemas.validate_key("crm.popups.v1", outcome["key"].encode())
+    schemas.validate_headers("crm.popups.v1", outcome["headers"])
 
 
 def test_duplicate_delivery_and_a_crash_after_asking_still_make_one_call(stack, world):
