@@ -39,10 +39,10 @@ def world(stack):
 def start_dialer(pipe, **env):
     """The reconciler's process with its dialer; its passes look at no tenant of these tests.
     Static membership: a restarted dialer takes its partitions back at once."""
-    d = Service("reconciler", dict(pipe.env, **pipe.fake.env(), RECONCILE_TENANTS="nobody",
-                                   DIALER_GROUP=f"dial-{pipe.run}",
-                                   INSTANCE_ID=f"dial-{pipe.run}-0",
-                                   **{k: str(v) for k, v in env.items()}))
+    d = Service("reconciler", {**pipe.env, **pipe.fake.env(), "RECONCILE_TENANTS": "nobody",
+                               "DIALER_GROUP": f"dial-{pipe.run}",
+                               "INSTANCE_ID": f"dial-{pipe.run}-0",
+                               **{k: str(v) for k, v in env.items()}})
     pipe.dialers.append(d)
     return d.start(ready_timeout=60)
 
@@ -389,3 +389,60 @@ def test_popup_page_calls_back_in_chromium(stack, world):
         assert "Номер в чёрном списке" in out["notices"][0]["text"], out
     finally:
         b.quit()
+
+
+def test_a_task_written_after_the_callback_was_talked_is_born_closed(stack, world):
+    """The other order of the two facts (the writer lags, or reconciliation brings the missed
+    call late): the task is inserted already done, naming the callback."""
+    t = uis_tenant(world)
+    client = "+79167770009"
+    facts = {"caller": client, "direction": "out", "exts": ["112"], "answered_ext": "",
+             "hangup_ext": ""}
+    query(stack, "INSERT INTO router_calls (tenant_id, call_id, state, facts) VALUES "
+          "(%s, '9000000001', 'missed', %s::jsonb), (%s, '9000000002', 'completed', %s::jsonb)",
+          t.id, json.dumps(dict(facts, direction="in", exts=[], first_us=1)),
+          t.id, json.dumps(dict(facts, first_us=2)))
+    query(stack, "INSERT INTO tasks (tenant_id, call_id, title, phone) VALUES "
+          "(%s, '9000000001', 'Пропущенный звонок', %s)", t.id, client)
+    got = next(x for x in t.list("tasks") if x["call_id"] == "9000000001")
+    assert (got["done"], got["closed_by_call_id"], got["closed_by_user_id"]) == (
+        True, "9000000002", t.users["anna"]), got
+    # a talked call that started before the missed one closes nothing
+    query(stack, "INSERT INTO router_calls (tenant_id, call_id, state, facts) VALUES "
+          "(%s, '9000000003', 'missed', %s::jsonb)",
+          t.id, json.dumps(dict(facts, direction="in", exts=[], first_us=3)))
+    query(stack, "INSERT INTO tasks (tenant_id, call_id, title, phone) VALUES "
+          "(%s, '9000000003', 'Пропущенный звонок', %s)", t.id, client)
+    query(stack, "UPDATE router_calls SET state = 'completed', facts = facts || '{\"v\": 2}' "
+          "WHERE tenant_id = %s AND call_id = '9000000002'", t.id)
+    got = next(x for x in t.list("tasks") if x["call_id"] == "9000000003")
+    assert (got["done"], got["closed_by_call_id"]) == (False, None), got
+
+
+def test_reconciliation_brings_lost_outgoing_calls_as_outgoing_calls(stack, world):
+    """Outgoing calls whose notifications were all lost come back from UIS's calls report and
+    follow the outgoing rules: direction out, answered_by the employee who called, no popup,
+    no missed-call task for the one the client did not answer."""
+    import datetime as dt
+    from uis_support import uis_calls
+    t = uis_tenant(world, timezone="Europe/Moscow")
+    anna = t.stream("anna")
+    start = uis_calls.local_now("Europe/Moscow") - dt.timedelta(minutes=20)
+    talked, unanswered = 10**11 + uuid.uuid4().int % 10**10, 10**11 + uuid.uuid4().int % 10**10
+    world.fake.calls(t.key, [
+        uis_calls.make_call(talked, start, kind="outgoing", contact="79163330001",
+                            employees=EMPLOYEES[:1]),
+        uis_calls.make_call(unanswered, start + dt.timedelta(minutes=1),
+                            kind="outgoing_unanswered", contact="79163330002",
+                            employees=EMPLOYEES[:1])])
+    start_dialer(world, RECONCILE_TENANTS=t.id, RECONCILE_INTERVAL_S=1, RECONCILE_SETTLE_S=0)
+    wait_until(lambda: t.contact(str(talked)) and t.contact(str(unanswered)),
+               timeout=60, what="reconciliation to bring both calls")
+    world.settle()
+    c = t.contact(str(talked))
+    assert (c["direction"], c["answered_by"], c["state"]) == ("out", t.users["anna"],
+                                                              "completed"), c
+    c = t.contact(str(unanswered))
+    assert (c["direction"], c["state"]) == ("out", "missed"), c
+    assert not [x for x in t.list("tasks") if x["call_id"] in (str(talked), str(unanswered))]
+    assert not call_popups(anna, str(talked)) and not call_popups(anna, str(unanswered))
