@@ -1,5 +1,7 @@
 #include "common/cfg.h"
 
+#include "common/kafka_security.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +99,7 @@ void cfg_help(FILE *out, const char *usage, const struct cfg_var *vars, size_t n
             fprintf(out, " [default: %s]", v->def);
         fputc('\n', out);
     }
+    kafka_security_help(out); /* every program of the product is a Kafka client */
 }
 
 json_t *cfg_to_json(const struct cfg_var *vars, size_t n, const void *base)

@@ -2,6 +2,7 @@
 
 #include "common/ids.h"
 #include "common/kafka_batch.h"
+#include "common/kafka_security.h"
 #include "common/log.h"
 
 #include <stdio.h>
@@ -68,7 +69,8 @@ rd_kafka_conf_t *kafka_conf_new(const char *brokers, const char *client_id,
 
     if (kafka_set(conf, "bootstrap.servers", brokers, err, errlen) < 0 ||
         kafka_set(conf, "client.id", client_id, err, errlen) < 0 ||
-        kafka_set_all(conf, extra, err, errlen) < 0) {
+        kafka_set_all(conf, extra, err, errlen) < 0 ||
+        kafka_security_apply(conf, NULL, err, errlen) < 0) {
         rd_kafka_conf_destroy(conf);
         return NULL;
     }

@@ -89,8 +89,11 @@ static int phone_build(const char *d, int n, bool plus, char *out, size_t outlen
         if (n >= 2 && d[0] == '0' && d[1] == '0') {
             d += 2;
             n -= 2;
-        } else if (n == 11 && (d[0] == '8' || d[0] == '7')) {
+        } else if (n == 11 && (d[0] == '7' || (d[0] == '8' && d[1] >= '3'))) {
+            /* 8 is Russia's trunk prefix only before a +7 national number (3..9). */
             return phone_emit("7", d + 1, 10, out, outlen);
+        } else if (n >= 5 && n <= 9) {
+            return PHONE_INTERNAL;
         } else if (n == 10) {
             return phone_emit("7", d, 10, out, outlen);
         } else if (n > 11 && strncmp(d, "810", 3) == 0) {
@@ -154,8 +157,9 @@ static size_t phone_cc_len(const char *digits)
 
     if (digits[0] == '1' || digits[0] == '7')
         return 1;
-    for (const char *p = two; *p; p += 3) {
-        if (p[0] == digits[0] && p[1] == digits[1])
+    /* Entries are "dd" and a separator; the last has none, so step within the string. */
+    for (size_t i = 0; i + 2 <= sizeof(two) - 1; i += 3) {
+        if (two[i] == digits[0] && two[i + 1] == digits[1])
             return 2;
     }
     return 3;
@@ -218,9 +222,29 @@ int phone_format(const char *e164, char *out, size_t outlen)
     return PHONE_OK;
 }
 
+int phone_e164_valid(const char *s)
+{
+    size_t n;
+
+    if (s == NULL || s[0] != '+' || s[1] < '1' || s[1] > '9')
+        return 0;
+    n = strlen(s + 1);
+    return n >= 5 && n <= 15 && strspn(s + 1, "0123456789") == n;
+}
+
+int phone_ext_valid(const char *s)
+{
+    size_t n = s != NULL ? strlen(s) : 0;
+
+    return n >= 1 && n <= PHONE_EXT_MAX &&
+           strspn(s, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ*#+_-") == n;
+}
+
 const char *phone_strerror(int rc)
 {
     switch (rc) {
+    case PHONE_INTERNAL:
+        return "is an internal or service number (5 to 9 digits), not a phone number";
     case PHONE_OK:
         return "is a valid phone number";
     case PHONE_EMPTY:

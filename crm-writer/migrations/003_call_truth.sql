@@ -14,3 +14,11 @@ ALTER TABLE contacts
     ADD COLUMN talk_duration_s integer CHECK (talk_duration_s >= 0),
     ADD COLUMN total_duration_s integer CHECK (total_duration_s >= 0),
     ADD COLUMN wait_duration_s integer CHECK (wait_duration_s >= 0);
+
+-- A call that UIS never ends (no recording template for the employee, no "Завершение звонка"
+-- notification) would keep its popups open for hours: after this many seconds without a
+-- notification the router closes them (the contact is left as it is).
+ALTER TABLE tenants ADD COLUMN quiet_period_s integer NOT NULL DEFAULT 300
+    CHECK (quiet_period_s BETWEEN 5 AND 86400);
+-- The router's sweep reads only calls that may still have a popup open.
+CREATE INDEX router_calls_open ON router_calls (updated_at) WHERE state IN ('ringing', 'answered');

@@ -1,5 +1,7 @@
 #include "action.h"
 
+#include "common/phone.h"
+#include "common/rfc3339.h"
 #include "common/webhook_token.h"
 
 #include <ctype.h>
@@ -23,22 +25,6 @@ static int action_fail(struct action_ctx *c, const char *field, const char *reas
     return -1;
 }
 
-int action_e164_valid(const char *s)
-{
-    size_t n;
-
-    if (!s || s[0] != '+' || s[1] < '1' || s[1] > '9')
-        return 0;
-    n = strlen(s + 1);
-    if (n < 5 || n > 15)
-        return 0;
-    for (size_t i = 1; i <= n; i++) {
-        if (!isdigit((unsigned char)s[i]))
-            return 0;
-    }
-    return 1;
-}
-
 static int action_digits(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -46,48 +32,6 @@ static int action_digits(const char *s, size_t n)
             return 0;
     }
     return 1;
-}
-
-static int action_num(const char *s, size_t n)
-{
-    int v = 0;
-
-    for (size_t i = 0; i < n; i++)
-        v = v * 10 + (s[i] - '0');
-    return v;
-}
-
-int action_rfc3339_valid(const char *s)
-{
-    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    size_t i = 19;
-    int month, day;
-
-    /* YYYY-MM-DDTHH:MM:SS */
-    if (!s || strlen(s) < 20 || !action_digits(s, 4) || s[4] != '-' || !action_digits(s + 5, 2) ||
-        s[7] != '-' || !action_digits(s + 8, 2) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-        !action_digits(s + 11, 2) || s[13] != ':' || !action_digits(s + 14, 2) || s[16] != ':' ||
-        !action_digits(s + 17, 2))
-        return 0;
-    month = action_num(s + 5, 2);
-    day = action_num(s + 8, 2);
-    if (month < 1 || month > 12 || day < 1 || day > mdays[month - 1] ||
-        action_num(s + 11, 2) > 23 || action_num(s + 14, 2) > 59 || action_num(s + 17, 2) > 60)
-        return 0;
-    if (s[i] == '.') {
-        size_t start = ++i;
-
-        while (isdigit((unsigned char)s[i]))
-            i++;
-        if (i == start || i - start > 9)
-            return 0;
-    }
-    if ((s[i] == 'Z' || s[i] == 'z') && s[i + 1] == '\0')
-        return 1;
-    if ((s[i] == '+' || s[i] == '-') && action_digits(s + i + 1, 2) && s[i + 3] == ':' &&
-        action_digits(s + i + 4, 2) && s[i + 6] == '\0')
-        return action_num(s + i + 1, 2) <= 23 && action_num(s + i + 4, 2) <= 59;
-    return 0;
 }
 
 /* A required string member (allow_null: it may be JSON null, giving NULL). */
@@ -143,7 +87,7 @@ static int action_time(struct action_ctx *c, json_t *obj, const char *key, int a
 {
     if (action_str(c, obj, key, key, allow_null, 64, out) < 0)
         return -1;
-    if (*out && !action_rfc3339_valid(*out))
+    if (*out && !rfc3339_valid(*out))
         return action_fail(c, key, "not an RFC 3339 date-time");
     return 0;
 }
@@ -153,7 +97,7 @@ static int action_phone(struct action_ctx *c, json_t *obj, const char *key, cons
 {
     if (action_str(c, obj, key, path, allow_null, 16, out) < 0)
         return -1;
-    if (*out && !action_e164_valid(*out))
+    if (*out && !phone_e164_valid(*out))
         return action_fail(c, path, "not an E.164 number (+ and 5..15 digits)");
     return 0;
 }

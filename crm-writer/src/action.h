@@ -86,10 +86,4 @@ void action_release(struct action *a);
 /* "contact.upsert", ... */
 const char *action_type_name(enum action_type t);
 
-/* 1 when s is an RFC 3339 date-time ("2026-11-25T11:40:10Z", "...10.123+03:00"). */
-int action_rfc3339_valid(const char *s);
-
-/* 1 when s is an E.164 number: '+', a non-zero digit, 5..15 digits in all. */
-int action_e164_valid(const char *s);
-
 #endif

@@ -6,6 +6,7 @@
 #include "common/kafka.h"
 #include "common/pgconn.h"
 #include "common/phone.h"
+#include "common/rfc3339.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -286,7 +287,7 @@ static const char ADMIN_SQL_SHOW[] =
     " 'add_call_to_last_active_deal', t.add_call_to_last_active_deal,"
     " 'create_missed_call_task', t.create_missed_call_task,"
     " 'unknown_to_fixed_counterparty', t.unknown_to_fixed_counterparty,"
-    " 'fixed_counterparty_id', t.fixed_counterparty_id,"
+    " 'fixed_counterparty_id', t.fixed_counterparty_id, 'quiet_period_s', t.quiet_period_s,"
     " 'uis_virtual_number', t.uis_virtual_number,"
     " 'webhook_key_id', t.webhook_key_id, 'webhook_token_version', t.webhook_token_version,"
     " 'settings_version', t.settings_version,"
@@ -433,30 +434,15 @@ int admin_employees_set(PGconn *conn, const char *tenant, const long long *ids, 
     return admin_commit(conn, err, errlen);
 }
 
-static int admin_ext_valid(const char *ext)
-{
-    size_t n = strlen(ext);
-
-    if (n < 1 || n > 32)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = ext[i];
-
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              c == '_' || c == '-'))
-            return 0;
-    }
-    return 1;
-}
-
 int admin_extension_set(PGconn *conn, const char *tenant, const char *ext, long long user_id,
                         char *err, size_t errlen)
 {
     char uid[24];
     const char *p[3] = {tenant, ext, uid};
 
-    if (!admin_ext_valid(ext)) {
-        snprintf(err, errlen, "extension '%.40s' is invalid: 1..32 of 0-9 a-z A-Z _ -", ext);
+    if (!phone_ext_valid(ext)) {
+        snprintf(err, errlen, "extension '%.40s' is invalid: 1..%d of 0-9 a-z A-Z * # + _ -", ext,
+                 PHONE_EXT_MAX);
         return -1;
     }
     snprintf(uid, sizeof(uid), "%lld", user_id);
@@ -569,7 +555,7 @@ int admin_deal_add(PGconn *conn, const char *tenant, long long counterparty, con
         snprintf(err, errlen, "--title must not be empty");
         return -1;
     }
-    if (last_activity && !action_rfc3339_valid(last_activity)) {
+    if (last_activity && !rfc3339_valid(last_activity)) {
         snprintf(err, errlen, "--last-activity: not an RFC 3339 date-time");
         return -1;
     }

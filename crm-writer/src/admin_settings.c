@@ -23,6 +23,7 @@ static const struct setting_def setting_defs[] = {
     {"unknown_to_fixed_counterparty", SETTING_BOOL,
      SETTING_SQL("unknown_to_fixed_counterparty", "::boolean")},
     {"fixed_counterparty_id", SETTING_ID_OR_NULL, SETTING_SQL("fixed_counterparty_id", "::bigint")},
+    {"quiet_period_s", SETTING_SECONDS, SETTING_SQL("quiet_period_s", "::integer")},
     /* issue 18: the number click-to-call shows the client; null: the one last seen */
     {"uis_virtual_number", SETTING_PHONE_OR_NULL, SETTING_SQL("uis_virtual_number", "")},
 };
@@ -131,7 +132,8 @@ const char *settings_keys(void)
 {
     return "name, uis_api_key, notify_responsible_only, create_contact_on_call, "
            "add_call_to_last_active_deal, create_missed_call_task, "
-           "unknown_to_fixed_counterparty, fixed_counterparty_id, uis_virtual_number";
+           "unknown_to_fixed_counterparty, fixed_counterparty_id, quiet_period_s, "
+           "uis_virtual_number";
 }
 
 int settings_kv_parse(const char *arg, struct setting_kv *kv, char *err, size_t errlen)
@@ -178,6 +180,18 @@ int settings_kv_parse(const char *arg, struct setting_kv *kv, char *err, size_t 
         }
         kv->value = b ? "true" : "false";
         return 0;
+    case SETTING_SECONDS: {
+        long long s;
+
+        if (settings_id(kv->value, &s) < 0 || s < 5 || s > 86400) {
+            snprintf(err, errlen, "%s: '%.20s' is not a number of seconds from 5 to 86400",
+                     kv->def->key, kv->value);
+            return -1;
+        }
+        snprintf(kv->buf, sizeof(kv->buf), "%lld", s);
+        kv->value = kv->buf;
+        return 0;
+    }
     case SETTING_ID_OR_NULL: {
         long long id;
 

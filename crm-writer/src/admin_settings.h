@@ -32,6 +32,7 @@ enum setting_kind {
     SETTING_SECRET,
     SETTING_BOOL,
     SETTING_ID_OR_NULL,
+    SETTING_SECONDS, /* 5..86400 */
     SETTING_PHONE_OR_NULL
 };
 

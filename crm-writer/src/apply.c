@@ -55,8 +55,14 @@ static enum apply_rc apply_failure(PGconn *conn, PGresult *res, char *err, size_
 }
 
 /* Prepared once per connection: parsing and planning the upsert costs more than running it. */
-enum apply_stmt { STMT_CP_LOOKUP, STMT_CP_INSERT, STMT_CONTACT, STMT_HISTORY, STMT_TASK,
-                  STMT_TASK_CANCEL };
+enum apply_stmt {
+    STMT_CP_LOOKUP,
+    STMT_CP_INSERT,
+    STMT_CONTACT,
+    STMT_HISTORY,
+    STMT_TASK,
+    STMT_TASK_CANCEL
+};
 
 static const struct {
     const char *name;

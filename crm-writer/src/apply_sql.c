@@ -29,7 +29,7 @@ const char APPLY_SQL_CP_INSERT[] =
     " OR (c.caller IS NULL AND EXCLUDED.caller IS NOT NULL)"                                       \
     " OR (c.caller_raw = '' AND EXCLUDED.caller_raw <> '')"                                        \
     " OR (c.virtual_number IS NULL AND EXCLUDED.virtual_number IS NOT NULL)"                       \
-    " OR NOT (EXCLUDED.record_urls <@ c.record_urls)"                                             \
+    " OR NOT (EXCLUDED.record_urls <@ c.record_urls)"                                              \
     " OR EXCLUDED.talk_duration_s > COALESCE(c.talk_duration_s, -1)"                               \
     " OR EXCLUDED.total_duration_s > COALESCE(c.total_duration_s, -1)"                             \
     " OR EXCLUDED.wait_duration_s > COALESCE(c.wait_duration_s, -1)), false)"
@@ -54,7 +54,8 @@ const char APPLY_SQL_CONTACT[] =
                        " virtual_number = COALESCE(c.virtual_number, EXCLUDED.virtual_number),"
                        /* The largest reported duration (GREATEST ignores NULL). */
                        " talk_duration_s = GREATEST(c.talk_duration_s, EXCLUDED.talk_duration_s),"
-                       " total_duration_s = GREATEST(c.total_duration_s, EXCLUDED.total_duration_s),"
+                       " total_duration_s = GREATEST(c.total_duration_s, "
+                       "EXCLUDED.total_duration_s),"
                        " wait_duration_s = GREATEST(c.wait_duration_s, EXCLUDED.wait_duration_s),"
                        " record_urls = " SQL_URL_SET(
                            "c.record_urls || EXCLUDED.record_urls") ","

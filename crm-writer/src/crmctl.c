@@ -99,6 +99,7 @@ static const char ctl_usage[] =
     "  tenant set ID key=value...               keys: name,\n"
     "         notify_responsible_only, create_contact_on_call, add_call_to_last_active_deal,\n"
     "         create_missed_call_task, unknown_to_fixed_counterparty, fixed_counterparty_id,\n"
+    "         quiet_period_s (seconds without a notification that close a call's popups),\n"
     "         uis_virtual_number (click-to-call; null: the number last seen)\n"
     "  user add TENANT --login L --name N       prints the user id\n"
     "  user disable|enable|revoke-tokens TENANT USER_ID   disable ends the user's popup streams\n"

@@ -9,7 +9,9 @@
 # shell, no package manager.
 #
 # Prints one line "package<TAB>file" per library so that a check can map the closure to Debian
-# packages. Fails when a library is not found or belongs to no Debian package. The Dockerfile runs
+# packages. Fails when a library is not found or belongs to no Debian package. With ZONEINFO set
+# (e.g. /usr/share/zoneinfo), the zone database is copied too, for a program that reads time
+# zones (the reconciler: UIS writes report times in the account's zone). The Dockerfile runs
 # it in a stage holding only the runtime packages; tests/k8s/dockerfile_check.sh runs the same
 # script outside Docker.
 set -euo pipefail
@@ -120,6 +122,15 @@ install -m 0644 "$ca_bundle" "$dest/etc/ssl/certs/ca-certificates.crt"
 mkdir -p "$dest/usr/lib/ssl"
 ln -sfn /etc/ssl/certs "$dest/usr/lib/ssl/certs"
 ln -sfn /etc/ssl/certs/ca-certificates.crt "$dest/usr/lib/ssl/cert.pem"
+
+if [[ -n ${ZONEINFO:-} ]]; then
+    [[ -d $ZONEINFO ]] || die "no zone database at $ZONEINFO (install tzdata)"
+    mkdir -p "$dest$(dirname "$ZONEINFO")"
+    cp -a "$ZONEINFO" "$dest$ZONEINFO"
+    if [[ -f /usr/share/doc/tzdata/copyright ]]; then
+        install -D -m 0644 /usr/share/doc/tzdata/copyright "$dest/usr/share/doc/tzdata/copyright"
+    fi
+fi
 
 printf 'root:x:0:0:root:/root:/nonexistent\napp:x:%d:%d:app:/nonexistent:/nonexistent\n' \
     "$app_uid" "$app_uid" >"$dest/etc/passwd"

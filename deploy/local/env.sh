@@ -16,6 +16,16 @@ export KAFKA_PORT="${KAFKA_PORT:-19092}"
 export KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-19093}"
 export KAFKA_HEAP="${KAFKA_HEAP:--Xms256m -Xmx512m}"
 export KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
+# KAFKA_NODES=3: a KRaft cluster of three combined nodes (deploy/local/cluster.sh), node i on
+# KAFKA_PORT + 2(i-1) and KAFKA_CONTROLLER_PORT + 2(i-1); topics replicated 3 times with
+# min.insync.replicas=2. The default, 1, is the single node above.
+export KAFKA_NODES="${KAFKA_NODES:-1}"
+if [[ -z ${KAFKA_BROKERS:-} ]] && ((KAFKA_NODES > 1)); then
+    for ((stack_n = 0; stack_n < KAFKA_NODES; stack_n++)); do
+        KAFKA_BROKERS+="${KAFKA_BROKERS:+,}127.0.0.1:$((KAFKA_PORT + 2 * stack_n))"
+    done
+    unset stack_n
+fi
 export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:$KAFKA_PORT}"
 
 # PostgreSQL from Debian's packages.

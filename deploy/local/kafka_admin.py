@@ -1,11 +1,17 @@
 #!/usr/bin/env python3
 """Small Kafka admin helper for deploy/local (uses confluent-kafka).
 
-  kafka_admin.py wait [--timeout S] [--pid PID]   wait until the broker answers metadata
+  kafka_admin.py wait [--timeout S] [--pid PID] [--brokers N]   wait until N brokers answer
   kafka_admin.py topics                           create the topics of SPEC section 7 (idempotent)
-  kafka_admin.py ping                             exit 0 if the broker answers now
+  kafka_admin.py ping [--brokers N]               exit 0 if N brokers answer now
+  kafka_admin.py users                            (KAFKA_SECURITY mtls or sasl_ssl) ACLs for
+                                                  each service's own topics and groups (and
+                                                  with sasl_ssl its SCRAM user)
 
-Reads KAFKA_BROKERS, TOPIC_* and TOPIC_PARTITIONS from the environment (see env.sh).
+Reads KAFKA_BROKERS, KAFKA_NODES, TOPIC_* and TOPIC_PARTITIONS from the environment (see env.sh),
+and the Kafka security variables every service takes (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*,
+KAFKA_SSL_*: common/kafka_security.h). With KAFKA_NODES >= 3 the topics are replicated 3 times
+with min.insync.replicas=2.
 """
 import argparse
 import os
@@ -42,7 +48,32 @@ TOPICS = {
                           "min.compaction.lag.ms": 60 * 1000,
                           "delete.retention.ms": 1 * DAY_MS},
 }
-COMMON = {"min.insync.replicas": 1}
+NODES = int(os.environ.get("KAFKA_NODES", "1"))
+REPLICAS = min(NODES, 3)
+COMMON = {"min.insync.replicas": 2 if REPLICAS >= 3 else 1}
+
+
+def security_conf(env=None):
+    """The confluent-kafka (librdkafka) settings of the Kafka security variables the services
+    take (common/kafka_security.c reads the same ones); {} for plaintext."""
+    env = os.environ if env is None else env
+    proto = env.get("KAFKA_SECURITY_PROTOCOL") or "plaintext"
+    conf = {"security.protocol": proto}
+    if proto.lower().startswith("sasl_"):
+        password = env.get("KAFKA_SASL_PASSWORD")
+        if env.get("KAFKA_SASL_PASSWORD_FILE"):
+            with open(env["KAFKA_SASL_PASSWORD_FILE"], encoding="utf-8") as f:
+                password = f.read().rstrip("\r\n")
+        conf.update({"sasl.mechanisms": env.get("KAFKA_SASL_MECHANISM") or "SCRAM-SHA-512",
+                     "sasl.username": env.get("KAFKA_SASL_USERNAME", ""),
+                     "sasl.password": password or ""})
+    if proto.lower() in ("ssl", "sasl_ssl"):
+        for var, key in (("KAFKA_SSL_CA_FILE", "ssl.ca.location"),
+                         ("KAFKA_SSL_CERT_FILE", "ssl.certificate.location"),
+                         ("KAFKA_SSL_KEY_FILE", "ssl.key.location")):
+            if env.get(var):
+                conf[key] = env[var]
+    return conf
 
 
 def admin():
@@ -50,15 +81,16 @@ def admin():
         "bootstrap.servers": os.environ.get("KAFKA_BROKERS", "127.0.0.1:19092"),
         "log_level": 0,  # connection-refused noise while the broker starts
         "error_cb": lambda _err: None,
+        **security_conf(),
     })
 
 
-def answers(client, timeout=2.0):
+def answers(client, timeout=2.0, brokers=1):
     try:
         md = client.list_topics(timeout=timeout)
     except KafkaException:
         return False
-    return bool(md.brokers) and md.controller_id >= 0
+    return len(md.brokers) >= brokers and md.controller_id >= 0
 
 
 def pid_alive(pid):
@@ -75,7 +107,7 @@ def cmd_wait(args):
     client = admin()
     deadline = time.monotonic() + args.timeout
     while time.monotonic() < deadline:
-        if answers(client):
+        if answers(client, brokers=args.brokers):
             return 0
         if args.pid and not pid_alive(args.pid):
             print(f"broker process {args.pid} exited", file=sys.stderr)
@@ -85,8 +117,8 @@ def cmd_wait(args):
     return 1
 
 
-def cmd_ping(_args):
-    return 0 if answers(admin(), timeout=3.0) else 1
+def cmd_ping(args):
+    return 0 if answers(admin(), timeout=3.0, brokers=args.brokers) else 1
 
 
 def cmd_topics(_args):
@@ -98,7 +130,7 @@ def cmd_topics(_args):
         if not name:
             sys.exit(f"{var} is not set (source deploy/local/env.sh)")
         conf = {k: str(v) for k, v in {**COMMON, **config}.items()}
-        wanted[name] = NewTopic(name, num_partitions=partitions, replication_factor=1,
+        wanted[name] = NewTopic(name, num_partitions=partitions, replication_factor=REPLICAS,
                                 config=conf)
 
     existing = client.list_topics(timeout=10).topics
@@ -132,6 +164,43 @@ def cmd_topics(_args):
     return 1 if failed or todo else 0
 
 
+def cmd_users(_args):
+    from kafka_acls import ACLS
+    from confluent_kafka.admin import (AclBinding, AclOperation, AclPermissionType,
+                                       ResourcePatternType, ResourceType, ScramCredentialInfo,
+                                       ScramMechanism, UserScramCredentialUpsertion)
+
+    users_dir = os.environ["KAFKA_USERS_DIR"]
+    client = admin()
+    if os.environ.get("KAFKA_SECURITY") == "sasl_ssl":  # mtls: the certificate names the user
+        upserts = []
+        for user in ACLS:
+            with open(os.path.join(users_dir, f"{user}.password"), encoding="utf-8") as f:
+                password = f.read().strip().encode()
+            upserts.append(UserScramCredentialUpsertion(
+                user, ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 8192), password))
+        for fut in client.alter_user_scram_credentials(upserts).values():
+            fut.result()
+    bindings = []
+    for user, acl in ACLS.items():
+        principal = f"User:{user}"
+        for kind, ops in (("write", (AclOperation.WRITE, AclOperation.DESCRIBE)),
+                          ("read", (AclOperation.READ, AclOperation.DESCRIBE))):
+            for var in acl[kind]:
+                for op in ops:
+                    bindings.append(AclBinding(ResourceType.TOPIC, os.environ[var],
+                                               ResourcePatternType.LITERAL, principal, "*", op,
+                                               AclPermissionType.ALLOW))
+        for prefix in acl["groups"]:
+            bindings.append(AclBinding(ResourceType.GROUP, prefix, ResourcePatternType.PREFIXED,
+                                       principal, "*", AclOperation.READ,
+                                       AclPermissionType.ALLOW))
+    for fut in client.create_acls(bindings).values():
+        fut.result()
+    print(f"kafka users {', '.join(ACLS)} with {len(bindings)} ACLs")
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -139,10 +208,14 @@ def main():
     wait = sub.add_parser("wait")
     wait.add_argument("--timeout", type=float, default=60)
     wait.add_argument("--pid", type=int, default=0)
-    sub.add_parser("ping")
+    wait.add_argument("--brokers", type=int, default=1)
+    ping = sub.add_parser("ping")
+    ping.add_argument("--brokers", type=int, default=1)
     sub.add_parser("topics")
+    sub.add_parser("users")
     args = parser.parse_args()
-    return {"wait": cmd_wait, "ping": cmd_ping, "topics": cmd_topics}[args.cmd](args)
+    return {"wait": cmd_wait, "ping": cmd_ping, "topics": cmd_topics,
+            "users": cmd_users}[args.cmd](args)
 
 
 if __name__ == "__main__":

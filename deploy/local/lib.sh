@@ -51,7 +51,7 @@ stack_require_python_kafka() {
     fi
 }
 
-stack_kafka_admin() { python3 "$STACK_LOCAL_DIR/kafka_admin.py" "$@"; }
+stack_kafka_admin() { ksec_run admin python3 "$STACK_LOCAL_DIR/kafka_admin.py" "$@"; }
 
 # ---------------------------------------------------------------- Kafka
 
@@ -59,6 +59,8 @@ KAFKA_PID_FILE="$STACK_RUN_DIR/kafka.pid"
 KAFKA_CONFIG="$KAFKA_HOME/server.properties"
 KAFKA_LOG4J="$KAFKA_HOME/log4j2.properties"
 KAFKA_DATA="$KAFKA_HOME/data"
+# shellcheck source=SCRIPTDIR/kafka_security.sh
+source "$STACK_LOCAL_DIR/kafka_security.sh"
 
 # Prints the broker's pid when the broker of this STACK_DIR is running
 # (found by its pid file, or by its command line if the pid file is lost).
@@ -154,6 +156,7 @@ rootLogger.appenderRef.file.ref = file
 logger.request.name = kafka.request.logger
 logger.request.level = warn
 EOF
+    if ksec_on; then ksec_broker_config >>"$KAFKA_CONFIG"; fi
 }
 
 # Sets the array KAFKA_JAVA to the java command line up to the main class.
@@ -176,7 +179,8 @@ stack_kafka_format() {
     [[ -f $KAFKA_DATA/meta.properties ]] && return 0
     cluster_id="$(stack_kafka_java kafka.tools.StorageTool random-uuid)"
     stack_log "formatting Kafka storage (cluster id $cluster_id)"
-    if ! stack_kafka_java kafka.tools.StorageTool format --standalone \
+    ksec_format_args
+    if ! stack_kafka_java kafka.tools.StorageTool format --standalone "${KSEC_FORMAT_ARGS[@]}" \
         -t "$cluster_id" -c "$KAFKA_CONFIG" >"$STACK_LOG_DIR/kafka-format.log" 2>&1; then
         cat "$STACK_LOG_DIR/kafka-format.log" >&2
         stack_err "kafka storage format failed"
@@ -210,6 +214,7 @@ stack_kafka_wait() { # pid
 
 stack_kafka_up() {
     local pid
+    if ((KAFKA_NODES > 1)); then stack_cluster_up; return; fi
     stack_dirs
     stack_require_python_kafka
     if pid="$(stack_kafka_pid)"; then
@@ -222,6 +227,7 @@ stack_kafka_up() {
     stack_require_free_port "$KAFKA_CONTROLLER_PORT" "Kafka controller, KAFKA_CONTROLLER_PORT"
     stack_require_java
     stack_kafka_fetch
+    if ksec_on; then ksec_tls; fi
     stack_kafka_config
     stack_kafka_format
     # setsid: the broker must outlive this shell and not get its Ctrl-C.
@@ -239,10 +245,12 @@ stack_kafka_up() {
 
 stack_topics_create() {
     stack_kafka_admin topics
+    ksec_users
 }
 
 stack_kafka_down() {
     local pid i
+    if ((KAFKA_NODES > 1)); then stack_cluster_down; return; fi
     if ! pid="$(stack_kafka_pid)"; then
         rm -f "$KAFKA_PID_FILE"
         stack_log "Kafka is not running"
@@ -263,6 +271,7 @@ stack_kafka_down() {
 
 stack_kafka_status() {
     local pid
+    if ((KAFKA_NODES > 1)); then stack_cluster_status; return; fi
     if pid="$(stack_kafka_pid)" && stack_kafka_admin ping; then
         printf '%-10s running  pid %-8s %s\n' kafka "$pid" "$KAFKA_BROKERS"
     elif [[ -n ${pid:-} ]]; then
@@ -450,3 +459,6 @@ export TOPIC_POPUP_USERS='$TOPIC_POPUP_USERS'
 export TOPIC_CALL_REQUESTS='$TOPIC_CALL_REQUESTS'
 EOF
 }
+
+# shellcheck source=SCRIPTDIR/cluster.sh
+source "$STACK_LOCAL_DIR/cluster.sh"

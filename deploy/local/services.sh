@@ -61,7 +61,7 @@ svc_pid() {
 }
 
 svc_start() { # name
-    local name=$1 bin port pid i
+    local name=$1 bin port pid i kafka_env
     bin="$(svc_binary "$name")"
     port="$(svc_ops_port "$name")"
     if pid="$(svc_pid "$name")"; then
@@ -71,8 +71,10 @@ svc_start() { # name
     [[ -x $bin ]] || { stack_err "$name is not built ($bin): run cmake --build $BUILD_DIR"; return 1; }
     stack_require_free_port "$port" "$name ops" || return 1
     mkdir -p "$STACK_LOG_DIR" "$STACK_RUN_DIR"
+    kafka_env="$(ksec_env_args "$name")" || return 1
+    # shellcheck disable=SC2086 # env arguments (Kafka user), one per word
     OPS_PORT="$port" INSTANCE_ID="$name-local-1" HTTP_PORT="$(svc_http_port "$name")" \
-        nohup "$bin" >>"$STACK_LOG_DIR/$name.log" 2>&1 &
+        nohup env $kafka_env "$bin" >>"$STACK_LOG_DIR/$name.log" 2>&1 &
     echo $! >"$STACK_RUN_DIR/$name.pid"
     for ((i = 0; i < 150; i++)); do
         if curl -sf "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then

@@ -113,7 +113,11 @@ static int uis_conv_phone(const struct uis_slot *slot, struct uis_error *err, in
                         uis_field_names[f], UIS_RAW_MAX);
     memcpy(raw, n > 0 ? s : "", n + 1);
     rc = phone_normalize(s, e164, PHONE_E164_LEN);
-    if (rc < 0)
+    /* The virtual number called only labels the popup: one that cannot be read must not cost
+     * the whole notification, so it is kept raw (issue 15). The caller's number decides the
+     * counterparty, and a number half-understood is refused. An internal or service number
+     * (PHONE_INTERNAL) is kept raw too: never matched, never a counterparty. */
+    if (rc < 0 && f != UIS_F_DIVERSION)
         return uis_fail(err, UIS_EVALUE, uis_field_names[f], "%s %s", uis_field_names[f],
                         phone_strerror(rc));
     return 0;
@@ -124,10 +128,10 @@ static int uis_conv_ext(const struct uis_slot *slot, struct uis_error *err, stru
     const char *s = slot[UIS_F_EXT].text;
     size_t n = s != NULL ? strlen(s) : 0;
 
-    if (n > UIS_EXT_MAX || strspn(s != NULL ? s : "", "0123456789abcdefghijklmnopqrstuvwxyz"
-                                                      "ABCDEFGHIJKLMNOPQRSTUVWXYZ*#+-") != n)
+    if (n > 0 && !phone_ext_valid(s))
         return uis_fail(err, UIS_EVALUE, "user_extension",
-                        "user_extension must be up to %d digits, letters or * # + -", UIS_EXT_MAX);
+                        "user_extension must be up to %d digits, letters or * # + _ -",
+                        PHONE_EXT_MAX);
     memcpy(ev->user_extension, n > 0 ? s : "", n + 1);
     return 0;
 }
@@ -247,8 +251,8 @@ static int uis_conv_duration(const struct uis_slot *slot, struct uis_error *err,
     if (n == 0)
         return 0;
     if (n > 7 || strspn(s, "0123456789") != n)
-        return uis_fail(err, UIS_EVALUE, uis_field_names[f],
-                        "%s must be a whole number of seconds", uis_field_names[f]);
+        return uis_fail(err, UIS_EVALUE, uis_field_names[f], "%s must be a whole number of seconds",
+                        uis_field_names[f]);
     for (size_t i = 0; i < n; i++)
         v = v * 10 + (s[i] - '0');
     if (v > UIS_DURATION_MAX)

@@ -19,12 +19,12 @@
 
 #include "common/phone.h"
 
-#define UIS_CALL_ID_MAX 32   /* digits */
-#define UIS_RAW_MAX     64   /* characters of a phone number as received */
-#define UIS_EXT_MAX     16   /* characters of user_extension */
-#define UIS_URLS_MAX    16   /* recording links in one notification */
-#define UIS_URL_MAX     2048 /* characters of one link */
-#define UIS_DURATION_MAX 604800 /* seconds: a week; more is not a call's duration */
+#define UIS_CALL_ID_MAX  32            /* digits */
+#define UIS_RAW_MAX      64            /* characters of a phone number as received */
+#define UIS_EXT_MAX      PHONE_EXT_MAX /* characters of user_extension */
+#define UIS_URLS_MAX     16            /* recording links in one notification */
+#define UIS_URL_MAX      2048          /* characters of one link */
+#define UIS_DURATION_MAX 604800        /* seconds: a week; more is not a call's duration */
 
 enum uis_call_state {
     UIS_STATE_NONE = 0,

@@ -16,8 +16,15 @@
 #define UIS_KEY_LOOKAHEAD 256
 
 const char *const uis_field_names[UIS_F_COUNT] = {
-    "call_id",   "call_state",     "direction",          "from_number",         "diversion",
-    "user_extension", "call_record_url", "talk_time_duration", "total_time_duration",
+    "call_id",
+    "call_state",
+    "direction",
+    "from_number",
+    "diversion",
+    "user_extension",
+    "call_record_url",
+    "talk_time_duration",
+    "total_time_duration",
     "wait_time_duration",
 };
 

@@ -1,6 +1,7 @@
 #include "feed.h"
 
 #include "common/ids.h"
+#include "common/kafka_security.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "hub.h"
@@ -54,7 +55,8 @@ struct feed *feed_new(const struct feed_cfg *cfg, struct hub *hub, struct mx_reg
             RD_KAFKA_CONF_OK ||
         rd_kafka_conf_set(conf, "client.id", cfg->client_id, err, errlen) != RD_KAFKA_CONF_OK ||
         /* librdkafka's assign() wants a group id; nothing joins or commits under it. */
-        rd_kafka_conf_set(conf, "group.id", cfg->client_id, err, errlen) != RD_KAFKA_CONF_OK) {
+        rd_kafka_conf_set(conf, "group.id", cfg->client_id, err, errlen) != RD_KAFKA_CONF_OK ||
+        kafka_security_apply(conf, NULL, err, errlen) < 0) {
         rd_kafka_conf_destroy(conf);
         free(f);
         return NULL;

@@ -145,9 +145,10 @@ static json_t *rm_string_or_null(const char *s)
 static int rm_emit(struct rm_ctx *x, const char *state, const char *leg, const char *at_local,
                    long plus_s, const char *ext, json_t *urls, int durations)
 {
-    static const char *const states[] = {"RINGING", "ANSWERED", "HANGUP", "MISSED"};
+    static const char *const states[] = {"RINGING", "ANSWERED", "HANGUP", "MISSED", "FINISHED"};
     static const char *const types[] = {"ru.uis.call.ringing", "ru.uis.call.answered",
-                                        "ru.uis.call.hangup", "ru.uis.call.missed"};
+                                        "ru.uis.call.hangup", "ru.uis.call.missed",
+                                        "ru.uis.call.finished"};
     const struct rm_call *c = x->c;
     struct rm_event *e;
     int64_t us;
@@ -159,10 +160,10 @@ static int rm_emit(struct rm_ctx *x, const char *state, const char *leg, const c
         return -1;
     }
     while (k < 4 && strcmp(states[k], state) != 0)
-        k++;
+        k++; /* k == 4: FINISHED */
     e = &x->out[x->n];
     memset(e, 0, sizeof(*e));
-    snprintf(e->ce_type, sizeof(e->ce_type), "%s", types[k & 3]);
+    snprintf(e->ce_type, sizeof(e->ce_type), "%s", types[k]);
     ids_rfc3339(us + (int64_t)plus_s * 1000000, e->time);
     if (rm_event_id(x->tenant, c->call_id, leg, e->event_id) < 0) {
         json_decref(urls);
@@ -232,8 +233,9 @@ int rm_map(const struct rm_call *c, const struct rm_known *known, const char *te
      * talk: the contact says "not reached", and the router's outgoing rules (issue 18) make no
      * missed-call task of it. UIS marks it is_lost, or reports no talk and no answer. */
     int missed = c->out ? c->is_lost || (!answer && c->talk_s <= 0) : c->is_lost;
-    int ended = known->hangup || known->missed;
-    int rc = 0;
+    int ended = known->hangup || known->missed || known->finished;
+    const char *answer_ext = answer ? ext(ext_ctx, answer->id) : "";
+    int rc = 0, terminal = 0;
 
     if (!c->finished)
         return 0; /* still ringing or talking: left alone until it ends */
@@ -241,9 +243,30 @@ int rm_map(const struct rm_call *c, const struct rm_known *known, const char *te
         x.from[0] = '\0'; /* hidden, or a number we cannot read: matched by nobody */
     if (phone_normalize(c->virt, x.virt, sizeof(x.virt)) != PHONE_OK)
         x.virt[0] = '\0';
-    if (missed && !ended) {
-        rc = rm_emit(&x, "MISSED", "missed", c->finish_time, 0, "", NULL, 1);
-    } else if (!missed) {
+    /* In the order UIS sends them: the router pins its first decision (the counterparty's
+     * responsible, the employees) on the first event it merges, as it does for webhooks. No
+     * popup follows from any of them: the router knows the source (facts.late). */
+    if (!known->ringing) {
+        char leg[32];
+
+        for (size_t i = 0; rc == 0 && i < c->n_employees; i++) {
+            snprintf(leg, sizeof(leg), "ringing:%lld", c->employees[i].id);
+            rc = rm_emit(&x, "RINGING", leg, c->start_time, 0, ext(ext_ctx, c->employees[i].id),
+                         NULL, 0);
+        }
+        if (rc == 0 && c->n_employees == 0)
+            rc = rm_emit(&x, "RINGING", "ringing", c->start_time, 0, "", NULL, 0);
+    }
+    if (rc == 0 && answer && !known->answered)
+        rc = rm_emit(&x, "ANSWERED", "answered", c->start_time, c->wait_s, answer_ext, NULL, 0);
+    if (rc < 0) {
+        /* out of room or time: nothing half-built leaves */
+    } else if (missed) {
+        if (!ended) {
+            rc = rm_emit(&x, "MISSED", "missed", c->finish_time, 0, "", NULL, 1);
+            terminal = 1;
+        }
+    } else if (c->n_records > 0) {
         json_t *urls = json_array();
         int lacking = !known->hangup;
         char url[512];
@@ -257,28 +280,27 @@ int rm_map(const struct rm_call *c, const struct rm_known *known, const char *te
             }
             lacking |= !rm_known_url(known, url);
         }
-        if (!urls)
+        if (!urls) {
             rc = -1;
-        else if (lacking)
-            rc = rm_emit(&x, "HANGUP", "hangup", c->finish_time, 0,
-                         answer ? ext(ext_ctx, answer->id) : "", urls, 1);
-        else
+        } else if (lacking) {
+            rc = rm_emit(&x, "HANGUP", "hangup", c->finish_time, 0, answer_ext, urls, 1);
+            terminal = 1;
+        } else {
             json_decref(urls);
-    }
-    if (rc == 0 && answer && !known->answered)
-        rc = rm_emit(&x, "ANSWERED", "answered", c->start_time, c->wait_s, ext(ext_ctx, answer->id),
-                     NULL, 0);
-    if (rc == 0 && !known->ringing) {
-        char leg[32];
-
-        for (size_t i = 0; rc == 0 && i < c->n_employees; i++) {
-            snprintf(leg, sizeof(leg), "ringing:%lld", c->employees[i].id);
-            rc = rm_emit(&x, "RINGING", leg, c->start_time, 0, ext(ext_ctx, c->employees[i].id),
-                         NULL, 0);
         }
-        if (rc == 0 && c->n_employees == 0)
-            rc = rm_emit(&x, "RINGING", "ringing", c->start_time, 0, "", NULL, 0);
+    } else if (!ended) {
+        /* No recording: the call ends with a FINISHED, as UIS's "Завершение звонка" would end
+         * it. An outgoing call nobody picked up is not a missed call of the company's (a FINISHED
+         * without a talk would be one, with its task): it ends as a HANGUP without links. */
+        rc = c->out && !answer
+                 ? rm_emit(&x, "HANGUP", "hangup", c->finish_time, 0, "", json_array(), 1)
+                 : rm_emit(&x, "FINISHED", "finished", c->finish_time, 0, answer_ext, NULL, 1);
+        terminal = 1;
     }
+    /* Everything arrived but the durations (UIS's optional "call finished" notification): a
+     * FINISHED of an ended call carries them and changes nothing else. */
+    if (rc == 0 && !terminal && !known->durations)
+        rc = rm_emit(&x, "FINISHED", "finished", c->finish_time, 0, answer_ext, NULL, 1);
     if (rc < 0) {
         for (size_t i = 0; i < x.n; i++)
             rm_event_clear(&out[i]);

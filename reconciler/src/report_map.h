@@ -3,9 +3,10 @@
  * byte-identical events (ids, times and field order are functions of the row), so a second pass
  * over a window only repeats what the router already merged.
  *
- * The call's terminal event (HANGUP with every recording link, or MISSED) always comes first in
- * the output: the router then knows the call has ended before any RINGING it is handed, and never
- * raises a popup for a call found after the fact. */
+ * Events come in the order UIS would have sent them (ringing legs, the answer, the end: HANGUP
+ * with every recording link, MISSED, or FINISHED for a call without recording), each with
+ * source "uis-calls-report": the router merges them like webhooks and raises no popup for a call
+ * found after the fact (router facts.late). */
 #ifndef RECONCILER_REPORT_MAP_H
 #define RECONCILER_REPORT_MAP_H
 
@@ -44,7 +45,8 @@ struct rm_call {
 
 /* What the pipeline already knows of the call (router_calls.facts). */
 struct rm_known {
-    int ringing, answered, hangup, missed;
+    int ringing, answered, hangup, missed, finished;
+    int durations; /* the router has the call's durations (a FINISHED or an earlier pass) */
     size_t n_urls;
     const char *const *urls; /* borrowed */
 };

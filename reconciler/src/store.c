@@ -154,13 +154,16 @@ int store_known(PGconn *conn, const char *tenant, const char *const *call_ids, s
                 size_t errlen)
 {
     static const char sql[] =
-        "SELECT call_id, COALESCE((facts->>'ringing_us')::bigint, 0) > 0,"
-        " COALESCE((facts->>'answered_us')::bigint, 0) > 0,"
-        " COALESCE((facts->>'hangup_us')::bigint, 0) > 0,"
-        " COALESCE((facts->>'missed_us')::bigint, 0) > 0, u.url"
-        " FROM router_calls c LEFT JOIN LATERAL jsonb_array_elements_text(c.facts->'urls')"
-        "   AS u(url) ON true"
-        " WHERE tenant_id = $1 AND call_id = ANY ($2::text[]) ORDER BY call_id";
+        "SELECT p.i, COALESCE((c.facts->>'ringing_us')::bigint, 0) > 0,"
+        " COALESCE((c.facts->>'answered_us')::bigint, 0) > 0,"
+        " COALESCE((c.facts->>'hangup_us')::bigint, 0) > 0,"
+        " COALESCE((c.facts->>'missed_us')::bigint, 0) > 0,"
+        " COALESCE((c.facts->>'finished_us')::bigint, 0) > 0,"
+        " COALESCE((c.facts->>'talk_s')::bigint, -1) >= 0, u.url"
+        " FROM unnest($2::text[]) WITH ORDINALITY AS p(call_id, i)"
+        " JOIN router_calls c ON c.tenant_id = $1 AND c.call_id = p.call_id"
+        " LEFT JOIN LATERAL jsonb_array_elements_text(c.facts->'urls') AS u(url) ON true"
+        " ORDER BY p.i";
     size_t cap = 2 + n * (RM_CALL_ID_LEN + 1);
     char *arr = malloc(cap);
     const char *p[2] = {tenant, arr};
@@ -192,25 +195,26 @@ int store_known(PGconn *conn, const char *tenant, const char *const *call_ids, s
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    /* Rows come grouped by call id (one per URL); each call's URLs are contiguous in urls. */
+    /* One row per URL (or one without), grouped by the call's position in call_ids: each
+     * call's URLs are contiguous in urls. */
     for (int r = 0; r < rows; r++) {
-        const char *id = PQgetvalue(res, r, 0);
+        long long i = strtoll(PQgetvalue(res, r, 0), NULL, 10) - 1;
+        struct rm_known *k;
 
-        for (size_t i = 0; i < n; i++) {
-            struct rm_known *k = &known[i];
-
-            if (strcmp(call_ids[i], id) != 0)
-                continue;
-            k->ringing = PQgetvalue(res, r, 1)[0] == 't';
-            k->answered = PQgetvalue(res, r, 2)[0] == 't';
-            k->hangup = PQgetvalue(res, r, 3)[0] == 't';
-            k->missed = PQgetvalue(res, r, 4)[0] == 't';
-            if (!PQgetisnull(res, r, 5)) {
-                if (!k->urls)
-                    k->urls = urls + r;
-                urls[r] = PQgetvalue(res, r, 5);
-                k->n_urls++;
-            }
+        if (i < 0 || (size_t)i >= n)
+            continue;
+        k = &known[i];
+        k->ringing = PQgetvalue(res, r, 1)[0] == 't';
+        k->answered = PQgetvalue(res, r, 2)[0] == 't';
+        k->hangup = PQgetvalue(res, r, 3)[0] == 't';
+        k->missed = PQgetvalue(res, r, 4)[0] == 't';
+        k->finished = PQgetvalue(res, r, 5)[0] == 't';
+        k->durations = PQgetvalue(res, r, 6)[0] == 't';
+        if (!PQgetisnull(res, r, 7)) {
+            if (!k->urls)
+                k->urls = urls + r;
+            urls[r] = PQgetvalue(res, r, 7);
+            k->n_urls++;
         }
     }
     *hold = res;

@@ -167,11 +167,10 @@ static int rt_bodies_build(const struct rt_facts *f, const struct rt_outcome *o,
     if (o->history) {
         /* The talk duration comes only from a FINISHED event (or the calls report): the
          * recording event's arrival time is not the end of the talk. */
-        b->history = json_pack("{s:I, s:s, s:o, s:o, s:o, s:o}", "deal_id", (json_int_t)o->deal_id,
-                               "direction", dir, "phone", rt_opt_str(f->caller), "user_id",
-                               rt_opt_id(o->answered_by), "duration_s",
-                               f->talk_s >= 0 ? json_integer(f->talk_s) : json_null(),
-                               "record_urls", rt_urls_json(f));
+        b->history = json_pack(
+            "{s:I, s:s, s:o, s:o, s:o, s:o}", "deal_id", (json_int_t)o->deal_id, "direction", dir,
+            "phone", rt_opt_str(f->caller), "user_id", rt_opt_id(o->answered_by), "duration_s",
+            f->talk_s >= 0 ? json_integer(f->talk_s) : json_null(), "record_urls", rt_urls_json(f));
         if (!b->history)
             goto fail;
     }
@@ -372,5 +371,43 @@ int rt_step(struct rt_facts *facts, const struct rt_event *ev, const char *in_ke
     rt_facts_clear(&prev);
     if (rc < 0)
         snprintf(err, errlen, "step: out of memory");
+    return rc;
+}
+
+int rt_facts_popup_open(const struct rt_facts *f)
+{
+    for (size_t i = 0; i < f->n_sent; i++) {
+        if (f->sent[i].state == RT_POPUP_RINGING || f->sent[i].state == RT_POPUP_IN_CALL)
+            return 1;
+    }
+    return 0;
+}
+
+int rt_quiet_step(struct rt_facts *facts, const char *tenant, const char *call_id,
+                  const struct rt_tenant *t, int64_t now_us, struct rt_msgs *out, char *err,
+                  size_t errlen)
+{
+    struct rt_outcome after = {0};
+    struct rt_event ev;
+    struct rt_tenant tv;
+    struct rt_party cv;
+    int rc = -1;
+
+    if (rt_facts_empty(facts) || facts->quiet_us)
+        return 0;
+    /* The popups' envelope names an event: the quiet period is the call's own, stable one. */
+    memset(&ev, 0, sizeof(ev));
+    snprintf(ev.tenant, sizeof(ev.tenant), "%s", tenant);
+    snprintf(ev.call_id, sizeof(ev.call_id), "%s", call_id);
+    snprintf(ev.event_id, sizeof(ev.event_id), "quiet-period");
+    ev.received_us = now_us;
+    facts->quiet_us = now_us;
+    rt_pin_view(&facts->pin, t, &tv, &cv);
+    if (rt_decide(facts, &tv, &cv, &after) == 0 &&
+        rt_diff_popups(facts, &ev, &tv, &cv, &after, out) == 0)
+        rc = 0;
+    rt_outcome_clear(&after);
+    if (rc < 0)
+        snprintf(err, errlen, "quiet period: out of memory");
     return rc;
 }

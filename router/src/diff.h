@@ -43,6 +43,17 @@ int rt_step(struct rt_facts *facts, const struct rt_event *ev, const char *in_ke
             const struct rt_tenant *t, const struct rt_party *cp, struct rt_msgs *out,
             struct rt_step_result *res, char *err, size_t errlen);
 
+/* The tenant's quiet period after the call's last notification elapsed at now_us: mark the facts
+ * quiet and close every popup still open (messages appended to out; their ids are the popups'
+ * "{popup_id}:closed", so a replay repeats them exactly). The contact is left as it is. Returns 0,
+ * or -1 with the reason in err (out of memory). */
+int rt_quiet_step(struct rt_facts *facts, const char *tenant, const char *call_id,
+                  const struct rt_tenant *t, int64_t now_us, struct rt_msgs *out, char *err,
+                  size_t errlen);
+
+/* 1 when some user's popup of the call is still ringing or in call. */
+int rt_facts_popup_open(const struct rt_facts *f);
+
 /* "show", "update", "close" / "ringing", "in_call", "closed". */
 const char *rt_popup_state_name(enum rt_popup_state s);
 

@@ -1,5 +1,6 @@
 #include "event.h"
 
+#include "common/rfc3339.h"
 #include "common/webhook_token.h"
 
 #include <ctype.h>
@@ -25,85 +26,6 @@ const char *rt_call_state_name(enum rt_call_state s)
         return "FINISHED";
     }
     return "?";
-}
-
-int rt_e164_valid(const char *s)
-{
-    size_t n = 0;
-
-    if (!s || s[0] != '+')
-        return 0;
-    for (s++; *s; s++, n++) {
-        if (!isdigit((unsigned char)*s))
-            return 0;
-    }
-    return n >= 5 && n <= 15;
-}
-
-static int rt_digits(const char *s, int n, int *out)
-{
-    int v = 0;
-
-    for (int i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)s[i]))
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return 0;
-}
-
-int rt_time_parse(const char *s, int64_t *us)
-{
-    struct tm tm = {0};
-    int y, mo, d, h, mi, sec, frac_us = 0, off_s = 0;
-    const char *p;
-    time_t t;
-
-    if (!s || strlen(s) < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
-        s[13] != ':' || s[16] != ':')
-        return -1;
-    if (rt_digits(s, 4, &y) || rt_digits(s + 5, 2, &mo) || rt_digits(s + 8, 2, &d) ||
-        rt_digits(s + 11, 2, &h) || rt_digits(s + 14, 2, &mi) || rt_digits(s + 17, 2, &sec))
-        return -1;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-        return -1;
-    p = s + 19;
-    if (*p == '.') {
-        int scale = 100000, n = 0;
-
-        for (p++; isdigit((unsigned char)*p); p++, n++) {
-            frac_us += (*p - '0') * scale;
-            scale /= 10;
-        }
-        if (n == 0)
-            return -1;
-    }
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        int oh, om;
-
-        if (strlen(p) != 6 || p[3] != ':' || rt_digits(p + 1, 2, &oh) || rt_digits(p + 4, 2, &om))
-            return -1;
-        off_s = (oh * 60 + om) * 60 * (*p == '+' ? 1 : -1);
-        p += 6;
-    } else {
-        return -1;
-    }
-    if (*p)
-        return -1;
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = sec;
-    t = timegm(&tm);
-    if (t == (time_t)-1)
-        return -1;
-    *us = ((int64_t)t - off_s) * 1000000 + frac_us;
-    return 0;
 }
 
 /* Copy an optional string field: absent or null gives "" (allowed only when nullable). */
@@ -199,18 +121,24 @@ static int rt_event_fields(json_t *obj, struct rt_event *ev, char *err, size_t e
         return -1;
     }
     ev->out = dir[0] == 'o';
-    if (ev->from[0] && !rt_e164_valid(ev->from)) {
+    if (ev->from[0] && !phone_e164_valid(ev->from)) {
         snprintf(err, errlen, "from_number: not E.164");
         return -1;
     }
-    if (ev->diversion[0] && !rt_e164_valid(ev->diversion)) {
+    if (ev->ext[0] && !phone_ext_valid(ev->ext)) {
+        snprintf(err, errlen, "user_extension: not 1..%d of 0-9 a-z A-Z * # + _ -", PHONE_EXT_MAX);
+        return -1;
+    }
+    if (ev->diversion[0] && !phone_e164_valid(ev->diversion)) {
         snprintf(err, errlen, "diversion: not E.164");
         return -1;
     }
-    if (rt_time_parse(received, &ev->received_us) < 0 || ev->received_us <= 0) {
+    if (rfc3339_parse(received, &ev->received_us) < 0 || ev->received_us <= 0) {
         snprintf(err, errlen, "received_at: not an RFC 3339 time");
         return -1;
     }
+    ev->late = json_is_string(json_object_get(obj, "source")) &&
+               strcmp(json_string_value(json_object_get(obj, "source")), "uis-calls-report") == 0;
     if (rt_duration_field(obj, "talk_duration", &ev->talk_s, err, errlen) ||
         rt_duration_field(obj, "total_duration", &ev->total_s, err, errlen) ||
         rt_duration_field(obj, "wait_duration", &ev->wait_s, err, errlen))

@@ -14,7 +14,7 @@
 #define RT_EVENT_ID_LEN 64
 #define RT_EXT_LEN      32
 #define RT_RAW_LEN      128
-#define RT_URL_MAX      2048 /* longest recording link accepted */
+#define RT_URL_MAX      2048   /* longest recording link accepted */
 #define RT_DURATION_MAX 604800 /* a week: longer durations are not a call's */
 
 enum rt_call_state { RT_RINGING, RT_ANSWERED, RT_HANGUP, RT_MISSED, RT_FINISHED };
@@ -33,6 +33,7 @@ struct rt_event {
     int64_t received_us;  /* received_at, microseconds since the epoch */
     /* talk_duration, total_duration, wait_duration in seconds; -1 when absent or null. */
     int64_t talk_s, total_s, wait_s;
+    int late; /* source "uis-calls-report": the reconciler found the call after it ended */
     size_t n_urls;
     char **urls; /* owned (rt_event_clear) */
 };
@@ -43,13 +44,7 @@ int rt_event_parse(const char *json, size_t len, struct rt_event *ev, char *err,
 
 void rt_event_clear(struct rt_event *ev);
 
-/* RFC 3339 ("2026-11-25T11:40:10.123Z", "...+03:00") to microseconds. Returns 0 or -1. */
-int rt_time_parse(const char *s, int64_t *us);
-
 /* "RINGING" ... */
 const char *rt_call_state_name(enum rt_call_state s);
-
-/* 1 when s is '+' and 5..15 digits. */
-int rt_e164_valid(const char *s);
 
 #endif

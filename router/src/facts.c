@@ -348,6 +348,7 @@ int rt_facts_merge(struct rt_facts *dst, const struct rt_facts *src)
     }
     dst->ringing_us = rt_min_time(dst->ringing_us, src->ringing_us);
     dst->ring_noext |= src->ring_noext;
+    dst->late |= src->late;
     for (size_t i = 0; i < src->n_exts; i++) {
         if (rt_facts_add_ext(dst, src->exts[i]) < 0)
             return -1;
@@ -362,6 +363,7 @@ int rt_facts_merge(struct rt_facts *dst, const struct rt_facts *src)
     }
     dst->missed_us = rt_min_time(dst->missed_us, src->missed_us);
     dst->finished_us = rt_min_time(dst->finished_us, src->finished_us);
+    dst->quiet_us = rt_min_time(dst->quiet_us, src->quiet_us);
     if (src->talk_s > dst->talk_s)
         dst->talk_s = src->talk_s;
     if (src->total_s > dst->total_s)
@@ -420,6 +422,7 @@ int rt_facts_add_event(struct rt_facts *dst, const struct rt_event *ev)
     one.talk_s = ev->talk_s;
     one.total_s = ev->total_s;
     one.wait_s = ev->wait_s;
+    one.late = ev->late;
     for (size_t i = 0; rc == 0 && i < ev->n_urls; i++)
         rc = rt_facts_add_url(&one, ev->urls[i]);
     if (rc == 0)
@@ -482,20 +485,19 @@ static json_t *rt_pin_to_json(const struct rt_pin *p)
     }
     if (!emp || !exts)
         goto fail;
-    cp = p->cp_found ? json_pack("{s:I, s:s, s:I, s:I, s:s?}", "id", (json_int_t)p->cp_id, "name",
-                                 p->cp_name ? p->cp_name : "", "responsible",
-                                 (json_int_t)p->cp_responsible, "deal_id",
-                                 (json_int_t)p->cp_deal_id, "deal_title", p->deal_title)
-                     : json_null();
-    return json_pack("{s:I, s:b, s:b, s:b, s:b, s:b, s:I, s:o, s:o, s:o}", "settings_version",
-                     (json_int_t)p->settings_version, "notify_responsible_only",
-                     p->notify_responsible_only, "create_contact_on_call",
-                     p->create_contact_on_call, "add_call_to_last_active_deal",
-                     p->add_call_to_last_active_deal, "create_missed_call_task",
-                     p->create_missed_call_task, "unknown_to_fixed_counterparty",
-                     p->unknown_to_fixed_counterparty, "fixed_counterparty_id",
-                     (json_int_t)p->fixed_counterparty_id, "employees", emp, "counterparty", cp,
-                     "ext_users", exts);
+    cp = p->cp_found
+             ? json_pack("{s:I, s:s, s:I, s:I, s:s?}", "id", (json_int_t)p->cp_id, "name",
+                         p->cp_name ? p->cp_name : "", "responsible", (json_int_t)p->cp_responsible,
+                         "deal_id", (json_int_t)p->cp_deal_id, "deal_title", p->deal_title)
+             : json_null();
+    return json_pack(
+        "{s:I, s:b, s:b, s:b, s:b, s:b, s:I, s:o, s:o, s:o}", "settings_version",
+        (json_int_t)p->settings_version, "notify_responsible_only", p->notify_responsible_only,
+        "create_contact_on_call", p->create_contact_on_call, "add_call_to_last_active_deal",
+        p->add_call_to_last_active_deal, "create_missed_call_task", p->create_missed_call_task,
+        "unknown_to_fixed_counterparty", p->unknown_to_fixed_counterparty, "fixed_counterparty_id",
+        (json_int_t)p->fixed_counterparty_id, "employees", emp, "counterparty", cp, "ext_users",
+        exts);
 fail:
     json_decref(emp);
     json_decref(exts);
@@ -600,9 +602,11 @@ json_t *rt_facts_to_json(const struct rt_facts *f)
                   (json_int_t)f->missed_us, "urls", urls, "sent", sent);
     /* Added within v1 (issue 15): absent in older rows, read with defaults. */
     if (j && (json_object_set_new(j, "finished_us", json_integer(f->finished_us)) < 0 ||
+              json_object_set_new(j, "quiet_us", json_integer(f->quiet_us)) < 0 ||
               json_object_set_new(j, "talk_s", json_integer(f->talk_s)) < 0 ||
               json_object_set_new(j, "total_s", json_integer(f->total_s)) < 0 ||
               json_object_set_new(j, "wait_s", json_integer(f->wait_s)) < 0 ||
+              (f->late && json_object_set_new(j, "late", json_true()) < 0) ||
               (f->pin.set && json_object_set_new(j, "pin", rt_pin_to_json(&f->pin)) < 0))) {
         json_decref(j);
         return NULL;
@@ -666,6 +670,7 @@ static int rt_facts_parse(json_t *j, struct rt_facts *f, char *err, size_t errle
         rt_json_time(j, "missed_us", &f->missed_us, err, errlen))
         return -1;
     f->finished_us = rt_json_int(j, "finished_us", 0);
+    f->quiet_us = rt_json_int(j, "quiet_us", 0);
     f->talk_s = rt_json_int(j, "talk_s", -1);
     f->total_s = rt_json_int(j, "total_s", -1);
     f->wait_s = rt_json_int(j, "wait_s", -1);
@@ -673,6 +678,7 @@ static int rt_facts_parse(json_t *j, struct rt_facts *f, char *err, size_t errle
         return -1;
     f->out = strcmp(dir, "out") == 0;
     f->ring_noext = json_is_true(json_object_get(j, "ring_noext"));
+    f->late = json_is_true(json_object_get(j, "late"));
     exts = json_object_get(j, "exts");
     urls = json_object_get(j, "urls");
     sent = json_object_get(j, "sent");

@@ -61,6 +61,7 @@ struct rt_facts {
     /* Ringing legs: the extensions rung, and whether a leg came without one. */
     int64_t ringing_us; /* earliest RINGING; 0: none */
     int ring_noext;
+    int late; /* an event came from the calls report: the call is over, no popup is raised */
     size_t n_exts;
     char (*exts)[RT_EXT_LEN]; /* sorted, unique */
     /* The answer: earliest ANSWERED and its extension ("" when it had none). */
@@ -70,6 +71,8 @@ struct rt_facts {
     char hangup_ext[RT_EXT_LEN]; /* its extension: who talked, when the ANSWERED is late */
     int64_t missed_us;           /* earliest MISSED */
     int64_t finished_us;         /* earliest FINISHED (call finished / calls report) */
+    int64_t quiet_us; /* the tenant's quiet period after the last notification elapsed: popups
+                       * closed for good, the contact left as it is; 0: not (yet) */
     /* Durations in seconds, the largest reported; -1: unknown. */
     int64_t talk_s, total_s, wait_s;
     size_t n_urls;

@@ -30,6 +30,7 @@ struct router_cfg {
     long directory_ttl_ms;
     long retention_s;
     long prune_interval_s;
+    long quiet_sweep_s;
     long linger_ms;
 };
 
@@ -54,6 +55,9 @@ static const struct cfg_var router_vars[] = {
      offsetof(struct router_cfg, retention_s), 60, 315360000},
     {"PRUNE_INTERVAL_S", CFG_INT, "600", "how often old per-call state is pruned",
      offsetof(struct router_cfg, prune_interval_s), 1, 86400},
+    {"QUIET_SWEEP_S", CFG_INT, "10",
+     "how often calls silent for their tenant's quiet_period_s get their popups closed",
+     offsetof(struct router_cfg, quiet_sweep_s), 1, 3600},
     {"PRODUCER_LINGER_MS", CFG_INT, "0", "producer linger.ms (latency against batching)",
      offsetof(struct router_cfg, linger_ms), 0, 1000},
 };
@@ -171,7 +175,7 @@ static int router_open(const struct router_cfg *cfg, struct router_state *st)
 /* Turn the pipeline until a signal (0) or a Kafka failure (1). */
 static int router_run(const struct router_cfg *cfg, struct router_state *st)
 {
-    int64_t next_probe = 0, next_prune = ids_mono_us() + 5000000;
+    int64_t next_probe = 0, next_quiet = 0, next_prune = ids_mono_us() + 5000000;
     char err[512];
 
     log_info("running", json_pack("{s:s, s:i}", "topic", cfg->topic_events, "ops_port",
@@ -184,6 +188,10 @@ static int router_run(const struct router_cfg *cfg, struct router_state *st)
             if (!pgc_ready(&st->pg))
                 pgc_get(&st->pg, err, sizeof(err)); /* readiness follows PostgreSQL when idle */
             next_probe = ids_mono_us() + 2000000;
+        }
+        if (ids_mono_us() >= next_quiet) {
+            rt_pipeline_quiet(&st->pipeline, 500);
+            next_quiet = ids_mono_us() + (int64_t)cfg->quiet_sweep_s * 1000000;
         }
         if (ids_mono_us() >= next_prune) {
             router_prune(&st->pg, cfg->retention_s);

@@ -136,7 +136,9 @@ int rt_pipeline_init(struct rt_pipeline *p, const struct rt_pipeline_cfg *cfg, r
         "Calls whose notifications contradict each other (a MISSED for a talked call)", NULL);
     p->m_ambiguous = mx_counter(reg, "router_ambiguous_counterparties_total",
                                 "Callers' numbers that match several counterparties", NULL);
-    if (!p->m_contradictions || !p->m_ambiguous)
+    p->m_quiet = mx_counter(reg, "router_quiet_closed_total",
+                            "Calls whose popups the tenant's quiet period closed", NULL);
+    if (!p->m_contradictions || !p->m_ambiguous || !p->m_quiet)
         return -1;
     if (!p->m_events || !p->m_outputs || !p->m_decision || !p->m_popup_latency || !p->m_dlq ||
         !p->m_no_open_deal || !p->m_retries || !p->m_batch)
@@ -165,6 +167,7 @@ struct rt_attempt {
     struct rt_msgs out;
     size_t *msg_item;            /* index of the item each message came from */
     struct kafka_batch *outputs; /* the produced messages and their delivery reports */
+    struct traceparent own_tp;   /* messages not caused by an input event (the quiet period) */
 };
 
 static void rt_attempt_clear(struct rt_attempt *a)
@@ -309,7 +312,7 @@ static enum rt_fail rt_produce_all(struct rt_pipeline *p, struct rt_batch *b, st
         return RT_FAIL_MEMORY;
     for (size_t i = 0; i < a->out.n; i++) {
         const struct rt_msg *m = &a->out.v[i];
-        const struct rt_item *it = &b->items[a->msg_item[i]];
+        const struct traceparent *tp = b ? &b->items[a->msg_item[i]].tp : &a->own_tp;
         const char *topic =
             m->topic == RT_TOPIC_POPUPS ? p->cfg.topic_popups : p->cfg.topic_actions;
         struct ce_attrs ce;
@@ -318,7 +321,7 @@ static enum rt_fail rt_produce_all(struct rt_pipeline *p, struct rt_batch *b, st
 
         /* Our ids (tenant, call id, type, event id) outgrow struct ce_attrs' id: the header is
          * replaced with the full id after the list is built. */
-        if (tp_child(&it->tp, &child) < 0 ||
+        if (tp_child(tp, &child) < 0 ||
             ce_attrs_init(&ce, "-", m->ce_type, p->cfg.source, &child) < 0 ||
             !(hdrs = ce_headers_new(&ce))) {
             snprintf(err, errlen, "headers for %s: cannot build", m->id);
@@ -441,6 +444,131 @@ static enum rt_fail rt_process(struct rt_pipeline *p, struct rt_batch *b, char *
     mx_observe(p->m_batch, NULL, (double)b->n);
     rt_attempt_clear(&a);
     return RT_OK;
+}
+
+/* The quiet-period sweep: calls with a popup still open whose last notification is older than
+ * their tenant's quiet_period_s. They are locked in key order as a batch locks its calls (a
+ * replica's batch in flight makes the sweep wait, never deadlock), and checked again once
+ * locked. */
+static const char rt_quiet_sql[] =
+    "SELECT r.tenant_id, r.call_id FROM router_calls r JOIN tenants t ON t.id = r.tenant_id "
+    "WHERE r.state IN ('ringing', 'answered') "
+    "AND r.updated_at < now() - make_interval(secs => t.quiet_period_s) "
+    "AND EXISTS (SELECT 1 FROM jsonb_each_text(r.facts->'sent') s "
+    "  WHERE s.value IN ('ringing', 'in_call')) "
+    "ORDER BY r.tenant_id, r.call_id LIMIT $1::int";
+
+static enum rt_fail rt_quiet_attempt(struct rt_pipeline *p, PGconn *conn, struct rt_attempt *a,
+                                     long limit, long *closed, char *err, size_t errlen)
+{
+    const char *values[1];
+    char lim[24];
+    PGresult *res;
+    enum rt_fail rc = RT_OK;
+    int n;
+    int64_t now_us = ids_now_us();
+
+    snprintf(lim, sizeof(lim), "%ld", limit);
+    values[0] = lim;
+    res = PQexecParams(conn, rt_quiet_sql, 1, NULL, values, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        pgc_error(NULL, res, "quiet sweep", err, errlen);
+        PQclear(res);
+        return RT_FAIL_PG;
+    }
+    n = PQntuples(res);
+    a->slots = calloc((size_t)n + 1, sizeof(*a->slots));
+    if (!a->slots) {
+        PQclear(res);
+        return RT_FAIL_MEMORY;
+    }
+    for (int r = 0; r < n; r++) {
+        struct rt_call_slot *s = &a->slots[a->n_slots];
+
+        if (PQgetlength(res, r, 0) >= (int)sizeof(s->tenant) ||
+            PQgetlength(res, r, 1) >= (int)sizeof(s->call_id))
+            continue;
+        snprintf(s->tenant, sizeof(s->tenant), "%s", PQgetvalue(res, r, 0));
+        snprintf(s->call_id, sizeof(s->call_id), "%s", PQgetvalue(res, r, 1));
+        rt_facts_init(&s->facts);
+        a->n_slots++;
+    }
+    PQclear(res);
+    if (a->n_slots == 0)
+        return RT_OK;
+    if (rt_store_exec(conn, "BEGIN", err, errlen) < 0 ||
+        rt_store_load(conn, a->slots, a->n_slots, err, errlen) < 0)
+        return RT_FAIL_PG;
+    for (size_t i = 0; i < a->n_slots && rc == RT_OK; i++) {
+        struct rt_call_slot *s = &a->slots[i];
+        const struct rt_tenant *tenant = NULL;
+
+        /* Locked now: a batch may have moved the call on since the SELECT. */
+        if (!rt_facts_popup_open(&s->facts) || rt_facts_ended_us(&s->facts) || s->facts.quiet_us)
+            continue;
+        if (rt_directory_tenant(&p->dir, conn, s->tenant, &tenant, err, errlen) != 0) {
+            rc = RT_FAIL_PG;
+            break;
+        }
+        if (rt_quiet_step(&s->facts, s->tenant, s->call_id, tenant, now_us, &a->out, err, errlen) <
+            0)
+            rc = RT_FAIL_MEMORY;
+        else
+            (*closed)++;
+    }
+    if (rc == RT_OK)
+        rc = rt_produce_all(p, NULL, a, err, errlen);
+    if (rc == RT_OK && rt_store_save(conn, a->slots, a->n_slots, err, errlen) < 0)
+        rc = RT_FAIL_PG;
+    {
+        enum rt_fail drc = rt_produce_wait(a, rc == RT_OK ? err : NULL, errlen);
+
+        if (rc == RT_OK)
+            rc = drc;
+    }
+    if (rc == RT_OK && rt_store_exec(conn, "COMMIT", err, errlen) < 0)
+        rc = RT_FAIL_PG;
+    return rc;
+}
+
+long rt_pipeline_quiet(struct rt_pipeline *p, long limit)
+{
+    struct rt_attempt a = {0};
+    char err[512];
+    PGconn *conn;
+    enum rt_fail rc;
+    long closed = 0;
+
+    if (p->held || atomic_load(&p->degraded))
+        return 0; /* the batch comes first; the sweep runs again later */
+    conn = pgc_get(p->pg, err, sizeof(err));
+    if (!conn)
+        return -1;
+    if (tp_generate(&a.own_tp) < 0) {
+        memset(&a.own_tp, 0, sizeof(a.own_tp));
+    }
+    rc = rt_quiet_attempt(p, conn, &a, limit, &closed, err, sizeof(err));
+    if (rc != RT_OK) {
+        char ignored[128];
+
+        if (PQtransactionStatus(conn) != PQTRANS_IDLE)
+            rt_store_exec(conn, "ROLLBACK", ignored, sizeof(ignored));
+        if (rc == RT_FAIL_PG)
+            pgc_check_failure(p->pg);
+        log_warn("quiet-period sweep failed; retried at the next sweep",
+                 json_pack("{s:s}", "reason", err));
+        rt_attempt_clear(&a);
+        return -1;
+    }
+    for (size_t i = 0; i < a.out.n; i++)
+        mx_inc(p->m_outputs, p->cfg.topic_popups);
+    if (closed > 0) {
+        mx_add(p->m_quiet, NULL, (double)closed);
+        log_info("quiet period closed the popups of silent calls",
+                 json_pack("{s:i}", "calls", (int)closed));
+    }
+    rt_attempt_clear(&a);
+    return closed;
 }
 
 static void rt_pause_all(struct rt_pipeline *p, int pause)

@@ -39,7 +39,7 @@ struct rt_pipeline {
     int64_t retry_at_us;   /* monotonic */
     atomic_int degraded;   /* 1 while a batch waits for PostgreSQL or Kafka */
     struct mx_family *m_events, *m_outputs, *m_decision, *m_popup_latency, *m_dlq, *m_no_open_deal,
-        *m_retries, *m_batch, *m_contradictions, *m_ambiguous;
+        *m_retries, *m_batch, *m_contradictions, *m_ambiguous, *m_quiet;
 };
 
 /* Register metrics in reg and set up; the handles stay owned by the caller. Returns 0 or -1. */
@@ -55,6 +55,11 @@ void rt_pipeline_release(struct rt_pipeline *p);
  * (waiting at most poll_ms for the first) and process them. Returns 0, or -1 after a fatal
  * Kafka error (the caller stops). */
 int rt_pipeline_turn(struct rt_pipeline *p, int poll_ms);
+
+/* Close the popups of up to limit calls that went silent for their tenant's quiet period (SPEC
+ * §4). Skipped while a batch waits for a retry. Returns the number of calls closed, or -1 (logged;
+ * the next sweep retries). */
+long rt_pipeline_quiet(struct rt_pipeline *p, long limit);
 
 /* 1 while the pipeline can work (no batch held for a retry and PostgreSQL reachable). */
 int rt_pipeline_ready(struct rt_pipeline *p);

@@ -68,7 +68,11 @@ static int rt_leg_targets(const struct rt_tenant *t, const struct rt_party *cp, 
 static int rt_decide_popups(const struct rt_facts *f, const struct rt_tenant *t,
                             const struct rt_party *cp, struct rt_outcome *o)
 {
-    if (rt_facts_ended_us(f)) {
+    /* Found in UIS's calls report after it ended (issue 17): popups it showed while it rang
+     * close, none is raised, whatever order the reconciler's events come in. The quiet period
+     * closes for good too: a notification after it (a late recording) completes the contact
+     * but shows nobody a popup for a call that went silent. */
+    if (rt_facts_ended_us(f) || f->late || f->quiet_us) {
         o->others = RT_POPUP_CLOSED;
         return 0;
     }

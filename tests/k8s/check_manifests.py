@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
 """Validates rendered Kubernetes manifests (kustomize build output) offline.
 
-Usage: check_manifests.py --strimzi-schema FILE [--k8s-version 1.30] NAME=RENDERED.yaml ...
+Usage: check_manifests.py --strimzi-schema FILE [--strimzi-user-schema FILE] [--k8s-version 1.30]
+                          NAME=RENDERED.yaml ...
 
 For each rendered overlay:
   * every object against the Kubernetes OpenAPI JSON schemas shipped in the PyPI package
-    kubernetes-validate (strict: unknown fields are errors), KafkaTopics against the Strimzi CRD
-    schema; an object of any other kind is an error;
+    kubernetes-validate (strict: unknown fields are errors), KafkaTopics and KafkaUsers against
+    the Strimzi CRD schemas (tests/k8s/schemas); an object of any other kind is an error;
+  * the Kafka users of issue 19: one per service, with exactly the rights of
+    deploy/local/kafka_acls.py (ingest cannot write popups, only crmctl writes tenant tokens),
+    mounted by the service's pods, over the TLS listener;
   * the policies of issue 9 (probes, resources, security context, secrets, disruption budgets,
     autoscalers bounded by partitions, network policies, topics, ingress for SSE, ...).
 Prints one line per (overlay, rule) and "N passed, M failed"; exits 1 when any failed.
@@ -15,10 +19,18 @@ import argparse
 import json
 import re
 import sys
+from pathlib import Path
 
 import jsonschema
 import yaml
 from kubernetes_validate import utils as kv
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1] / "deploy" / "local"))
+from kafka_acls import ACLS, OPERATIONS  # noqa: E402  (the one table of who may do what)
+
+USER_SCHEMA = None  # the Strimzi KafkaUser schema, loaded by main()
+KAFKA_USER_PREFIX = "uis-crm-"  # KafkaUser (and its Secret) of service s: uis-crm-<s>
 
 SERVICES = ("ingest", "router", "crm-writer", "notifier", "reconciler")
 CONSUMER_GROUPS = {"router": "TOPIC_CALL_EVENTS", "crm-writer": "TOPIC_ACTIONS"}  # input topics
@@ -116,6 +128,8 @@ def check_schemas(overlay, objs, version, strimzi):
         try:
             if o.get("kind") == "KafkaTopic":
                 jsonschema.validate(o, strimzi)
+            elif o.get("kind") == "KafkaUser":
+                jsonschema.validate(o, USER_SCHEMA)
             else:
                 kv.validate(o, version, strict=True)
         except kv.SchemaNotFoundError as e:
@@ -124,7 +138,7 @@ def check_schemas(overlay, objs, version, strimzi):
             path = ".".join(str(p) for p in e.absolute_path)
             problems.append(f"{kn(o)}: {path}: {e.message[:300]}")
     report(overlay, f"{len(objs)} objects valid against the Kubernetes {version} schemas (strict) "
-           "and the Strimzi KafkaTopic schema", problems)
+           "and the Strimzi KafkaTopic and KafkaUser schemas", problems)
 
 
 def check_workloads(overlay, objs, by_kind, configmaps):
@@ -415,6 +429,114 @@ def check_topics(overlay, by_kind, configmaps):
            problems)
 
 
+def check_kafka_users(overlay, by_kind, configmaps, workloads):
+    """Each service's KafkaUser grants exactly what kafka_acls.ACLS says, on the topics
+    pipeline-config names; its pods mount the user's certificate and talk TLS."""
+    topics_of = {}
+    for cm in configmaps.values():
+        topics_of.update({k: v for k, v in cm.items() if k.startswith("TOPIC_")})
+    users = {u["metadata"]["name"]: u for u in by_kind.get("KafkaUser", [])}
+    problems, rights_problems = [], []
+    for svc, acl in ACLS.items():
+        name = KAFKA_USER_PREFIX + svc
+        u = users.get(name)
+        if u is None:
+            problems.append(f"no KafkaUser {name} for {svc}")
+            continue
+        if (u["spec"].get("authentication") or {}).get("type") not in ("tls", "scram-sha-512"):
+            problems.append(f"{kn(u)}: no authentication (tls or scram-sha-512)")
+        want = {}
+        for right in ("write", "read"):
+            for var in acl[right]:
+                topic = topics_of.get(var)
+                if topic is None:
+                    rights_problems.append(f"{kn(u)}: {var} is not in pipeline-config")
+                    continue
+                want.setdefault(("topic", topic, "literal"), set()).update(OPERATIONS[right])
+        for prefix in acl["groups"]:
+            want[("group", prefix, "prefix")] = {"Read"}
+        have = {}
+        for rule in (u["spec"].get("authorization") or {}).get("acls") or []:
+            r = rule["resource"]
+            key = (r["type"], r.get("name", ""), r.get("patternType", "literal"))
+            if rule.get("type", "allow") != "allow":
+                continue  # a deny only takes away
+            if rule.get("host", "*") != "*":
+                rights_problems.append(f"{kn(u)}: an ACL limited to host {rule['host']}")
+            have.setdefault(key, set()).update(rule["operations"])
+        for key in sorted(set(want) | set(have)):
+            w, h = want.get(key, set()), have.get(key, set())
+            if h - w:
+                rights_problems.append(f"{kn(u)}: {'/'.join(key)}: {', '.join(sorted(h - w))} "
+                                       f"not needed by {svc}")
+            if w - h:
+                rights_problems.append(f"{kn(u)}: {'/'.join(key)}: {', '.join(sorted(w - h))} "
+                                       f"missing for {svc}")
+    for name in sorted(set(users) - {KAFKA_USER_PREFIX + s for s in ACLS}):
+        problems.append(f"KafkaUser/{name} belongs to no service")
+    report(overlay, "a KafkaUser with authentication for each service and crmctl", problems)
+    report(overlay, "Kafka ACLs: each user exactly its own topics and groups (ingest cannot "
+           "write popups, only crmctl writes tenant tokens and popup users)", rights_problems)
+
+    # Who may write the topics an attacker would want: said once more, plainly.
+    writers = {}
+    for u in users.values():
+        for rule in (u["spec"].get("authorization") or {}).get("acls") or []:
+            r = rule["resource"]
+            if r["type"] == "topic" and rule.get("type", "allow") == "allow" and \
+                    {"Write", "All"} & set(rule["operations"]):
+                writers.setdefault(r.get("name"), set()).add(u["metadata"]["name"])
+                if r.get("patternType", "literal") != "literal" or r.get("name") in ("*", None):
+                    writers.setdefault("*", set()).add(u["metadata"]["name"])
+    problems = []
+    for var in ("TOPIC_TENANT_TOKENS", "TOPIC_POPUP_USERS"):
+        extra = writers.get(topics_of.get(var), set()) | writers.get("*", set())
+        extra -= {KAFKA_USER_PREFIX + "crmctl"}
+        if extra:
+            problems.append(f"{topics_of.get(var)} is writable by {', '.join(sorted(extra))}")
+    if KAFKA_USER_PREFIX + "ingest" in writers.get(topics_of.get("TOPIC_POPUPS"), set()):
+        problems.append("ingest may write popups")
+    report(overlay, "only crmctl writes tenant tokens and popup users; ingest cannot forge popups",
+           problems)
+
+    # Each service's pods log in as its user over TLS.
+    problems = []
+    for o in workloads:
+        svc = o["metadata"]["name"]
+        if svc not in SERVICES:
+            continue
+        ps = pod_spec(o)
+        c = ps["containers"][0]
+        env = effective_env(c, configmaps)
+        proto = str(env.get("KAFKA_SECURITY_PROTOCOL", "plaintext")).lower()
+        if proto not in ("ssl", "sasl_ssl"):
+            problems.append(f"{kn(o)}: KAFKA_SECURITY_PROTOCOL is {proto}, not ssl or sasl_ssl")
+        if not str(env.get("KAFKA_BROKERS", "")).endswith(":9093"):
+            problems.append(f"{kn(o)}: KAFKA_BROKERS {env.get('KAFKA_BROKERS')!r} is not the TLS "
+                            "listener (9093)")
+        if proto == "ssl":
+            secrets = {v["name"]: v["secret"]["secretName"] for v in ps.get("volumes") or []
+                       if "secret" in v}
+            mounts = {m["mountPath"].rstrip("/"): m["name"] for m in c.get("volumeMounts") or []}
+            for var in ("KAFKA_SSL_CERT_FILE", "KAFKA_SSL_KEY_FILE"):
+                path = str(env.get(var) or "")
+                vol = mounts.get(path.rsplit("/", 1)[0])
+                if secrets.get(vol) != KAFKA_USER_PREFIX + svc:
+                    problems.append(f"{kn(o)}: {var} {path!r} is not in the Secret of KafkaUser "
+                                    f"{KAFKA_USER_PREFIX + svc}")
+            if not mounts.get(str(env.get("KAFKA_SSL_CA_FILE") or "").rsplit("/", 1)[0]):
+                problems.append(f"{kn(o)}: KAFKA_SSL_CA_FILE is not on a mounted volume")
+    report(overlay, "each service logs in to Kafka over TLS with its own KafkaUser's certificate",
+           problems)
+
+    brokers = {cm.get("KAFKA_BROKERS") for cm in configmaps.values() if cm.get("KAFKA_BROKERS")}
+    problems = [f"{kn(u)}: cluster {u['metadata']['labels'].get('strimzi.io/cluster')} is not "
+                f"the one in KAFKA_BROKERS ({b})" for u in users.values() for b in brokers
+                if not b.startswith(f"{u['metadata']['labels'].get('strimzi.io/cluster')}"
+                                    "-kafka-bootstrap.")]
+    report(overlay, "KafkaUsers on the cluster of KAFKA_BROKERS", problems)
+
+
 def check_migration(overlay, by_kind):
     problems = []
     jobs = [j for j in by_kind.get("Job", []) if any(
@@ -473,6 +595,7 @@ def check_overlay(overlay, path, version, strimzi):
         check_network(overlay, by_kind, workloads)
         check_services_ingress(overlay, objs, by_kind, workloads)
         check_topics(overlay, by_kind, configmaps)
+        check_kafka_users(overlay, by_kind, configmaps, workloads)
         check_migration(overlay, by_kind)
         check_namespace(overlay, objs, by_kind)
     except (KeyError, TypeError, ValueError, AttributeError) as e:
@@ -481,11 +604,15 @@ def check_overlay(overlay, path, version, strimzi):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--strimzi-schema", required=True)
+    ap.add_argument("--strimzi-schema", default=str(HERE / "schemas" / "strimzi-kafkatopic.schema.json"))
+    ap.add_argument("--strimzi-user-schema",
+                    default=str(HERE / "schemas" / "strimzi-kafkauser.schema.json"))
     ap.add_argument("--k8s-version", default="1.30.0")
     ap.add_argument("rendered", nargs="+", help="NAME=FILE: a kustomize build output")
     a = ap.parse_args()
+    global USER_SCHEMA
     strimzi = json.load(open(a.strimzi_schema, encoding="utf-8"))
+    USER_SCHEMA = json.load(open(a.strimzi_user_schema, encoding="utf-8"))
     for arg in a.rendered:
         name, _, path = arg.partition("=")
         check_overlay(name, path, a.k8s_version, strimzi)

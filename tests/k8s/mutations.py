@@ -55,8 +55,8 @@ MUTATIONS = [
     ("autoscaling: crm-writer beyond the partitions", "k8s", "deploy/k8s/overlays/dev/app/kustomization.yaml",
      "        path: /spec/maxReplicas\n        value: 3\n", "        path: /spec/maxReplicas\n        value: 6\n"),
     ("network: ingest may reach PostgreSQL", "k8s", "deploy/k8s/base/app/networkpolicies.yaml",
-     "        values: [\"router\", \"crm-writer\", \"crm-migrate\"]",
-     "        values: [\"router\", \"crm-writer\", \"crm-migrate\", \"ingest\"]"),
+     "        values: [\"router\", \"crm-writer\", \"crm-migrate\", \"reconciler\"]",
+     "        values: [\"router\", \"crm-writer\", \"crm-migrate\", \"reconciler\", \"ingest\"]"),
     ("network: the default deny lets ingress in (the migration pod has no other policy)", "k8s", "deploy/k8s/base/app/networkpolicies.yaml",
      "  name: default-deny\nspec:\n  podSelector:\n    matchLabels:\n      app.kubernetes.io/part-of: uis-crm\n"
      "  policyTypes: [\"Ingress\", \"Egress\"]\n",
@@ -65,7 +65,31 @@ MUTATIONS = [
     ("ingress: SSE buffered", "k8s", "deploy/k8s/base/app/ingress.yaml",
      "proxy-buffering: \"off\"", "proxy-buffering: \"on\""),
     ("topics: tenant tokens not compacted", "k8s", "deploy/k8s/base/topics/topics.yaml",
-     "    cleanup.policy: \"compact\"", "    cleanup.policy: \"delete\""),
+     "  topicName: crm.tenant-tokens.v1\n  partitions: 3\n  replicas: 3\n  config:\n"
+     "    cleanup.policy: \"compact\"",
+     "  topicName: crm.tenant-tokens.v1\n  partitions: 3\n  replicas: 3\n  config:\n"
+     "    cleanup.policy: \"delete\""),
+    ("topics: popup users not compacted", "k8s", "deploy/k8s/base/topics/topics.yaml",
+     "  topicName: crm.popup-users.v1\n  partitions: 3\n  replicas: 3\n  config:\n"
+     "    cleanup.policy: \"compact\"",
+     "  topicName: crm.popup-users.v1\n  partitions: 3\n  replicas: 3\n  config:\n"
+     "    cleanup.policy: \"delete\""),
+    ("acl: ingest may write the tenant tokens (a tombstone would void every webhook)", "k8s",
+     "deploy/k8s/base/app/kafka-users.yaml",
+     "          name: crm.tenant-tokens.v1\n          patternType: literal\n"
+     "        operations: [Read, Describe]",
+     "          name: crm.tenant-tokens.v1\n          patternType: literal\n"
+     "        operations: [Read, Write, Describe]"),
+    ("acl: ingest may write every topic", "k8s", "deploy/k8s/base/app/kafka-users.yaml",
+     "          name: uis.call-events.rejected.v1\n          patternType: literal\n",
+     "          name: uis.\n          patternType: prefix\n"),
+    ("acl: the notifier without its user's certificate", "k8s", "deploy/k8s/base/app/notifier.yaml",
+     "            secretName: uis-crm-notifier", "            secretName: uis-crm-router"),
+    ("strimzi schema: a misspelt field in a KafkaUser", "k8s", "deploy/k8s/base/app/kafka-users.yaml",
+     "    app.kubernetes.io/name: router\nspec:\n  authentication:",
+     "    app.kubernetes.io/name: router\nspec:\n  authentification:"),
+    ("kafka: plaintext to the brokers", "k8s", "deploy/k8s/base/app/kustomization.yaml",
+     "      - KAFKA_SECURITY_PROTOCOL=ssl\n", "      - KAFKA_SECURITY_PROTOCOL=plaintext\n"),
     ("topics: two replicas", "k8s", "deploy/k8s/base/topics/topics.yaml",
      "  topicName: uis.call-events.v1\n  partitions: 12\n  replicas: 3\n",
      "  topicName: uis.call-events.v1\n  partitions: 12\n  replicas: 2\n"),
@@ -85,7 +109,7 @@ MUTATIONS = [
     ("docker (built): libpq5 missing from the runtime packages", "docker-built", "deploy/docker/Dockerfile",
      "librdkafka1 libjansson4 libmicrohttpd12 libpq5 libssl3", "librdkafka1 libjansson4 libmicrohttpd12 libssl3"),
     ("docker (built): a superfluous runtime package", "docker-built", "deploy/docker/Dockerfile",
-     "libpq5 libssl3 ca-certificates\"", "libpq5 libssl3 libcurl4 ca-certificates\""),
+     "libcurl4 ca-certificates\"", "libcurl4 libxml2 ca-certificates\""),
     # monitoring (issue 20): tests/k8s/check_monitoring.py must catch these
     ("alerts: the 503 share threshold loosened", "monitoring", "deploy/k8s/monitoring/prometheusrule.yaml",
      "/ sum by (namespace) (rate(ingest_requests_total[5m])) > 0.01\n",

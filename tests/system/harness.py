@@ -89,9 +89,13 @@ def sum_metric(samples, name, labels=""):
 
 
 def group_lag(brokers, topic, group):
-    """Messages of topic that consumer group has not committed yet (every partition)."""
-    from confluent_kafka import Consumer, TopicPartition
+    """Messages of topic that consumer group has not committed yet (every partition); None
+    while the broker cannot tell yet (a fresh broker answers NOT_COORDINATOR until its offsets
+    topic and coordinator are loaded)."""
+    from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
+    not_ready = {KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+                 KafkaError.COORDINATOR_NOT_AVAILABLE}
     cons = Consumer({"bootstrap.servers": brokers, "group.id": group,
                      "enable.auto.commit": False})
     try:
@@ -102,6 +106,10 @@ def group_lag(brokers, topic, group):
             end = cons.get_watermark_offsets(TopicPartition(topic, tp.partition), timeout=10)[1]
             lag += end - (tp.offset if tp.offset >= 0 else 0)
         return lag
+    except KafkaException as e:
+        if e.args[0].retriable() or e.args[0].code() in not_ready:
+            return None
+        raise
     finally:
         cons.close()
 

@@ -102,13 +102,24 @@ def stack_script(function):
                    check=True, cwd=REPO, capture_output=True)
 
 
+def kafka_conf(brokers, **extra):
+    """A client configuration for brokers with the Kafka security variables of the environment
+    (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*, KAFKA_SSL_*), as the services read them."""
+    import sys
+
+    sys.path.insert(0, str(REPO / "deploy" / "local"))
+    from kafka_admin import security_conf
+
+    return {"bootstrap.servers": brokers, **security_conf(), **extra}
+
+
 @contextlib.contextmanager
 def own_topics(brokers, name_prefix=""):
     """Yields new_topic(prefix, partitions=3, config=None) -> the name of a topic made for the
     caller (unique, replication 1); every topic it made is deleted on exit (best effort)."""
     from confluent_kafka.admin import AdminClient, NewTopic
 
-    admin = AdminClient({"bootstrap.servers": brokers})
+    admin = AdminClient(kafka_conf(brokers))
     made = []
 
     def new_topic(prefix="test", partitions=3, config=None):

@@ -5,6 +5,7 @@ the point of the issue it holds to."""
 import json
 
 import pytest
+import requests
 
 from pipeline_stack import Pipeline, new_call_id, wait_until
 
@@ -182,3 +183,51 @@ def test_without_contacts_a_missed_call_creates_no_counterparty(pipe):
     assert task[0]["assignee_user_id"] == t.users["anna"]
     assert not [c for c in t.list("counterparties") if c["auto_created"]]
     assert t.list("contacts") == []
+
+
+def finished_body(cid, frm, talk, total, wait):
+    """The fifth template, «Завершение звонка», as docs/architecture.md tells the admin to write it."""
+    return (f'{{\n    "from_number":{frm},\n    "diversion":74993482958,\n    "direction":in,\n'
+            f'    "call_id":{cid},\n    "user_extension":,\n    "talk_time_duration":{talk},\n'
+            f'    "total_time_duration":{total},\n    "wait_time_duration":{wait},\n'
+            f'    "call_state":"FINISHED"\n}}')
+
+
+def test_call_finished_notification_ends_a_call_without_recording(pipe):
+    """Guide §1.3.2: recordings depend on the employee's «Запись разговора» setting, so an
+    answered call may never get «Записанный разговор». The optional «Завершение звонка»
+    notification ends it: popups close, the contact is completed with its durations."""
+    t = office(pipe)
+    streams = {u: t.stream(u) for u in ("anna",)}
+    frm = caller()
+    cid = new_call_id()
+    t.post(cid, "RINGING", frm, "101")
+    t.post(cid, "ANSWERED", frm, "101")
+    wait_until(lambda: "in_call" in streams["anna"].states(cid), what="anna in call")
+    r = requests.post(t.url, data=finished_body(cid, frm, 95, 112, 17), timeout=15)
+    assert r.status_code == 200, r.text
+    c = contact_in(t, cid, "completed")
+    assert (c["talk_duration_s"], c["total_duration_s"], c["wait_duration_s"]) == (95, 112, 17)
+    assert c["ended_at"] is not None
+    wait_until(lambda: streams["anna"].states(cid)[-1:] == ["closed"], what="popup closed")
+
+
+def test_quiet_period_closes_the_popups_of_a_call_uis_never_ends(pipe):
+    """Without a recording or «Завершение звонка», the tenant's quiet period after the last
+    notification closes the call's popups; the contact keeps what it knew (answered, no end)."""
+    t = office(pipe, quiet_period_s=5)
+    streams = {u: t.stream(u) for u in ("anna",)}
+    frm = caller()
+    cid = new_call_id()
+    t.post(cid, "RINGING", frm, "101")
+    t.post(cid, "ANSWERED", frm, "101")
+    wait_until(lambda: "in_call" in streams["anna"].states(cid), what="anna in call")
+    wait_until(lambda: streams["anna"].states(cid)[-1:] == ["closed"], timeout=60,
+               what="the quiet period to close the popup")
+    c = contact_in(t, cid, "answered")
+    assert c["ended_at"] is None
+    # A late recording still completes the contact, and shows nobody a popup again.
+    t.post(cid, "HANGUP", frm, "101", REC.format(cid))
+    c = contact_in(t, cid, "completed")
+    assert c["record_urls"] == [REC.format(cid)]
+    assert streams["anna"].states(cid) == ["ringing", "in_call", "closed"]

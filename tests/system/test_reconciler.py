@@ -88,7 +88,9 @@ def rows_of(t, session):
                                 for u in urls or [])
     return {
         "contact": contact and {k: contact[k] for k in ("direction", "virtual_number",
-                                                         "answered_by", "state")}
+                                                         "answered_by", "state",
+                                                         "talk_duration_s", "total_duration_s",
+                                                         "wait_duration_s")}
         | {"links": links(contact["record_urls"])},
         "counterparty": cp and {"auto": cp["auto_created"],
                                 "responsible": cp["responsible_user_id"]},
@@ -151,6 +153,12 @@ def test_lost_half_lost_and_delivered_calls_end_identical(world):
         assert got["half"] == got["none"], (kind, got)
         assert got["all"] == got["none"], (kind, got)
     assert rows_of(t, calls[("answered", "all")])["history"], "the deal got its call"
+    # Durations from the report, whatever the webhooks delivered (they carry none).
+    for (kind, drop), s in calls.items():
+        row = next(r for r in rows if r["id"] == s)
+        c = t.contact(str(s))
+        assert (c["talk_duration_s"], c["total_duration_s"], c["wait_duration_s"]) == \
+            (row["talk_duration"], row["total_duration"], row["wait_duration"]), (kind, drop, c)
     assert len(rows_of(t, calls[("lost", "all")])["tasks"]) == 1
 
     # No popup for a call only reconciliation saw (only the closes of live ones).
@@ -179,12 +187,12 @@ def test_lost_half_lost_and_delivered_calls_end_identical(world):
     # The same window again: nothing new.
     passes = metric(rec, "reconciler_passes_total")
     events = sum(metric(rec, "reconciler_events_total", f'{{state="{s}"}}')
-                 for s in ("RINGING", "ANSWERED", "HANGUP", "MISSED"))
+                 for s in ("RINGING", "ANSWERED", "HANGUP", "MISSED", "FINISHED"))
     contacts = {c["call_id"]: c["revision"] for c in t.list("contacts")}
     wait_until(lambda: metric(rec, "reconciler_passes_total") >= passes + 2, timeout=30,
                what="two more passes")
     assert sum(metric(rec, "reconciler_events_total", f'{{state="{s}"}}')
-               for s in ("RINGING", "ANSWERED", "HANGUP", "MISSED")) == events
+               for s in ("RINGING", "ANSWERED", "HANGUP", "MISSED", "FINISHED")) == events
     assert {c["call_id"]: c["revision"] for c in t.list("contacts")} == contacts
     assert rec.stop() == 0
 

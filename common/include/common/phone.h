@@ -18,6 +18,10 @@ enum phone_rc {
     /* Not an error: the number is hidden ("", blanks, "anonymous", "unknown", "null",
      * "hidden", "private", "restricted"; any case). The caller stores null. */
     PHONE_EMPTY = 1,
+    /* Not an error either: 5..9 digits without '+' are an internal extension or a service
+     * number, not E.164. The caller keeps the raw form and never matches or creates a
+     * counterparty for it (out is ""). */
+    PHONE_INTERNAL = 2,
     PHONE_EINVAL = -1,   /* a character other than digits, separators and one leading '+' */
     PHONE_ESHORT = -2,   /* fewer than 5 digits */
     PHONE_ELONG = -3,    /* more than 15 digits */
@@ -26,10 +30,13 @@ enum phone_rc {
 };
 
 /* Normalise raw into E.164 ("+79161234567") in out (PHONE_E164_LEN bytes suffice).
- * Russian forms 8XXXXXXXXXX, 7XXXXXXXXXX, +7 (XXX) XXX-XX-XX and a bare 10-digit XXXXXXXXXX
- * become +7XXXXXXXXXX; "00" and "810" international prefixes become '+'; any other 5..15 digits
- * are taken as an international number with its country code. Separators: space, tab, - ( ) .
- * Returns PHONE_OK, PHONE_EMPTY or a negative enum phone_rc. */
+ * Russian forms 7XXXXXXXXXX, +7 (XXX) XXX-XX-XX and a bare 10-digit XXXXXXXXXX become
+ * +7XXXXXXXXXX; 8XXXXXXXXXX too, but only where the rest is a number of the +7 plan (it starts
+ * with 3..9): "8" then 0, 1 or 2 is an international number written without '+' (+81 Japan,
+ * +82 Korea, ...), kept as "+8...". "00" and "810" international prefixes become '+'; any other
+ * 10..15 digits are an international number with its country code. 5..9 digits without '+' are
+ * PHONE_INTERNAL. Separators: space, tab, - ( ) .
+ * Returns PHONE_OK, PHONE_EMPTY, PHONE_INTERNAL or a negative enum phone_rc. */
 int phone_normalize(const char *raw, char *out, size_t outlen);
 
 /* Mask for logs: of an E.164 number only the country code and the last 4 digits (2 when fewer
@@ -44,6 +51,17 @@ int phone_mask(const char *number, char *out, size_t outlen);
  * unchanged. Returns PHONE_OK, PHONE_EINVAL (NULL) or PHONE_ENOSPC (PHONE_DISPLAY_LEN bytes
  * suffice for any output of phone_normalize). */
 int phone_format(const char *e164, char *out, size_t outlen);
+
+/* 1 when s is E.164 as every topic carries it: '+', a non-zero digit, 5..15 digits in all. The
+ * one check of the contract, for every service. */
+int phone_e164_valid(const char *s);
+
+/* Longest UIS extension accepted (UIS's own are up to 5 characters). */
+#define PHONE_EXT_MAX 16
+
+/* 1 when s is a UIS extension: 1..PHONE_EXT_MAX of 0-9 a-z A-Z * # + _ -. The one character set
+ * of crmctl's extension map, ingest's user_extension and the router's events. */
+int phone_ext_valid(const char *s);
 
 /* A lowercase phrase for a return code, for messages such as "from_number <phrase>". Static. */
 const char *phone_strerror(int rc);

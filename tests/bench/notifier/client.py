@@ -147,7 +147,7 @@ def kafka_sender(args, stop):
 
 def nchan_sender(args, stop):
     import http.client
-    c = http.client.HTTPConnection("127.0.0.1", args.port, timeout=10)
+    c = http.client.HTTPConnection("127.0.0.1", int(str(args.port).split(",")[0]), timeout=10)
     for i in range(args.m):
         u = random.randint(1, args.n)
         msg = {"popup_id": f"bench:{i}:{u}", "tenant": "bench", "user_id": u,
@@ -206,8 +206,6 @@ async def main():
     ap.add_argument("--topic")
     ap.add_argument("--key-b64")
     args = ap.parse_args()
-    if args.target == "nchan":
-        args.port = int(str(args.port).split(",")[0])  # nchan's workers share one port
 
     rss_idle = rss_kib(args.pid)
     counter = multiprocessing.Value("i", 0)

@@ -271,8 +271,8 @@ static void test_keyring_parse_errors(void **state)
     static const char *const bad[] = {
         "", "k1:c2hvcnQ=",                                  /* 5 bytes */
         "k 1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", /* bad kid */
-        "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=,"
-        "k1:ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=", /* kid twice */
+        ("k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=,"
+         "k1:ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA="), /* kid twice */
     };
     struct jwt_keyring kr;
     char err[128];

@@ -45,7 +45,17 @@ static const struct phone_norm_case phone_norm_cases[] = {
     {"+1 (212) 555-0100", PHONE_OK, "+12125550100"},
     {"+49 30 123456", PHONE_OK, "+4930123456"},
     {"+123456789012345", PHONE_OK, "+123456789012345"},
-    {"12345", PHONE_OK, "+12345"},
+    {"+12345", PHONE_OK, "+12345"},
+    /* 8 then 0..2 is not the +7 plan: an international number without '+' (Tokyo, Seoul) */
+    {"81312345678", PHONE_OK, "+81312345678"},
+    {"82212345678", PHONE_OK, "+82212345678"},
+    {"8 (495) 123-45-67", PHONE_OK, "+74951234567"},
+    {"83012345678", PHONE_OK, "+73012345678"},
+    /* 5..9 digits without '+': internal or service numbers, kept raw by the caller */
+    {"12345", PHONE_INTERNAL, ""},
+    {"123456789", PHONE_INTERNAL, ""},
+    {"5-55-12", PHONE_INTERNAL, ""},
+    {" 100500 ", PHONE_INTERNAL, ""},
     {"+86 10 1234 5678", PHONE_OK, "+861012345678"},
     {"0079161234567", PHONE_OK, "+79161234567"},
     /* hidden or empty */
@@ -100,6 +110,33 @@ static void test_phone_normalize_table(void **state)
             fail_msg("row %zu \"%s\": rc %d out \"%s\", want rc %d out \"%s\"", i, c->raw, rc, out,
                      c->rc, c->e164);
     }
+}
+
+/* The one E.164 check and the one extension character set (issue 15). */
+static void test_phone_e164_and_ext_valid(void **state)
+{
+    (void)state;
+    assert_true(phone_e164_valid("+79031112233"));
+    assert_true(phone_e164_valid("+12345"));
+    assert_true(phone_e164_valid("+123456789012345"));
+    assert_false(phone_e164_valid("+01234567")); /* no country code starts with 0 */
+    assert_false(phone_e164_valid("+1234"));
+    assert_false(phone_e164_valid("+1234567890123456"));
+    assert_false(phone_e164_valid("79031112233"));
+    assert_false(phone_e164_valid("+7903111223a"));
+    assert_false(phone_e164_valid(""));
+    assert_false(phone_e164_valid(NULL));
+    assert_true(phone_ext_valid("101"));
+    assert_true(phone_ext_valid("sip_101-a"));
+    assert_true(phone_ext_valid("*77#"));
+    assert_true(phone_ext_valid("+7"));
+    assert_true(phone_ext_valid("1234567890123456"));
+    assert_false(phone_ext_valid("12345678901234567"));
+    assert_false(phone_ext_valid(""));
+    assert_false(phone_ext_valid(NULL));
+    assert_false(phone_ext_valid("10 1"));
+    assert_false(phone_ext_valid("101;"));
+    assert_false(phone_ext_valid("\xd0\x90"));
 }
 
 static void test_phone_normalize_edges(void **state)
@@ -206,8 +243,9 @@ static void test_phone_format_edges(void **state)
 
 static void test_phone_strerror(void **state)
 {
-    static const int codes[] = {PHONE_OK,    PHONE_EMPTY,    PHONE_EINVAL, PHONE_ESHORT,
-                                PHONE_ELONG, PHONE_ERUSSIAN, PHONE_ENOSPC, -99};
+    static const int codes[] = {PHONE_OK,       PHONE_EMPTY,  PHONE_INTERNAL,
+                                PHONE_EINVAL,   PHONE_ESHORT, PHONE_ELONG,
+                                PHONE_ERUSSIAN, PHONE_ENOSPC, -99};
 
     (void)state;
     for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
@@ -222,9 +260,13 @@ static void test_phone_strerror(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_phone_normalize_table), cmocka_unit_test(test_phone_normalize_edges),
-        cmocka_unit_test(test_phone_mask_table),      cmocka_unit_test(test_phone_mask_edges),
-        cmocka_unit_test(test_phone_format_table),    cmocka_unit_test(test_phone_format_edges),
+        cmocka_unit_test(test_phone_normalize_table),
+        cmocka_unit_test(test_phone_normalize_edges),
+        cmocka_unit_test(test_phone_e164_and_ext_valid),
+        cmocka_unit_test(test_phone_mask_table),
+        cmocka_unit_test(test_phone_mask_edges),
+        cmocka_unit_test(test_phone_format_table),
+        cmocka_unit_test(test_phone_format_edges),
         cmocka_unit_test(test_phone_strerror),
     };
 

@@ -72,6 +72,13 @@ static void test_kv(void **state)
     assert_int_equal(settings_kv_parse("colour=red", &kv, err, sizeof(err)), -1);
     assert_true(strncmp(err, "unknown setting 'colour'", 24) == 0);
     assert_int_equal(settings_kv_parse("novalue", &kv, err, sizeof(err)), -1);
+    /* The quiet period that closes a silent call's popups (issue 15). */
+    assert_int_equal(settings_kv_parse("quiet_period_s=300", &kv, err, sizeof(err)), 0);
+    assert_string_equal(kv.value, "300");
+    assert_non_null(strstr(kv.def->sql, "$2::integer"));
+    assert_int_equal(settings_kv_parse("quiet_period_s=4", &kv, err, sizeof(err)), -1);
+    assert_string_equal(err, "quiet_period_s: '4' is not a number of seconds from 5 to 86400");
+    assert_int_equal(settings_kv_parse("quiet_period_s=86401", &kv, err, sizeof(err)), -1);
 }
 
 static void test_mask_and_url(void **state)

@@ -269,7 +269,19 @@ static const struct uis_row uis_rows[] = {
        UIS_EVALUE, "from_number"),
     NO("from float", RING_WITH("'from_number':7.9031112233E10"), UIS_EVALUE, "from_number"),
     NO("from object", RING_WITH("'from_number':{'n':1}"), UIS_EVALUE, "from_number"),
-    NO("diversion short +7", DIV_WITH("'diversion':'+7 499 348'"), UIS_EVALUE, "diversion"),
+    /* Issue 15: a virtual number that cannot be normalised is kept raw, the notification is
+     * accepted; internal and service numbers (5..9 digits) are kept raw, never E.164. */
+    OK("diversion short +7 kept raw", DIV_WITH("'diversion':'+7 499 348'"),
+       EV("2981734650", "[]", "RINGING", "null", "+7 499 348", "in", "'+79031112233'",
+          "79031112233", "null")),
+    OK("diversion letters kept raw", DIV_WITH("'diversion':'office'"),
+       EV("2981734650", "[]", "RINGING", "null", "office", "in", "'+79031112233'", "79031112233",
+          "null")),
+    OK("from internal number kept raw", RING_WITH("'from_number':10050"), FROM("null", "10050")),
+    OK("from service number kept raw", RING_WITH("'from_number':'5-55-12'"),
+       FROM("null", "5-55-12")),
+    OK("from 8 then 1: international", RING_WITH("'from_number':81312345678"),
+       FROM("'+81312345678'", "81312345678")),
     NO("ext with space", EXT_WITH("'user_extension':'1 2'"), UIS_EVALUE, "user_extension"),
     NO("ext too long", EXT_WITH("'user_extension':12345678901234567"), UIS_EVALUE,
        "user_extension"),
@@ -651,11 +663,12 @@ static void test_uis_hostile_is_fast(void **state)
  * guide's pattern: UIS's duration variables unquoted, and quoted or empty as well. */
 static void test_uis_finished(void **state)
 {
-    static const char body[] = "{\n    \"from_number\":79031112233,\n    \"diversion\":74993482958,"
-                               "\n    \"direction\":in,\n    \"call_id\":2981734650,\n"
-                               "    \"user_extension\":,\n    \"talk_time_duration\":95,\n"
-                               "    \"total_time_duration\":\"112\",\n    \"wait_time_duration\":,\n"
-                               "    \"call_state\":\"FINISHED\"\n}";
+    static const char body[] =
+        "{\n    \"from_number\":79031112233,\n    \"diversion\":74993482958,"
+        "\n    \"direction\":in,\n    \"call_id\":2981734650,\n"
+        "    \"user_extension\":,\n    \"talk_time_duration\":95,\n"
+        "    \"total_time_duration\":\"112\",\n    \"wait_time_duration\":,\n"
+        "    \"call_state\":\"FINISHED\"\n}";
     static const char bad[] = "{\"call_id\":1,\"call_state\":\"FINISHED\",\"direction\":in,"
                               "\"talk_time_duration\":-3}";
     static const char ring[] = "{\"call_id\":1,\"call_state\":\"RINGING\",\"direction\":in}";

@@ -56,7 +56,7 @@ static const struct expect cases[] = {
      ROW("\"direction\":\"in\",\"is_lost\":false,\"call_records\":[\"r1\"],\"employees\":["
          "{\"employee_id\":11,\"is_answered\":true,\"is_talked\":true}]"),
      {0},
-     "HANGUP,ANSWERED,RINGING",
+     "RINGING,ANSWERED,HANGUP",
      "112,112,112",
      1,
      "+79508418541"},
@@ -64,18 +64,26 @@ static const struct expect cases[] = {
      ROW("\"direction\":\"in\",\"is_lost\":false,\"call_records\":[\"r1\"],\"employees\":["
          "{\"employee_id\":11,\"is_answered\":true,\"is_talked\":true}]"),
      {.ringing = 1},
-     "HANGUP,ANSWERED",
+     "ANSWERED,HANGUP",
      "112,112",
      1,
      "+79508418541"},
     {"answered, all delivered",
      ROW("\"direction\":\"in\",\"is_lost\":false,\"call_records\":[\"r1\",\"r2\"],\"employees\":["
          "{\"employee_id\":11,\"is_answered\":true,\"is_talked\":true}]"),
-     {.ringing = 1, .answered = 1, .hangup = 1, .n_urls = 2, .urls = two_urls},
+     {.ringing = 1, .answered = 1, .hangup = 1, .durations = 1, .n_urls = 2, .urls = two_urls},
      "",
      "",
      0,
      ""},
+    {"all delivered but the durations (no \"call finished\" webhook)",
+     ROW("\"direction\":\"in\",\"is_lost\":false,\"call_records\":[\"r1\",\"r2\"],\"employees\":["
+         "{\"employee_id\":11,\"is_answered\":true,\"is_talked\":true}]"),
+     {.ringing = 1, .answered = 1, .hangup = 1, .n_urls = 2, .urls = two_urls},
+     "FINISHED",
+     "112",
+     0,
+     "+79508418541"},
     {"several recordings, one of them lost",
      ROW("\"direction\":\"in\",\"is_lost\":false,\"call_records\":[\"r1\",\"r2\"],\"employees\":["
          "{\"employee_id\":11,\"is_answered\":true,\"is_talked\":true}]"),
@@ -89,13 +97,20 @@ static const struct expect cases[] = {
          "{\"employee_id\":11,\"is_answered\":false,\"is_talked\":false},"
          "{\"employee_id\":13,\"is_answered\":false,\"is_talked\":false}]"),
      {0},
-     "MISSED,RINGING,RINGING",
-     "-,112,-",
+     "RINGING,RINGING,MISSED",
+     "112,-,-",
+     0,
+     "+79508418541"},
+    {"lost call known missed, durations missing: a FINISHED without a talk carries them",
+     ROW("\"direction\":\"in\",\"is_lost\":true,\"call_records\":[],\"employees\":[]"),
+     {.ringing = 1, .missed = 1},
+     "FINISHED",
+     "-",
      0,
      "+79508418541"},
     {"lost call already known missed",
      ROW("\"direction\":\"in\",\"is_lost\":true,\"call_records\":[],\"employees\":[]"),
-     {.ringing = 1, .missed = 1},
+     {.ringing = 1, .missed = 1, .durations = 1},
      "",
      "",
      0,
@@ -105,8 +120,8 @@ static const struct expect cases[] = {
          "\"employees\":[{\"employee_id\":11,\"is_answered\":true,\"is_talked\":true},"
          "{\"employee_id\":12,\"is_answered\":true,\"is_talked\":true}]"),
      {0},
-     "HANGUP,ANSWERED,RINGING,RINGING",
-     "112,112,112,113",
+     "RINGING,RINGING,ANSWERED,HANGUP",
+     "112,113,112,112",
      1,
      "+79508418541"},
     {"hidden number, no employee",
@@ -114,7 +129,7 @@ static const struct expect cases[] = {
      "\"direction\":\"in\",\"is_lost\":true,\"contact_phone_number\":null,"
      "\"virtual_phone_number\":\"78633109653\",\"employees\":[],\"call_records\":[]}",
      {0},
-     "MISSED,RINGING",
+     "RINGING,MISSED",
      "-,-",
      0,
      "-"},
@@ -122,7 +137,7 @@ static const struct expect cases[] = {
      ROW("\"direction\":\"out\",\"is_lost\":false,\"call_records\":[\"r1\"],\"employees\":["
          "{\"employee_id\":12,\"is_answered\":true,\"is_talked\":true}]"),
      {0},
-     "HANGUP,ANSWERED,RINGING",
+     "RINGING,ANSWERED,HANGUP",
      "113,113,113",
      1,
      "+79508418541"},
@@ -130,15 +145,23 @@ static const struct expect cases[] = {
      ROW("\"direction\":\"out\",\"is_lost\":true,\"call_records\":[],\"employees\":["
          "{\"employee_id\":12,\"is_answered\":false,\"is_talked\":false}]"),
      {0},
-     "MISSED,RINGING",
-     "-,113",
+     "RINGING,MISSED",
+     "113,-",
+     0,
+     "+79508418541"},
+    {"answered without recording, all lost: FINISHED ends it",
+     ROW("\"direction\":\"in\",\"is_lost\":false,\"call_records\":[],\"employees\":["
+         "{\"employee_id\":11,\"is_answered\":true,\"is_talked\":true}]"),
+     {0},
+     "RINGING,ANSWERED,FINISHED",
+     "112,112,112",
      0,
      "+79508418541"},
     {"answered without recording",
      ROW("\"direction\":\"in\",\"is_lost\":false,\"call_records\":[],\"employees\":["
          "{\"employee_id\":11,\"is_answered\":true,\"is_talked\":true}]"),
      {.ringing = 1, .answered = 1},
-     "HANGUP",
+     "FINISHED",
      "112",
      0,
      "+79508418541"},
@@ -175,7 +198,7 @@ static void check_case(const struct expect *x)
         assert_string_equal(json_string_value(json_object_get(v, "source")), "uis-calls-report");
         assert_string_equal(json_string_value(json_object_get(v, "tenant")), "acme");
         assert_string_equal(json_string_value(json_object_get(v, "event_id")), ev[i].event_id);
-        if (i == 0 && x->n_urls)
+        if (i == n - 1 && x->n_urls)
             assert_int_equal(json_array_size(json_object_get(v, "call_record_urls")), x->n_urls);
         if (i == 0) {
             const char *from = json_string_value(json_object_get(v, "from_number"));
@@ -217,7 +240,7 @@ static void test_values_and_determinism(void **state)
     m = rm_map(&c, &none, "acme", ext_of, NULL, moscow, NULL, b, 8, err, sizeof(err));
     assert_int_equal(n, 3);
     assert_int_equal(m, 3);
-    s = json_dumps(a[0].value, JSON_COMPACT);
+    s = json_dumps(a[2].value, JSON_COMPACT);
     assert_prefix(
         s, "{\"call_id\":\"998677427\",\"call_state\":\"HANGUP\",\"direction\":\"in\","
            "\"from_number\":\"+79508418541\",\"from_number_raw\":\"79508418541\","
@@ -236,10 +259,11 @@ static void test_values_and_determinism(void **state)
     }
     assert_string_equal(json_string_value(json_object_get(a[1].value, "received_at")),
                         "2024-03-01T11:40:35.000Z"); /* answered after the 11 s wait */
-    assert_string_equal(a[0].ce_type, "ru.uis.call.hangup");
-    assert_int_equal(json_integer_value(json_object_get(a[0].value, "talk_duration")), 12);
-    assert_int_equal(json_integer_value(json_object_get(a[0].value, "total_duration")), 23);
-    assert_int_equal(json_integer_value(json_object_get(a[0].value, "wait_duration")), 11);
+    assert_string_equal(a[2].ce_type, "ru.uis.call.hangup");
+    assert_string_equal(a[0].ce_type, "ru.uis.call.ringing");
+    assert_int_equal(json_integer_value(json_object_get(a[2].value, "talk_duration")), 12);
+    assert_int_equal(json_integer_value(json_object_get(a[2].value, "total_duration")), 23);
+    assert_int_equal(json_integer_value(json_object_get(a[2].value, "wait_duration")), 11);
     assert_null(json_object_get(a[1].value, "talk_duration"));
     assert_string_not_equal(a[0].event_id, a[1].event_id);
     assert_int_equal(strlen(a[0].event_id), 36);

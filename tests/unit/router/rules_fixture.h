@@ -38,8 +38,9 @@ static inline struct rt_tenant fx_tenant(void)
 
 static inline struct rt_party fx_party(int found, int64_t responsible, int64_t deal)
 {
-    struct rt_party p = {found, found ? 42 : 0, found ? "Romashka" : NULL, responsible, deal,
-                         deal ? "Supply" : NULL, found};
+    struct rt_party p = {found,       found ? 42 : 0, found ? "Romashka" : NULL,
+                         responsible, deal,           deal ? "Supply" : NULL,
+                         found};
 
     return p;
 }

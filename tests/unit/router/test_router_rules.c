@@ -177,6 +177,38 @@ static void decide_events(struct rt_tenant *t, struct rt_party *p, const struct 
 }
 
 /* Several ringing legs add their targets; the answer on the second leg wins. */
+/* Events the reconciler found in UIS's calls report (source "uis-calls-report", issue 17): the
+ * call is over, so whatever their order no popup is raised and any popup shown while it rang
+ * closes; the contact, counterparty and answering user come out as from the webhooks. */
+static void found_after_the_fact(void **state)
+{
+    struct rt_tenant t = fx_tenant();
+    struct rt_party none = fx_party(0, 0, 0);
+    struct rt_event late[] = {fx_event(RT_RINGING, "102", 0, "a", 0),
+                              fx_event(RT_ANSWERED, "102", 5, "b", 0),
+                              fx_event(RT_FINISHED, "102", 30, "c", 0)};
+    struct rt_outcome o;
+    char got[128];
+
+    (void)state;
+    for (size_t i = 0; i < 3; i++)
+        late[i].late = 1;
+    decide_events(&t, &none, late, 1, got, sizeof(got), &o);
+    assert_string_equal(got, "");
+    assert_int_equal(o.others, RT_POPUP_CLOSED);
+    assert_string_equal(o.state, "ringing");
+    assert_int_equal(o.cp.responsible, 2); /* the rung leg's user, as the webhooks would give */
+    rt_outcome_clear(&o);
+    decide_events(&t, &none, late, 2, got, sizeof(got), &o);
+    assert_string_equal(got, "");
+    assert_int_equal(o.answered_by, 2);
+    rt_outcome_clear(&o);
+    decide_events(&t, &none, late, 3, got, sizeof(got), &o);
+    assert_string_equal(got, "");
+    assert_string_equal(o.state, "completed");
+    rt_outcome_clear(&o);
+}
+
 static void group_ringing(void **state)
 {
     struct rt_tenant t = fx_tenant();
@@ -256,9 +288,8 @@ static void nothing_before_any_event(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(every_combination),
-        cmocka_unit_test(group_ringing),
-        cmocka_unit_test(no_employees),
+        cmocka_unit_test(every_combination),        cmocka_unit_test(group_ringing),
+        cmocka_unit_test(found_after_the_fact),     cmocka_unit_test(no_employees),
         cmocka_unit_test(nothing_before_any_event),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,7 +19,7 @@ struct fold {
     int tasks_created;     /* task actions that created */
     int64_t task_assignee; /* of the last create */
     char task_cp_mode[16];
-    char state[16];  /* contact state (rank: writer's GREATEST) */
+    char state[16];   /* contact state (rank: writer's GREATEST) */
     int64_t duration; /* history duration_s, -1 none */
     int history;
     int contradictions;
@@ -58,9 +58,9 @@ static void fold_msgs(struct fold *f, const struct rt_msgs *m)
                 f->task = 1;
                 f->tasks_created++;
                 f->task_assignee = json_integer_value(json_object_get(v, "assignee_user_id"));
-                snprintf(f->task_cp_mode, sizeof(f->task_cp_mode), "%s",
-                         json_string_value(
-                             json_object_get(json_object_get(v, "counterparty"), "mode")));
+                snprintf(
+                    f->task_cp_mode, sizeof(f->task_cp_mode), "%s",
+                    json_string_value(json_object_get(json_object_get(v, "counterparty"), "mode")));
             }
         } else if (strcmp(type, "contact.upsert") == 0) {
             const char *st = json_string_value(json_object_get(v, "state"));
@@ -91,9 +91,9 @@ static void run(struct rt_facts *facts, const struct rt_event *evs, size_t n,
         struct rt_step_result res;
         char err[128];
 
-        assert_int_equal(rt_step(facts, &evs[i], "acme:+79031112233", ts[i], ps[i], &m, &res, err,
-                                 sizeof(err)),
-                         0);
+        assert_int_equal(
+            rt_step(facts, &evs[i], "acme:+79031112233", ts[i], ps[i], &m, &res, err, sizeof(err)),
+            0);
         out->contradictions += res.contradiction;
         fold_msgs(out, &m);
         rt_msgs_clear(&m);
@@ -162,10 +162,9 @@ static void terminal_state_independent_of_order(void **state)
 {
     struct rt_tenant t = fx_tenant();
     struct rt_party none = fx_party(0, 0, 0);
-    struct rt_event base[] = {fx_event(RT_RINGING, "101", 0, "a", 0),
-                              fx_event(RT_ANSWERED, "101", 5, "b", 0),
-                              fx_event(RT_HANGUP, "101", 60, "c", 0),
-                              fx_event(RT_MISSED, "", 61, "d", 0)};
+    struct rt_event base[] = {
+        fx_event(RT_RINGING, "101", 0, "a", 0), fx_event(RT_ANSWERED, "101", 5, "b", 0),
+        fx_event(RT_HANGUP, "101", 60, "c", 0), fx_event(RT_MISSED, "", 61, "d", 0)};
     static const int perms[24][4] = {
         {0, 1, 2, 3}, {0, 1, 3, 2}, {0, 2, 1, 3}, {0, 2, 3, 1}, {0, 3, 1, 2}, {0, 3, 2, 1},
         {1, 0, 2, 3}, {1, 0, 3, 2}, {1, 2, 0, 3}, {1, 2, 3, 0}, {1, 3, 0, 2}, {1, 3, 2, 0},
@@ -185,9 +184,8 @@ static void terminal_state_independent_of_order(void **state)
             evs[i] = base[perms[p][i]];
         run_same(evs, 4, &t, &none, &got);
         if (strcmp(got.state, "completed") != 0 || got.task || got.contradictions != 1)
-            fail_msg("order %d%d%d%d: state %s task %d contradictions %d", perms[p][0],
-                     perms[p][1], perms[p][2], perms[p][3], got.state, got.task,
-                     got.contradictions);
+            fail_msg("order %d%d%d%d: state %s task %d contradictions %d", perms[p][0], perms[p][1],
+                     perms[p][2], perms[p][3], got.state, got.task, got.contradictions);
     }
     /* Without a talk, the MISSED is a missed call with its task. */
     {
@@ -220,8 +218,7 @@ static void finished_ends_the_call(void **state)
     assert_int_equal(got.history, 1);
     assert_int_equal(got.duration, 95);
     /* FINISHED after the recording: the history entry learns the duration. */
-    run_same((struct rt_event[]){talked[0], talked[1], talked[3], talked[2]}, 4, &t, &known,
-             &got);
+    run_same((struct rt_event[]){talked[0], talked[1], talked[3], talked[2]}, 4, &t, &known, &got);
     assert_int_equal(got.duration, 95);
     /* A FINISHED without a talk is a missed call (the reconciler's lost call). */
     run_same(lost, 2, &t, &none, &got);
@@ -325,6 +322,46 @@ static void pin_survives_json(void **state)
     rt_facts_clear(&back);
 }
 
+/* Point 3: without a FINISHED or a recording, the tenant's quiet period closes the popups for
+ * good; the contact is left as it is, and a late recording still completes it. */
+static void quiet_period_closes_popups(void **state)
+{
+    struct rt_tenant t = fx_tenant();
+    struct rt_party none = fx_party(0, 0, 0);
+    struct rt_event evs[] = {
+        fx_event(RT_RINGING, "101", 0, "a", 0), fx_event(RT_RINGING, "102", 1, "b", 0),
+        fx_event(RT_ANSWERED, "102", 5, "c", 0), fx_event(RT_RINGING, "103", 900, "d", 0),
+        fx_event(RT_HANGUP, "102", 3600, "e", 0)};
+    struct rt_msgs m = {0};
+    struct rt_facts f;
+    struct fold got;
+    char err[128];
+
+    (void)state;
+    rt_facts_init(&f);
+    run(&f, evs, 3, (const struct rt_tenant *[]){&t, &t, &t},
+        (const struct rt_party *[]){&none, &none, &none}, &got);
+    assert_true(rt_facts_popup_open(&f));
+    assert_int_equal(rt_quiet_step(&f, "acme", "555", &t, 1795607110000000LL, &m, err, sizeof(err)),
+                     0);
+    assert_int_equal(m.n, 1); /* boris's in-call popup; anna's was closed by the answer */
+    assert_non_null(strstr(m.v[0].value, "\"state\":\"closed\""));
+    assert_string_equal(m.v[0].id, "acme:555:2:closed");
+    rt_msgs_clear(&m);
+    assert_false(rt_facts_popup_open(&f));
+    assert_string_equal(rt_facts_state(&f), "answered"); /* the contact stays as it was */
+    /* A second sweep, and a replay, add nothing. */
+    assert_int_equal(rt_quiet_step(&f, "acme", "555", &t, 1795607120000000LL, &m, err, sizeof(err)),
+                     0);
+    assert_int_equal(m.n, 0);
+    /* A leg after the quiet period shows nobody a popup; the recording completes the contact. */
+    run(&f, evs + 3, 2, (const struct rt_tenant *[]){&t, &t},
+        (const struct rt_party *[]){&none, &none}, &got);
+    assert_string_equal(got.popups, "");
+    assert_string_equal(got.state, "completed");
+    rt_facts_clear(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -334,6 +371,7 @@ int main(void)
         cmocka_unit_test(no_contact_no_counterparty),
         cmocka_unit_test(settings_pinned_at_first_notification),
         cmocka_unit_test(pin_survives_json),
+        cmocka_unit_test(quiet_period_closes_popups),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
