@@ -589,7 +589,8 @@ static const char *const admin_list_sql[] = {
         "contacts"),
     [ADMIN_LIST_TASKS] =
         ADMIN_LIST_SQL("id, call_id, kind, title, phone, counterparty_id, assignee_user_id, done,"
-                       " rfc3339(created_at) AS created_at",
+                       " rfc3339(created_at) AS created_at, closed_by_call_id, closed_by_user_id,"
+                       " rfc3339(closed_at) AS closed_at",
                        "tasks"),
     [ADMIN_LIST_DEAL_HISTORY] = ADMIN_LIST_SQL(
         "id, deal_id, call_id, kind, direction, phone, user_id, duration_s, record_urls,"

@@ -10,15 +10,9 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "inflight.h"
 
 #define CALLS_SLOTS_MAX 8192 /* in-flight requests remembered in all; beyond, new ones wait */
-
-struct calls_slot {
-    char tenant[CALLREQ_TENANT_MAX];
-    long long user_id;
-    char request_id[IDS_UUID_LEN];
-    int64_t until_ms;
-};
 
 struct calls {
     struct calls_cfg cfg;
@@ -27,9 +21,7 @@ struct calls {
     pthread_t poller;
     int polling;
     atomic_int stop;
-    pthread_mutex_t mu;
-    struct calls_slot *slots;
-    size_t n;
+    struct inflight *inflight;
     struct mx_family *m_requests;
 };
 
@@ -47,13 +39,13 @@ struct calls *calls_new(const struct calls_cfg *cfg, struct mx_registry *reg, ch
 {
     struct calls *c = calloc(1, sizeof(*c));
 
-    if (!c || !(c->slots = calloc(CALLS_SLOTS_MAX, sizeof(*c->slots)))) {
+    if (!c || !(c->inflight = inflight_new(cfg->max_in_flight, (int64_t)cfg->in_flight_s * 1000,
+                                           CALLS_SLOTS_MAX))) {
         free(c);
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
     c->cfg = *cfg;
-    pthread_mutex_init(&c->mu, NULL);
     c->topic = strdup(cfg->topic);
     c->source = strdup(cfg->source);
     c->m_requests = mx_counter(reg, "notifier_call_requests_total",
@@ -86,76 +78,26 @@ void calls_free(struct calls *c)
         if (left > 0)
             log_warn("call requests not acknowledged at exit", json_pack("{s:i}", "count", left));
     }
-    pthread_mutex_destroy(&c->mu);
-    free(c->slots);
+    inflight_free(c->inflight);
     free(c->topic);
     free(c->source);
     free(c);
 }
 
-/* Forget expired slots (compacting the array). Under mu. */
-static void calls_prune(struct calls *c, int64_t now)
-{
-    size_t w = 0;
-
-    for (size_t i = 0; i < c->n; i++) {
-        if (c->slots[i].until_ms > now)
-            c->slots[w++] = c->slots[i];
-    }
-    c->n = w;
-}
-
 int calls_reserve(struct calls *c, const struct callreq *r)
 {
-    int64_t now = ids_now_ms();
-    long mine = 0;
-    int rc = -1;
-
-    pthread_mutex_lock(&c->mu);
-    calls_prune(c, now);
-    for (size_t i = 0; i < c->n; i++)
-        mine += c->slots[i].user_id == r->user_id && strcmp(c->slots[i].tenant, r->tenant) == 0;
-    if (mine < c->cfg.max_in_flight && c->n < CALLS_SLOTS_MAX) {
-        struct calls_slot *s = &c->slots[c->n++];
-
-        snprintf(s->tenant, sizeof(s->tenant), "%s", r->tenant);
-        snprintf(s->request_id, sizeof(s->request_id), "%s", r->request_id);
-        s->user_id = r->user_id;
-        s->until_ms = now + c->cfg.in_flight_s * 1000;
-        rc = 0;
-    }
-    pthread_mutex_unlock(&c->mu);
-    return rc;
+    return inflight_reserve(c->inflight, r->tenant, r->user_id, r->request_id, ids_now_ms());
 }
 
 void calls_release(struct calls *c, const char *tenant, const char *request_id)
 {
-    pthread_mutex_lock(&c->mu);
-    for (size_t i = 0; i < c->n; i++) {
-        if (strcmp(c->slots[i].request_id, request_id) == 0 &&
-            strcmp(c->slots[i].tenant, tenant) == 0) {
-            c->slots[i] = c->slots[--c->n];
-            break;
-        }
-    }
-    pthread_mutex_unlock(&c->mu);
+    inflight_release(c->inflight, tenant, request_id);
 }
 
 void calls_observe(struct calls *c, const char *popup_id)
 {
-    /* "{tenant}:request:{request_id}" (the dialer's result, proto/crm.popups.v1). */
-    const char *mark = strstr(popup_id, ":request:");
-    char tenant[CALLREQ_TENANT_MAX];
-    size_t tlen;
-
-    if (!c || !mark)
-        return;
-    tlen = (size_t)(mark - popup_id);
-    if (tlen == 0 || tlen >= sizeof(tenant))
-        return;
-    memcpy(tenant, popup_id, tlen);
-    tenant[tlen] = '\0';
-    calls_release(c, tenant, mark + strlen(":request:"));
+    if (c)
+        inflight_observe(c->inflight, popup_id);
 }
 
 int calls_send(struct calls *c, const struct callreq *r, const char *traceparent,

@@ -261,7 +261,7 @@ static enum MHD_Result http_call_begin(struct http *s, struct MHD_Connection *co
                                        struct http_call *hc)
 {
     const char *ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
-    const char *token, *field = NULL; /* set only when the body was parsed */
+    const char *token, *field = "body";
     size_t toklen;
     struct auth_user who;
     char err[160] = "";

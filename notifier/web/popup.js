@@ -5,6 +5,10 @@
 
 (function () {
   const STREAM = "/v1/popups/stream";
+  const CALLS = "/v1/calls";
+  const NOTICE_MS = 10000;         // a refusal stays this long
+  const CALLING_MS = 45000;        // "Звоним…" until the call's card comes, at most this long
+  const RECENT_MAX = 10;
   const CLOSED_LINGER_MS = 4000;   // a finished call stays a moment, then fades out
   const LEAVE_MS = 650;
   const RANK = { ringing: 1, in_call: 2, closed: 3 };
@@ -17,12 +21,21 @@
   const connEl = document.getElementById("conn");
   const connText = document.getElementById("conn-text");
   const tpl = document.getElementById("card-tpl");
+  const noticesEl = document.getElementById("notices");
+  const recentEl = document.getElementById("recent");
+  const recentList = document.getElementById("recent-list");
+  const dialForm = document.getElementById("dial");
+  const dialInput = document.getElementById("dial-number");
 
   const popups = new Map(); // popup_id -> { msg, el, seen:Set, closeTimer }
   let source = null;
   let lastId = "";
   let retryMs = 1000;
   let stopped = false;
+  let authToken = "";
+  const notices = new Map(); // request id (or a local id until the answer) -> notice
+  const early = new Map();   // outcomes that came on the stream before POST's answer
+  let localSeq = 0;
 
   function takeToken() {
     const url = new URL(window.location.href);
@@ -90,6 +103,10 @@
     fact(".fact-resp", m.responsible && m.responsible.name);
     fact(".fact-deal", m.deal && m.deal.title);
     fact(".fact-answered", m.state !== "ringing" && m.answered_by && m.answered_by.name);
+    const actions = el.querySelector(".card-actions");
+    actions.hidden = !(m.state === "closed" && m.caller && m.caller.number);
+    actions.querySelector(".callback").onclick = (ev) =>
+      placeCall(m.caller.number, m.counterparty && m.counterparty.id, ev.currentTarget);
     tickOne(p, Date.now());
   }
 
@@ -112,6 +129,7 @@
     if (!p) return;
     clearTimeout(p.closeTimer);
     popups.delete(id);
+    if (p.msg.state === "closed") addRecent(p.msg);
     p.el.classList.add("leaving");
     setTimeout(() => p.el.remove(), LEAVE_MS);
     updateEmpty();
@@ -119,7 +137,12 @@
 
   /* A popup only moves forward (ringing -> in_call -> closed); a repeat is ignored. */
   function apply(m) {
+    if (m && m.kind === "call_request") {
+      callOutcome(m);
+      return;
+    }
     if (!m || !m.popup_id || !RANK[m.state]) return;
+    callReached(m.call_id);
     let p = popups.get(m.popup_id);
     const key = m.action + ":" + m.state;
     if (p) {
@@ -153,6 +176,126 @@
     }
     updateEmpty();
   }
+
+  /* ---- click-to-call: POST /v1/calls, its outcome on the stream, the call's card ---- */
+
+  function dropNotice(id) {
+    const n = notices.get(id);
+    if (!n) return;
+    clearTimeout(n.timer);
+    notices.delete(id);
+    n.el.remove();
+  }
+
+  /* Show (or update) the notice of request id: status "sending", "calling", "failed",
+   * "unknown" or "refused", what the manager reads, and the number. */
+  function showNotice(id, status, message, number, ms) {
+    let n = notices.get(id);
+    if (!n) {
+      const el = document.createElement("div");
+      el.className = "notice";
+      el.innerHTML = '<span class="notice-text"></span><span class="notice-number"></span>';
+      noticesEl.prepend(el);
+      n = { el: el, timer: 0, callId: null };
+      notices.set(id, n);
+    }
+    n.el.dataset.status = status;
+    n.el.dataset.requestId = id;
+    text(n.el.querySelector(".notice-text"), message);
+    text(n.el.querySelector(".notice-number"), number || "");
+    clearTimeout(n.timer);
+    if (ms) n.timer = setTimeout(() => dropNotice(id), ms);
+    return n;
+  }
+
+  /* A call request's outcome (crm.popups.v1 kind call_request). */
+  function callOutcome(m) {
+    if (!m.request_id) return;
+    if (!notices.has(m.request_id)) {
+      // Asked from another tab, or the answer to POST is still on its way.
+      early.set(m.request_id, m);
+      if (early.size > 20) early.delete(early.keys().next().value);
+    }
+    const n = showNotice(m.request_id, m.status, m.message, fmtNumber(m.phone),
+                         m.status === "calling" ? CALLING_MS : NOTICE_MS);
+    n.callId = m.status === "calling" ? m.call_id : null;
+    if (n.callId) {
+      for (const p of popups.values()) if (p.msg.call_id === n.callId) callReached(n.callId);
+    }
+  }
+
+  /* The call a request started has its own card now: the "Звоним…" notice has done its job. */
+  function callReached(callId) {
+    if (!callId) return;
+    for (const [id, n] of notices) if (n.callId === callId) dropNotice(id);
+  }
+
+  const REFUSED = {
+    number_not_callable: "На этот номер нельзя позвонить",
+    too_many_calls: "Дождитесь ответа на предыдущие звонки",
+    unauthorized: "Нет доступа: откройте окно звонков из CRM ещё раз",
+  };
+
+  async function placeCall(number, counterpartyId, button) {
+    const local = "local-" + ++localSeq;
+    const body = { phone: number };
+    if (counterpartyId) body.counterparty_id = counterpartyId;
+    if (button) button.disabled = true;
+    showNotice(local, "sending", "Соединяем…", number);
+    try {
+      const r = await fetch(CALLS, {
+        method: "POST",
+        cache: "no-store",
+        headers: { "Content-Type": "application/json", Authorization: "Bearer " + authToken },
+        body: JSON.stringify(body),
+      });
+      const d = await r.json().catch(() => ({}));
+      if (r.status === 202 && d.request_id) {
+        const n = notices.get(local);
+        notices.delete(local);
+        notices.set(d.request_id, n);
+        n.el.dataset.requestId = d.request_id;
+        const m = early.get(d.request_id);
+        if (m) {
+          early.delete(d.request_id);
+          callOutcome(m);
+        }
+      } else {
+        showNotice(local, "refused", REFUSED[d.error] || "Не удалось позвонить: попробуйте ещё раз",
+                   number, NOTICE_MS);
+      }
+    } catch (e) {
+      showNotice(local, "refused", "Нет связи с сервером: попробуйте ещё раз", number, NOTICE_MS);
+    } finally {
+      if (button) button.disabled = false;
+    }
+  }
+
+  /* An ended call joins the recent list, with its "Перезвонить" button. */
+  function addRecent(m) {
+    if (!m.caller || !m.caller.number) return;
+    const li = document.createElement("li");
+    li.className = "recent-item" + (m.answered_at ? "" : " missed");
+    li.innerHTML = '<span><span class="recent-who"></span> <span class="recent-what"></span></span>' +
+      '<button class="btn btn-call callback" type="button">Перезвонить</button>';
+    const who = [fmtNumber(m.caller), m.counterparty && m.counterparty.name].filter(Boolean);
+    text(li.querySelector(".recent-who"), who.join(" · "));
+    text(li.querySelector(".recent-what"), m.answered_at ? "завершён" : "пропущенный");
+    li.dataset.callId = m.call_id || "";
+    li.querySelector("button").onclick = (ev) =>
+      placeCall(m.caller.number, m.counterparty && m.counterparty.id, ev.currentTarget);
+    recentList.prepend(li);
+    while (recentList.children.length > RECENT_MAX) recentList.lastElementChild.remove();
+    recentEl.hidden = false;
+  }
+
+  dialForm.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const number = dialInput.value.trim();
+    if (!number) return;
+    placeCall(number, null, document.getElementById("dial-go"));
+    dialInput.value = "";
+  });
 
   function parse(ev) {
     try { return JSON.parse(ev.data); } catch (e) { return null; }
@@ -226,6 +369,7 @@
   }, 1000);
 
   const token = takeToken();
+  authToken = token;
   updateEmpty();
   if (!token) stop("Нет доступа");
   else connect(token);

@@ -229,9 +229,10 @@ int rm_map(const struct rm_call *c, const struct rm_known *known, const char *te
     struct rm_ctx x = {
         .c = c, .tenant = tenant, .to_utc = to_utc, .time_ctx = time_ctx, .out = out, .max = max};
     const struct rm_employee *answer = rm_answerer(c);
-    /* An outgoing call nobody picked up is not a missed call of the company's: it ends like a
-     * call without recording (no task). */
-    int missed = c->is_lost && !c->out;
+    /* An outgoing call nobody picked up ends as MISSED, like its «Завершение звонка» without a
+     * talk: the contact says "not reached", and the router's outgoing rules (issue 18) make no
+     * missed-call task of it. UIS marks it is_lost, or reports no talk and no answer. */
+    int missed = c->out ? c->is_lost || (!answer && c->talk_s <= 0) : c->is_lost;
     int ended = known->hangup || known->missed || known->finished;
     const char *answer_ext = answer ? ext(ext_ctx, answer->id) : "";
     int rc = 0, terminal = 0;

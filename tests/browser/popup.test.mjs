@@ -1,6 +1,8 @@
 // The popup page in headless Chromium (Debian's, driven by playwright-core), steered by the
 // pytest side (tests/system/test_notifier_browser.py) over stdin/stdout, one JSON line each:
-//   in:  {"wait": "<css selector>", "shot": "<name>"}  (shot optional), or {"quit": true}
+//   in:  {"wait": "<css selector>", "shot": "<name>"}  (shot optional), or {"quit": true};
+//        "fill": "<selector>" with "text" types into a field, "click": "<selector>" clicks, both
+//        before the wait
 //   out: {"ok": true, "cards": [{popup_id, state, text}], "conn": "<indicator text>"}
 //        or {"ok": false, "error": "..."}
 // Usage: node popup.test.mjs <page url> <artifacts dir> [first selector to wait for]
@@ -37,6 +39,9 @@ async function state() {
     cards: [...document.querySelectorAll(".card:not(.leaving)")].map((c) => ({
       popup_id: c.dataset.popupId, state: c.dataset.state, text: c.innerText,
     })),
+    notices: [...document.querySelectorAll(".notice")].map((n) => ({
+      request_id: n.dataset.requestId, status: n.dataset.status, text: n.innerText,
+    })),
   }));
 }
 
@@ -49,6 +54,8 @@ try {
     const cmd = JSON.parse(line);
     if (cmd.quit) break;
     try {
+      if (cmd.fill) await page.fill(cmd.fill, cmd.text, { timeout: 15000 });
+      if (cmd.click) await page.click(cmd.click, { timeout: 15000 });
       await page.waitForSelector(cmd.wait, { state: cmd.gone ? "detached" : "visible", timeout: 15000 });
       if (cmd.settle) await page.waitForTimeout(cmd.settle);
       if (cmd.shot) await page.screenshot({ path: path.join(artifacts, cmd.shot + ".png") });

@@ -5,6 +5,7 @@ request whatever the redeliveries and crashes; every refusal ends as the right R
 import json
 import os
 import subprocess
+import sys
 import uuid
 
 import pytest
@@ -14,7 +15,7 @@ from confluent_kafka import Producer
 import harness
 from crm_writer_support import query
 from pipeline_stack import CRMCTL, Pipeline, wait_until
-from pipeline_support import Service, consume
+from pipeline_support import REPO, Service, consume
 from uis_support import FakeUis, new_key
 
 VIRTUAL = "74993482958"
@@ -38,10 +39,10 @@ def world(stack):
 def start_dialer(pipe, **env):
     """The reconciler's process with its dialer; its passes look at no tenant of these tests.
     Static membership: a restarted dialer takes its partitions back at once."""
-    d = Service("reconciler", dict(pipe.env, **pipe.fake.env(), RECONCILE_TENANTS="nobody",
-                                   DIALER_GROUP=f"dial-{pipe.run}",
-                                   INSTANCE_ID=f"dial-{pipe.run}-0",
-                                   **{k: str(v) for k, v in env.items()}))
+    d = Service("reconciler", {**pipe.env, **pipe.fake.env(), "RECONCILE_TENANTS": "nobody",
+                               "DIALER_GROUP": f"dial-{pipe.run}",
+                               "INSTANCE_ID": f"dial-{pipe.run}-0",
+                               **{k: str(v) for k, v in env.items()}})
     pipe.dialers.append(d)
     return d.start(ready_timeout=60)
 
@@ -123,6 +124,17 @@ def test_click_makes_exactly_one_call_with_the_right_parameters(stack, world):
     assert msg["headers"]["ce_id"] == rid and msg["headers"]["ce_type"] == "ru.crm.call.requested"
     assert msg["value"]["phone"] == "+79161234567"
     assert msg["value"]["phone_raw"] == "8 (916) 123-45-67"
+    # both messages keep their contracts (proto/)
+    sys.path.insert(0, str(REPO / "tests" / "proto"))
+    import schemas
+    schemas.validate("crm.call-requests.v1", msg["value"])
+    schemas.validate_key("crm.call-requests.v1", msg["key"].encode())
+    schemas.validate_headers("crm.call-requests.v1", msg["headers"])
+    outcome = next(m for m in consume(stack["brokers"], world.topics["TOPIC_POPUPS"], 1)
+                   if m["value"].get("request_id") == rid)
+    schemas.validate("crm.popups.v1", outcome["value"])
+    schemas.validate_key("crm.popups.v1", outcome["key"].encode())
+    schemas.validate_headers("crm.popups.v1", outcome["headers"])
 
 
 def test_duplicate_delivery_and_a_crash_after_asking_still_make_one_call(stack, world):
@@ -295,3 +307,142 @@ def test_an_unanswered_outgoing_call_is_no_missed_call(stack, world):
     assert not [x for x in t.list("tasks") if x["call_id"] == call_id]
     assert not [x for x in t.list("counterparties") if x["mobile_phone"] == "+" + client]
     assert not call_popups(anna, call_id)
+
+
+def test_a_missed_call_task_closes_itself_when_the_number_is_reached(stack, world):
+    t = uis_tenant(world)
+    start_dialer(world)
+    anna = t.stream("anna")
+    callback_client, incoming_client, other = "79167770001", "79167770002", "79167770003"
+    missed = {}
+    for client in (callback_client, incoming_client, other):
+        missed[client] = str(uuid.uuid4().int % 10**10 + 10**10)
+        t.post(missed[client], "RINGING", client, ext="113")
+        t.post(missed[client], "MISSED", client)
+    world.settle()
+
+    def task(client):
+        return next(x for x in t.list("tasks") if x["call_id"] == missed[client])
+
+    assert not task(callback_client)["done"]
+    # anna calls the first number back from the popup page; the client answers
+    rid = call(world, t, "anna", {"phone": callback_client}).json()["request_id"]
+    session = result(anna, rid)["call_id"]
+    post_out(t, session, "RINGING", callback_client, ext="112")
+    post_out(t, session, "ANSWERED", callback_client, ext="112")
+    # the second number calls again and Ivan answers
+    again = str(uuid.uuid4().int % 10**10 + 10**10)
+    t.post(again, "RINGING", incoming_client, ext="113")
+    t.post(again, "ANSWERED", incoming_client, ext="113")
+    world.settle()
+    got = task(callback_client)
+    assert (got["done"], got["closed_by_call_id"], got["closed_by_user_id"]) == (
+        True, session, t.users["anna"]), got
+    got = task(incoming_client)
+    assert (got["done"], got["closed_by_call_id"], got["closed_by_user_id"]) == (
+        True, again, t.users["ivan"]), got
+    # nobody reached the third number: its task stays open
+    got = task(other)
+    assert (got["done"], got["closed_by_call_id"]) == (False, None), got
+
+
+def test_popup_page_calls_back_in_chromium(stack, world):
+    """The popup page in headless Chromium: a missed call's "Перезвонить", then "Звоним…",
+    then the call's own card once the client answers; the dial box shows UIS's refusal."""
+    from test_notifier_browser import BROWSER_DIR, Browser
+    if not (BROWSER_DIR / "node_modules" / "playwright-core").exists():
+        pytest.fail("run `npm ci` in tests/browser first (playwright-core)")
+    t = uis_tenant(world, blacklist=["79160000001"])
+    start_dialer(world)
+    anna = t.users["anna"]
+    b = Browser(f"{world.notifier_url}/popup?token={t.token('anna')}")
+    try:
+        assert b.read()["conn"] == "На связи"
+        client, missed = "79168880001", str(uuid.uuid4().int % 10**10 + 10**10)
+        t.post(missed, "RINGING", client, ext="112")
+        b.wait(f'.card[data-popup-id="{t.id}:{missed}:{anna}"][data-state="ringing"]')
+        t.post(missed, "MISSED", client)
+        out = b.wait(f'.card[data-popup-id="{t.id}:{missed}:{anna}"][data-state="closed"] '
+                     '.callback', shot="callback-missed-card")
+        # the ended call stays in the recent list with its button after its card has gone
+        out = b.wait('.notice[data-status="calling"]', click="#recent-list li .callback",
+                     shot="callback-calling")
+        notice = out["notices"][0]
+        assert "Звоним…" in notice["text"] and "+7 (916) 888-00-01" in notice["text"], out
+        rid = notice["request_id"]
+        session = row(stack, t, rid)[2]
+        made = uis_calls_of(world, t)
+        assert [c["params"]["external_id"] for c in made] == [rid]
+        assert made[0]["params"]["contact"] == client
+        post_out(t, session, "RINGING", client, ext="112")
+        post_out(t, session, "ANSWERED", client, ext="112")
+        out = b.wait(f'.card[data-popup-id="{t.id}:{session}:{anna}"][data-state="in_call"]',
+                     shot="callback-in-call", settle=300)
+        card = next(c for c in out["cards"] if c["popup_id"] == f"{t.id}:{session}:{anna}")
+        assert "+7 (916) 888-00-01" in card["text"] and "Исходящий" not in card["text"]
+        assert "В разговоре" in card["text"]
+        # "Звоним…" has done its job once the call's card is there
+        out = b.wait(f'.notice[data-request-id="{rid}"]', gone=True)
+        # the dial box: a number UIS refuses
+        out = b.wait('.notice[data-status="failed"]', fill="#dial-number", text="8 916 000-00-01",
+                     click="#dial-go", shot="callback-refused")
+        assert "Номер в чёрном списке" in out["notices"][0]["text"], out
+    finally:
+        b.quit()
+
+
+def test_a_task_written_after_the_callback_was_talked_is_born_closed(stack, world):
+    """The other order of the two facts (the writer lags, or reconciliation brings the missed
+    call late): the task is inserted already done, naming the callback."""
+    t = uis_tenant(world)
+    client = "+79167770009"
+    facts = {"caller": client, "direction": "out", "exts": ["112"], "answered_ext": "",
+             "hangup_ext": ""}
+    query(stack, "INSERT INTO router_calls (tenant_id, call_id, state, facts) VALUES "
+          "(%s, '9000000001', 'missed', %s::jsonb), (%s, '9000000002', 'completed', %s::jsonb)",
+          t.id, json.dumps(dict(facts, direction="in", exts=[], first_us=1)),
+          t.id, json.dumps(dict(facts, first_us=2)))
+    query(stack, "INSERT INTO tasks (tenant_id, call_id, title, phone) VALUES "
+          "(%s, '9000000001', 'Пропущенный звонок', %s)", t.id, client)
+    got = next(x for x in t.list("tasks") if x["call_id"] == "9000000001")
+    assert (got["done"], got["closed_by_call_id"], got["closed_by_user_id"]) == (
+        True, "9000000002", t.users["anna"]), got
+    # a talked call that started before the missed one closes nothing
+    query(stack, "INSERT INTO router_calls (tenant_id, call_id, state, facts) VALUES "
+          "(%s, '9000000003', 'missed', %s::jsonb)",
+          t.id, json.dumps(dict(facts, direction="in", exts=[], first_us=3)))
+    query(stack, "INSERT INTO tasks (tenant_id, call_id, title, phone) VALUES "
+          "(%s, '9000000003', 'Пропущенный звонок', %s)", t.id, client)
+    query(stack, "UPDATE router_calls SET state = 'completed', facts = facts || '{\"v\": 2}' "
+          "WHERE tenant_id = %s AND call_id = '9000000002'", t.id)
+    got = next(x for x in t.list("tasks") if x["call_id"] == "9000000003")
+    assert (got["done"], got["closed_by_call_id"]) == (False, None), got
+
+
+def test_reconciliation_brings_lost_outgoing_calls_as_outgoing_calls(stack, world):
+    """Outgoing calls whose notifications were all lost come back from UIS's calls report and
+    follow the outgoing rules: direction out, answered_by the employee who called, no popup,
+    no missed-call task for the one the client did not answer."""
+    import datetime as dt
+    from uis_support import uis_calls
+    t = uis_tenant(world, timezone="Europe/Moscow")
+    anna = t.stream("anna")
+    start = uis_calls.local_now("Europe/Moscow") - dt.timedelta(minutes=20)
+    talked, unanswered = 10**11 + uuid.uuid4().int % 10**10, 10**11 + uuid.uuid4().int % 10**10
+    world.fake.calls(t.key, [
+        uis_calls.make_call(talked, start, kind="outgoing", contact="79163330001",
+                            employees=EMPLOYEES[:1]),
+        uis_calls.make_call(unanswered, start + dt.timedelta(minutes=1),
+                            kind="outgoing_unanswered", contact="79163330002",
+                            employees=EMPLOYEES[:1])])
+    start_dialer(world, RECONCILE_TENANTS=t.id, RECONCILE_INTERVAL_S=1, RECONCILE_SETTLE_S=0)
+    wait_until(lambda: t.contact(str(talked)) and t.contact(str(unanswered)),
+               timeout=60, what="reconciliation to bring both calls")
+    world.settle()
+    c = t.contact(str(talked))
+    assert (c["direction"], c["answered_by"], c["state"]) == ("out", t.users["anna"],
+                                                              "completed"), c
+    c = t.contact(str(unanswered))
+    assert (c["direction"], c["state"]) == ("out", "missed"), c
+    assert not [x for x in t.list("tasks") if x["call_id"] in (str(talked), str(unanswered))]
+    assert not call_popups(anna, str(talked)) and not call_popups(anna, str(unanswered))

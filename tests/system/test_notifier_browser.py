@@ -47,9 +47,12 @@ class Browser:
         assert allow_problems or not out.get("problems"), out["problems"]
         return out
 
-    def wait(self, selector, shot=None, gone=False, settle=0, allow_problems=False):
+    def wait(self, selector, shot=None, gone=False, settle=0, allow_problems=False, click=None,
+             fill=None, text=None):
+        """Optionally fill a field and click, then wait for selector."""
         self.proc.stdin.write(json.dumps({"wait": selector, "shot": shot, "gone": gone,
-                                          "settle": settle}) + "\n")
+                                          "settle": settle, "click": click, "fill": fill,
+                                          "text": text}) + "\n")
         self.proc.stdin.flush()
         return self.read(allow_problems)
 

@@ -141,11 +141,11 @@ static const struct expect cases[] = {
      "113,113,113",
      1,
      "+79508418541"},
-    {"outgoing, nobody picked up: ends without a missed-call task",
+    {"outgoing, nobody picked up: MISSED (the router makes no task of an outgoing call)",
      ROW("\"direction\":\"out\",\"is_lost\":true,\"call_records\":[],\"employees\":["
          "{\"employee_id\":12,\"is_answered\":false,\"is_talked\":false}]"),
      {0},
-     "RINGING,HANGUP",
+     "RINGING,MISSED",
      "113,-",
      0,
      "+79508418541"},

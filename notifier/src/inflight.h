@@ -1,0 +1,31 @@
+/* The click-to-call requests each user has in flight (issue 18): counted from POST /v1/calls
+ * until their outcome comes back on the popup feed, or a time limit, so that nobody has more
+ * than a few. Pure and bounded; thread-safe (the HTTP thread reserves, the feed releases). */
+#ifndef NOTIFIER_INFLIGHT_H
+#define NOTIFIER_INFLIGHT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct inflight;
+
+/* per_user: requests a user may have in flight; life_ms: how long one counts at most; cap:
+ * requests remembered in all (beyond, new ones are refused). NULL when out of memory. */
+struct inflight *inflight_new(long per_user, int64_t life_ms, size_t cap);
+void inflight_free(struct inflight *f);
+
+/* Count request_id of (tenant, user_id) at now_ms. 0, or -1 when the user has per_user already
+ * (or the table is full). */
+int inflight_reserve(struct inflight *f, const char *tenant, long long user_id,
+                     const char *request_id, int64_t now_ms);
+
+/* request_id of tenant is no longer in flight (no-op when unknown). */
+void inflight_release(struct inflight *f, const char *tenant, const char *request_id);
+
+/* A popup id read on the feed: "{tenant}:request:{request_id}" (a call request's outcome)
+ * releases that request; any other id does nothing. */
+void inflight_observe(struct inflight *f, const char *popup_id);
+
+size_t inflight_count(struct inflight *f);
+
+#endif
