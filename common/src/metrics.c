@@ -7,41 +7,42 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum mx_kind { MX_COUNTER, MX_GAUGE, MX_HISTOGRAM };
+enum metrics_kind { METRICS_COUNTER, METRICS_GAUGE, METRICS_HISTOGRAM };
 
-struct mx_series {
-    struct mx_series *next;
+struct metrics_series {
+    struct metrics_series *next;
     char *labels; /* comma-separated values, "" for none */
     double value; /* counter/gauge; histogram sum */
     unsigned long long count;
     unsigned long long *bucket_counts; /* histogram: one per bound, not cumulative */
 };
 
-struct mx_family {
-    struct mx_family *next;
-    struct mx_registry *reg;
-    enum mx_kind kind;
+struct metrics_family {
+    struct metrics_family *next;
+    struct metrics_registry *reg;
+    enum metrics_kind kind;
     char *name;
     char *help;
     char *label_names; /* NULL when none */
     double *buckets;
     size_t nbuckets;
-    struct mx_series *series;
+    struct metrics_series *series;
 };
 
-struct mx_registry {
+struct metrics_registry {
     pthread_mutex_t lock;
-    struct mx_family *families;
-    struct mx_family **tail;
+    struct metrics_family *families;
+    struct metrics_family **tail;
 };
 
-const double mx_latency_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                     0.1,    0.25,  0.5,    1,     2.5,  5,     10};
-const size_t mx_latency_nbuckets = sizeof(mx_latency_buckets) / sizeof(mx_latency_buckets[0]);
+const double metrics_latency_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                          0.1,    0.25,  0.5,    1,     2.5,  5,     10};
+const size_t metrics_latency_nbuckets =
+    sizeof(metrics_latency_buckets) / sizeof(metrics_latency_buckets[0]);
 
-struct mx_registry *mx_registry_new(void)
+struct metrics_registry *metrics_registry_new(void)
 {
-    struct mx_registry *reg = calloc(1, sizeof(*reg));
+    struct metrics_registry *reg = calloc(1, sizeof(*reg));
 
     if (!reg)
         return NULL;
@@ -50,12 +51,12 @@ struct mx_registry *mx_registry_new(void)
     return reg;
 }
 
-static void mx_family_free(struct mx_family *fam)
+static void metrics_family_free(struct metrics_family *fam)
 {
-    struct mx_series *s = fam->series;
+    struct metrics_series *s = fam->series;
 
     while (s) {
-        struct mx_series *next = s->next;
+        struct metrics_series *next = s->next;
 
         free(s->labels);
         free(s->bucket_counts);
@@ -69,24 +70,24 @@ static void mx_family_free(struct mx_family *fam)
     free(fam);
 }
 
-void mx_registry_free(struct mx_registry *reg)
+void metrics_registry_free(struct metrics_registry *reg)
 {
-    struct mx_family *fam;
+    struct metrics_family *fam;
 
     if (!reg)
         return;
     fam = reg->families;
     while (fam) {
-        struct mx_family *next = fam->next;
+        struct metrics_family *next = fam->next;
 
-        mx_family_free(fam);
+        metrics_family_free(fam);
         fam = next;
     }
     pthread_mutex_destroy(&reg->lock);
     free(reg);
 }
 
-static int mx_valid_name(const char *s)
+static int metrics_valid_name(const char *s)
 {
     if (!s || !(isalpha((unsigned char)*s) || *s == '_' || *s == ':'))
         return 0;
@@ -98,9 +99,9 @@ static int mx_valid_name(const char *s)
 }
 
 /* Called with the lock held, or before the family is published. */
-static struct mx_series *mx_series_get(struct mx_family *fam, const char *labels)
+static struct metrics_series *metrics_series_get(struct metrics_family *fam, const char *labels)
 {
-    struct mx_series *s;
+    struct metrics_series *s;
 
     if (!labels)
         labels = "";
@@ -112,9 +113,9 @@ static struct mx_series *mx_series_get(struct mx_family *fam, const char *labels
     if (!s)
         return NULL;
     s->labels = strdup(labels);
-    if (fam->kind == MX_HISTOGRAM)
+    if (fam->kind == METRICS_HISTOGRAM)
         s->bucket_counts = calloc(fam->nbuckets, sizeof(*s->bucket_counts));
-    if (!s->labels || (fam->kind == MX_HISTOGRAM && !s->bucket_counts)) {
+    if (!s->labels || (fam->kind == METRICS_HISTOGRAM && !s->bucket_counts)) {
         free(s->labels);
         free(s->bucket_counts);
         free(s);
@@ -125,14 +126,15 @@ static struct mx_series *mx_series_get(struct mx_family *fam, const char *labels
     return s;
 }
 
-static struct mx_family *mx_register(struct mx_registry *reg, enum mx_kind kind, const char *name,
-                                     const char *help, const char *label_names,
-                                     const double *buckets, size_t nbuckets)
+static struct metrics_family *metrics_register(struct metrics_registry *reg, enum metrics_kind kind,
+                                               const char *name, const char *help,
+                                               const char *label_names, const double *buckets,
+                                               size_t nbuckets)
 {
-    struct mx_family *fam;
+    struct metrics_family *fam;
 
-    if (!reg || !mx_valid_name(name) || strchr(name, ',') ||
-        (label_names && !mx_valid_name(label_names)))
+    if (!reg || !metrics_valid_name(name) || strchr(name, ',') ||
+        (label_names && !metrics_valid_name(label_names)))
         return NULL;
     fam = calloc(1, sizeof(*fam));
     if (!fam)
@@ -149,8 +151,8 @@ static struct mx_family *mx_register(struct mx_registry *reg, enum mx_kind kind,
         fam->nbuckets = nbuckets;
     }
     if (!fam->name || !fam->help || (label_names && !fam->label_names) ||
-        (nbuckets && !fam->buckets) || (!label_names && !mx_series_get(fam, NULL))) {
-        mx_family_free(fam);
+        (nbuckets && !fam->buckets) || (!label_names && !metrics_series_get(fam, NULL))) {
+        metrics_family_free(fam);
         return NULL;
     }
     pthread_mutex_lock(&reg->lock);
@@ -160,34 +162,35 @@ static struct mx_family *mx_register(struct mx_registry *reg, enum mx_kind kind,
     return fam;
 }
 
-struct mx_family *mx_counter(struct mx_registry *reg, const char *name, const char *help,
-                             const char *label_names)
+struct metrics_family *metrics_counter(struct metrics_registry *reg, const char *name,
+                                       const char *help, const char *label_names)
 {
-    return mx_register(reg, MX_COUNTER, name, help, label_names, NULL, 0);
+    return metrics_register(reg, METRICS_COUNTER, name, help, label_names, NULL, 0);
 }
 
-struct mx_family *mx_gauge(struct mx_registry *reg, const char *name, const char *help,
-                           const char *label_names)
+struct metrics_family *metrics_gauge(struct metrics_registry *reg, const char *name,
+                                     const char *help, const char *label_names)
 {
-    return mx_register(reg, MX_GAUGE, name, help, label_names, NULL, 0);
+    return metrics_register(reg, METRICS_GAUGE, name, help, label_names, NULL, 0);
 }
 
-struct mx_family *mx_histogram(struct mx_registry *reg, const char *name, const char *help,
-                               const char *label_names, const double *buckets, size_t nbuckets)
+struct metrics_family *metrics_histogram(struct metrics_registry *reg, const char *name,
+                                         const char *help, const char *label_names,
+                                         const double *buckets, size_t nbuckets)
 {
-    return mx_register(reg, MX_HISTOGRAM, name, help, label_names, buckets, nbuckets);
+    return metrics_register(reg, METRICS_HISTOGRAM, name, help, label_names, buckets, nbuckets);
 }
 
-static void mx_update(struct mx_family *fam, const char *labels, double v, int set)
+static void metrics_update(struct metrics_family *fam, const char *labels, double v, int set)
 {
-    struct mx_series *s;
+    struct metrics_series *s;
 
     if (!fam)
         return;
     pthread_mutex_lock(&fam->reg->lock);
-    s = mx_series_get(fam, labels);
+    s = metrics_series_get(fam, labels);
     if (s) {
-        if (fam->kind == MX_HISTOGRAM) {
+        if (fam->kind == METRICS_HISTOGRAM) {
             for (size_t i = 0; i < fam->nbuckets; i++) {
                 if (v <= fam->buckets[i]) {
                     s->bucket_counts[i]++;
@@ -205,36 +208,36 @@ static void mx_update(struct mx_family *fam, const char *labels, double v, int s
     pthread_mutex_unlock(&fam->reg->lock);
 }
 
-void mx_add(struct mx_family *fam, const char *label_values, double v)
+void metrics_add(struct metrics_family *fam, const char *label_values, double v)
 {
-    mx_update(fam, label_values, v, 0);
+    metrics_update(fam, label_values, v, 0);
 }
 
-void mx_inc(struct mx_family *fam, const char *label_values)
+void metrics_inc(struct metrics_family *fam, const char *label_values)
 {
-    mx_update(fam, label_values, 1, 0);
+    metrics_update(fam, label_values, 1, 0);
 }
 
-void mx_set(struct mx_family *fam, const char *label_values, double v)
+void metrics_set(struct metrics_family *fam, const char *label_values, double v)
 {
-    mx_update(fam, label_values, v, 1);
+    metrics_update(fam, label_values, v, 1);
 }
 
-void mx_observe(struct mx_family *fam, const char *label_values, double v)
+void metrics_observe(struct metrics_family *fam, const char *label_values, double v)
 {
-    mx_update(fam, label_values, v, 0);
+    metrics_update(fam, label_values, v, 0);
 }
 
-double mx_value(struct mx_family *fam, const char *label_values)
+double metrics_value(struct metrics_family *fam, const char *label_values)
 {
     double v = 0;
 
     if (!fam)
         return 0;
     pthread_mutex_lock(&fam->reg->lock);
-    for (struct mx_series *s = fam->series; s; s = s->next) {
+    for (struct metrics_series *s = fam->series; s; s = s->next) {
         if (strcmp(s->labels, label_values ? label_values : "") == 0) {
-            v = fam->kind == MX_HISTOGRAM ? (double)s->count : s->value;
+            v = fam->kind == METRICS_HISTOGRAM ? (double)s->count : s->value;
             break;
         }
     }
@@ -242,7 +245,7 @@ double mx_value(struct mx_family *fam, const char *label_values)
     return v;
 }
 
-static void mx_put_escaped(FILE *out, const char *s, size_t n, int in_help)
+static void metrics_put_escaped(FILE *out, const char *s, size_t n, int in_help)
 {
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '\\')
@@ -257,8 +260,8 @@ static void mx_put_escaped(FILE *out, const char *s, size_t n, int in_help)
 }
 
 /* Writes {a="x",b="y"[,le="..."]} from the family's names and the series' values. */
-static void mx_put_labels(FILE *out, const struct mx_family *fam, const char *values,
-                          const char *le)
+static void metrics_put_labels(FILE *out, const struct metrics_family *fam, const char *values,
+                               const char *le)
 {
     const char *name = fam->label_names;
     const char *val = values;
@@ -272,7 +275,7 @@ static void mx_put_labels(FILE *out, const struct mx_family *fam, const char *va
         size_t vlen = strcspn(val, ",");
 
         fprintf(out, "%s%.*s=\"", first ? "" : ",", (int)nlen, name);
-        mx_put_escaped(out, val, vlen, 0);
+        metrics_put_escaped(out, val, vlen, 0);
         fputc('"', out);
         first = 0;
         name += nlen + (name[nlen] == ',');
@@ -283,7 +286,7 @@ static void mx_put_labels(FILE *out, const struct mx_family *fam, const char *va
     fputc('}', out);
 }
 
-static void mx_put_number(FILE *out, double v)
+static void metrics_put_number(FILE *out, double v)
 {
     if (isinf(v))
         fputs(v > 0 ? "+Inf" : "-Inf", out);
@@ -293,19 +296,19 @@ static void mx_put_number(FILE *out, double v)
         fprintf(out, "%.17g", v);
 }
 
-static void mx_render_family(FILE *out, const struct mx_family *fam)
+static void metrics_render_family(FILE *out, const struct metrics_family *fam)
 {
     static const char *const kinds[] = {"counter", "gauge", "histogram"};
 
     fprintf(out, "# HELP %s ", fam->name);
-    mx_put_escaped(out, fam->help, strlen(fam->help), 1);
+    metrics_put_escaped(out, fam->help, strlen(fam->help), 1);
     fprintf(out, "\n# TYPE %s %s\n", fam->name, kinds[fam->kind]);
-    for (const struct mx_series *s = fam->series; s; s = s->next) {
-        if (fam->kind != MX_HISTOGRAM) {
+    for (const struct metrics_series *s = fam->series; s; s = s->next) {
+        if (fam->kind != METRICS_HISTOGRAM) {
             fputs(fam->name, out);
-            mx_put_labels(out, fam, s->labels, NULL);
+            metrics_put_labels(out, fam, s->labels, NULL);
             fputc(' ', out);
-            mx_put_number(out, s->value);
+            metrics_put_number(out, s->value);
             fputc('\n', out);
             continue;
         }
@@ -316,22 +319,22 @@ static void mx_render_family(FILE *out, const struct mx_family *fam)
             cum += s->bucket_counts[i];
             snprintf(le, sizeof(le), "%.15g", fam->buckets[i]);
             fprintf(out, "%s_bucket", fam->name);
-            mx_put_labels(out, fam, s->labels, le);
+            metrics_put_labels(out, fam, s->labels, le);
             fprintf(out, " %llu\n", cum);
         }
         fprintf(out, "%s_bucket", fam->name);
-        mx_put_labels(out, fam, s->labels, "+Inf");
+        metrics_put_labels(out, fam, s->labels, "+Inf");
         fprintf(out, " %llu\n%s_sum", s->count, fam->name);
-        mx_put_labels(out, fam, s->labels, NULL);
+        metrics_put_labels(out, fam, s->labels, NULL);
         fputc(' ', out);
-        mx_put_number(out, s->value);
+        metrics_put_number(out, s->value);
         fprintf(out, "\n%s_count", fam->name);
-        mx_put_labels(out, fam, s->labels, NULL);
+        metrics_put_labels(out, fam, s->labels, NULL);
         fprintf(out, " %llu\n", s->count);
     }
 }
 
-char *mx_render(struct mx_registry *reg)
+char *metrics_render(struct metrics_registry *reg)
 {
     char *buf = NULL;
     size_t len = 0;
@@ -340,8 +343,8 @@ char *mx_render(struct mx_registry *reg)
     if (!out)
         return NULL;
     pthread_mutex_lock(&reg->lock);
-    for (const struct mx_family *fam = reg->families; fam; fam = fam->next)
-        mx_render_family(out, fam);
+    for (const struct metrics_family *fam = reg->families; fam; fam = fam->next)
+        metrics_render_family(out, fam);
     pthread_mutex_unlock(&reg->lock);
     if (fclose(out) != 0) {
         free(buf);

@@ -12,7 +12,7 @@
 
 struct ops_http {
     struct MHD_Daemon *daemon;
-    struct mx_registry *reg;
+    struct metrics_registry *reg;
     ops_ready_fn ready;
     void *ctx;
     _Atomic int64_t last_beat_us;
@@ -70,7 +70,7 @@ static enum MHD_Result ops_handle(void *cls, struct MHD_Connection *conn, const 
         return ops_reply(conn, MHD_HTTP_OK, "text/plain", "ready\n", 0);
     }
     if (strcmp(url, "/metrics") == 0) {
-        char *text = mx_render(ops->reg);
+        char *text = metrics_render(ops->reg);
 
         if (!text)
             return ops_reply(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain",
@@ -80,7 +80,7 @@ static enum MHD_Result ops_handle(void *cls, struct MHD_Connection *conn, const 
     return ops_reply(conn, MHD_HTTP_NOT_FOUND, "text/plain", "not found\n", 0);
 }
 
-struct ops_http *ops_http_start(const char *addr, unsigned port, struct mx_registry *reg,
+struct ops_http *ops_http_start(const char *addr, unsigned port, struct metrics_registry *reg,
                                 ops_ready_fn ready, void *ctx, char *err, size_t errlen)
 {
     struct ops_http *ops = calloc(1, sizeof(*ops));

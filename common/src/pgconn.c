@@ -7,21 +7,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PGC_BACKOFF_MIN_MS 100
-#define PGC_BACKOFF_MAX_MS 5000
+#define PGCONN_BACKOFF_MIN_MS 100
+#define PGCONN_BACKOFF_MAX_MS 5000
 
-int pgc_init(struct pgc *pg, const char *dsn)
+int pgconn_init(struct pgconn *pg, const char *dsn)
 {
     memset(pg, 0, sizeof(*pg));
     pg->dsn = strdup(dsn);
     if (!pg->dsn)
         return -ENOMEM;
-    pg->backoff_ms = PGC_BACKOFF_MIN_MS;
+    pg->backoff_ms = PGCONN_BACKOFF_MIN_MS;
     atomic_store(&pg->ready, 0);
     return 0;
 }
 
-void pgc_release(struct pgc *pg)
+void pgconn_release(struct pgconn *pg)
 {
     if (pg->conn)
         PQfinish(pg->conn);
@@ -29,7 +29,7 @@ void pgc_release(struct pgc *pg)
     memset(pg, 0, sizeof(*pg));
 }
 
-static void pgc_drop(struct pgc *pg)
+static void pgconn_drop(struct pgconn *pg)
 {
     if (pg->conn)
         PQfinish(pg->conn);
@@ -37,18 +37,18 @@ static void pgc_drop(struct pgc *pg)
     atomic_store(&pg->ready, 0);
     pg->next_try_us = ids_mono_us() + (int64_t)pg->backoff_ms * 1000;
     pg->backoff_ms *= 2;
-    if (pg->backoff_ms > PGC_BACKOFF_MAX_MS)
-        pg->backoff_ms = PGC_BACKOFF_MAX_MS;
+    if (pg->backoff_ms > PGCONN_BACKOFF_MAX_MS)
+        pg->backoff_ms = PGCONN_BACKOFF_MAX_MS;
 }
 
-PGconn *pgc_get(struct pgc *pg, char *err, size_t errlen)
+PGconn *pgconn_get(struct pgconn *pg, char *err, size_t errlen)
 {
     if (pg->conn && PQstatus(pg->conn) == CONNECTION_OK)
         return pg->conn;
     if (pg->conn)
-        pgc_drop(pg);
+        pgconn_drop(pg);
     if (ids_mono_us() < pg->next_try_us) {
-        snprintf(err, errlen, "postgresql unreachable, next attempt in %ld ms", pgc_wait_ms(pg));
+        snprintf(err, errlen, "postgresql unreachable, next attempt in %ld ms", pgconn_wait_ms(pg));
         return NULL;
     }
     pg->conn = PQconnectdb(pg->dsn);
@@ -60,29 +60,29 @@ PGconn *pgc_get(struct pgc *pg, char *err, size_t errlen)
         n = strlen(err);
         while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' '))
             err[--n] = '\0';
-        pgc_drop(pg);
+        pgconn_drop(pg);
         return NULL;
     }
-    pg->backoff_ms = PGC_BACKOFF_MIN_MS;
+    pg->backoff_ms = PGCONN_BACKOFF_MIN_MS;
     atomic_store(&pg->ready, 1);
     return pg->conn;
 }
 
-int pgc_check_failure(struct pgc *pg)
+int pgconn_check_failure(struct pgconn *pg)
 {
     if (!pg->conn || PQstatus(pg->conn) != CONNECTION_OK) {
-        pgc_drop(pg);
+        pgconn_drop(pg);
         return 1;
     }
     return 0;
 }
 
-int pgc_ready(struct pgc *pg)
+int pgconn_ready(struct pgconn *pg)
 {
     return atomic_load(&pg->ready);
 }
 
-void pgc_error(PGconn *conn, const PGresult *res, const char *what, char *err, size_t errlen)
+void pgconn_error(PGconn *conn, const PGresult *res, const char *what, char *err, size_t errlen)
 {
     const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     size_t n;
@@ -97,7 +97,7 @@ void pgc_error(PGconn *conn, const PGresult *res, const char *what, char *err, s
         err[--n] = '\0';
 }
 
-long pgc_wait_ms(const struct pgc *pg)
+long pgconn_wait_ms(const struct pgconn *pg)
 {
     int64_t left = pg->next_try_us - ids_mono_us();
 

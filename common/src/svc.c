@@ -40,7 +40,8 @@ int svc_init(const struct svc_spec *spec, int argc, char **argv, void *cfg, FILE
 }
 
 int svc_ops_start(struct svc_ops *o, const struct common_cfg *c, rd_kafka_t *rk,
-                  struct mx_registry *reg, ops_ready_fn ready, void *ctx, char *err, size_t errlen)
+                  struct metrics_registry *reg, ops_ready_fn ready, void *ctx, char *err,
+                  size_t errlen)
 {
     /* Probed on its own thread: a metadata request blocks while the broker is away, so it never
      * runs in a service loop nor on the ops server's thread. */

@@ -19,7 +19,7 @@ static const char ADMIN_SQL_BUMP[] = "UPDATE tenants SET settings_version = sett
 
 static int admin_fail(PGconn *conn, PGresult *res, const char *what, char *err, size_t errlen)
 {
-    pgc_error(conn, res, what, err, errlen);
+    pgconn_error(conn, res, what, err, errlen);
     PQclear(res);
     return -1;
 }

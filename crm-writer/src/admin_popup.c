@@ -80,7 +80,7 @@ static int admin_popup_row(PGconn *conn, const char *sql, const char *tenant, lo
     snprintf(num, sizeof(num), "%lld", user_id);
     res = PQexecParams(conn, sql, 2, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        pgc_error(conn, res, "user", err, errlen);
+        pgconn_error(conn, res, "user", err, errlen);
         PQclear(res);
         return -1;
     }
@@ -99,7 +99,7 @@ static int admin_popup_exec(PGconn *conn, const char *sql, char *err, size_t err
     int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 
     if (!ok)
-        pgc_error(conn, res, sql, err, errlen);
+        pgconn_error(conn, res, sql, err, errlen);
     PQclear(res);
     return ok ? 0 : -1;
 }

@@ -17,7 +17,7 @@ static int uisa_q(PGconn *conn, const char *sql, int n, const char *const *param
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        pgc_error(conn, res, what, err, errlen);
+        pgconn_error(conn, res, what, err, errlen);
         PQclear(res);
         return -1;
     }

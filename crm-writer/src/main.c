@@ -54,7 +54,7 @@ static const struct svc_spec crmw_spec = {
     NULL};
 
 struct crmw_ready {
-    struct pgc *pg;
+    struct pgconn *pg;
     const struct svc_ops *ops; /* its Kafka watch, set before the ops server starts */
     atomic_int schema_ok;
 };
@@ -67,7 +67,7 @@ static int crmw_ready_fn(void *ctx, char *why, size_t whylen)
         snprintf(why, whylen, "schema not checked yet");
         return 0;
     }
-    if (!pgc_ready(r->pg)) {
+    if (!pgconn_ready(r->pg)) {
         snprintf(why, whylen, "postgresql unreachable");
         return 0;
     }
@@ -92,16 +92,16 @@ static void crmw_sleep_ms(struct ops_http *ops, long ms)
 
 /* Wait for PostgreSQL, then refuse a schema older than the migrations built in. Returns 0 to
  * go on, 1 to exit with an error, 2 when stopped meanwhile. */
-static int crmw_check_schema(struct pgc *pg, struct ops_http *ops, int needed)
+static int crmw_check_schema(struct pgconn *pg, struct ops_http *ops, int needed)
 {
     char err[512];
     int version = 0, warned = 0;
     PGconn *conn;
 
-    while (!(conn = pgc_get(pg, err, sizeof(err)))) {
+    while (!(conn = pgconn_get(pg, err, sizeof(err)))) {
         if (!warned++)
             log_warn("waiting for postgresql", json_pack("{s:s}", "reason", err));
-        crmw_sleep_ms(ops, pgc_wait_ms(pg) + 50);
+        crmw_sleep_ms(ops, pgconn_wait_ms(pg) + 50);
         if (sig_stop_requested())
             return 2;
     }
@@ -124,9 +124,9 @@ static int crmw_check_schema(struct pgc *pg, struct ops_http *ops, int needed)
 /* Every handle of the running service; crmw_close releases what crmw_open made. */
 struct crmw_state {
     struct crmw_ready ready; /* what /readyz reads */
-    struct pgc pg;
+    struct pgconn pg;
     int pg_up;
-    struct mx_registry *reg;
+    struct metrics_registry *reg;
     struct svc_ops ops;
     rd_kafka_t *consumer, *producer;
     struct writer w;
@@ -147,14 +147,14 @@ static int crmw_open(const struct crmw_cfg *cfg, struct crmw_state *st)
         log_error("built-in migrations are broken", json_pack("{s:s}", "reason", err));
         return 1;
     }
-    if (pgc_init(&st->pg, cfg->pg_dsn) < 0) {
+    if (pgconn_init(&st->pg, cfg->pg_dsn) < 0) {
         svc_cannot_start("out of memory");
         return 1;
     }
     st->pg_up = 1;
     st->ready.pg = &st->pg;
     st->ready.ops = &st->ops;
-    st->reg = mx_registry_new();
+    st->reg = metrics_registry_new();
     st->producer =
         kafka_producer_new(cfg->common.kafka_brokers, "crm-writer", NULL, err, sizeof(err));
     if (!st->reg || !st->producer ||
@@ -208,9 +208,9 @@ static void crmw_close(struct crmw_state *st)
     svc_ops_stop(&st->ops);
     kafka_consumer_close(st->consumer);
     svc_producer_close(st->producer, 10000);
-    mx_registry_free(st->reg);
+    metrics_registry_free(st->reg);
     if (st->pg_up)
-        pgc_release(&st->pg);
+        pgconn_release(&st->pg);
 }
 
 int main(int argc, char **argv)

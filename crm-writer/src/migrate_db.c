@@ -16,7 +16,7 @@ static const char MIGRATE_SQL_TABLE[] =
 
 static int migrate_db_fail(PGconn *conn, PGresult *res, const char *what, char *err, size_t errlen)
 {
-    pgc_error(conn, res, what, err, errlen);
+    pgconn_error(conn, res, what, err, errlen);
     PQclear(res);
     return -1;
 }

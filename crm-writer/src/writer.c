@@ -24,7 +24,7 @@
 static const double writer_batch_buckets[] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000};
 
 void writer_init(struct writer *w, const struct writer_cfg *cfg, rd_kafka_t *consumer,
-                 rd_kafka_t *producer, struct pgc *pg, struct mx_registry *reg)
+                 rd_kafka_t *producer, struct pgconn *pg, struct metrics_registry *reg)
 {
     memset(w, 0, sizeof(*w));
     w->cfg = *cfg;
@@ -32,31 +32,34 @@ void writer_init(struct writer *w, const struct writer_cfg *cfg, rd_kafka_t *con
     w->producer = producer;
     w->pg = pg;
     w->backoff_ms = WRITER_BACKOFF_MIN_MS;
-    w->applied = mx_counter(reg, "crmw_actions_applied_total",
-                            "Actions committed to PostgreSQL, by type", "type");
-    w->dead =
-        mx_counter(reg, "crmw_dead_letters_total",
-                   "Actions sent to the dead-letter topic, by stage (parse or apply)", "stage");
-    w->batch_size = mx_histogram(reg, "crmw_batch_size", "Messages per applied batch", NULL,
-                                 writer_batch_buckets,
-                                 sizeof(writer_batch_buckets) / sizeof(writer_batch_buckets[0]));
+    w->applied = metrics_counter(reg, "crmw_actions_applied_total",
+                                 "Actions committed to PostgreSQL, by type", "type");
+    w->dead = metrics_counter(reg, "crmw_dead_letters_total",
+                              "Actions sent to the dead-letter topic, by stage (parse or apply)",
+                              "stage");
+    w->batch_size = metrics_histogram(
+        reg, "crmw_batch_size", "Messages per applied batch", NULL, writer_batch_buckets,
+        sizeof(writer_batch_buckets) / sizeof(writer_batch_buckets[0]));
     w->apply_s =
-        mx_histogram(reg, "crmw_batch_apply_seconds", "Time from BEGIN to COMMIT of one batch",
-                     NULL, mx_latency_buckets, mx_latency_nbuckets);
-    w->reconnects = mx_counter(reg, "crmw_pg_reconnects_total",
-                               "PostgreSQL connections re-established after a loss", NULL);
-    w->retries = mx_counter(reg, "crmw_batch_retries_total",
-                            "Batches rolled back and rewound, by cause", "cause");
-    w->events = mx_counter(reg, "crmw_contact_events_total",
-                           "crm.contacts.v1 events acknowledged by Kafka", NULL);
-    w->slow = mx_counter(reg, "crmw_batch_savepoint_path_total",
-                         "Batches re-run with a savepoint per action after a data failure", NULL);
-    w->raced = mx_counter(reg, "crmw_counterparty_races_total",
-                          "New numbers whose counterparty a concurrent writer created first", NULL);
-    w->blocked = mx_gauge(reg, "crmw_blocked",
-                          "1 while a batch fails for a reason that is not its data (PostgreSQL "
-                          "state, Kafka) and is retried: alert when it stays 1",
-                          NULL);
+        metrics_histogram(reg, "crmw_batch_apply_seconds", "Time from BEGIN to COMMIT of one batch",
+                          NULL, metrics_latency_buckets, metrics_latency_nbuckets);
+    w->reconnects = metrics_counter(reg, "crmw_pg_reconnects_total",
+                                    "PostgreSQL connections re-established after a loss", NULL);
+    w->retries = metrics_counter(reg, "crmw_batch_retries_total",
+                                 "Batches rolled back and rewound, by cause", "cause");
+    w->events = metrics_counter(reg, "crmw_contact_events_total",
+                                "crm.contacts.v1 events acknowledged by Kafka", NULL);
+    w->slow =
+        metrics_counter(reg, "crmw_batch_savepoint_path_total",
+                        "Batches re-run with a savepoint per action after a data failure", NULL);
+    w->raced =
+        metrics_counter(reg, "crmw_counterparty_races_total",
+                        "New numbers whose counterparty a concurrent writer created first", NULL);
+    w->blocked =
+        metrics_gauge(reg, "crmw_blocked",
+                      "1 while a batch fails for a reason that is not its data (PostgreSQL "
+                      "state, Kafka) and is retried: alert when it stays 1",
+                      NULL);
 }
 
 static long writer_backoff(struct writer *w)
@@ -185,7 +188,7 @@ static int writer_events(struct writer *w, rd_kafka_message_t **msgs, struct bat
         log_error("contact events not delivered", json_pack("{s:s, s:I}", "reason", err, "queued",
                                                             (json_int_t)kafka_batch_count(kb)));
     else
-        mx_add(w->events, NULL, (double)kafka_batch_count(kb));
+        metrics_add(w->events, NULL, (double)kafka_batch_count(kb));
     kafka_batch_free(kb);
     return rc;
 }
@@ -212,11 +215,11 @@ static void writer_count(struct writer *w, const struct batch_item *items, size_
 {
     for (size_t i = 0; i < n; i++) {
         if (items[i].status == BATCH_APPLIED) {
-            mx_inc(w->applied, action_type_name(items[i].act.type));
+            metrics_inc(w->applied, action_type_name(items[i].act.type));
             if (items[i].out.cp_raced)
-                mx_inc(w->raced, NULL);
+                metrics_inc(w->raced, NULL);
         } else if (items[i].status == BATCH_DEAD)
-            mx_inc(w->dead, items[i].act.root ? "apply" : "parse");
+            metrics_inc(w->dead, items[i].act.root ? "apply" : "parse");
     }
 }
 
@@ -239,16 +242,16 @@ static long writer_batch(struct writer *w, PGconn *conn, rd_kafka_message_t **ms
         batch_item_init(&items[i], msgs[i]->payload, msgs[i]->len);
     t0 = ids_mono_us();
     if (batch_apply(conn, items, n, &slow, err, sizeof(err)) != APPLY_OK) {
-        if (pgc_check_failure(w->pg))
+        if (pgconn_check_failure(w->pg))
             log_warn("postgresql connection lost", json_pack("{s:s}", "reason", err));
         else
             log_warn("batch rolled back", json_pack("{s:s}", "reason", err));
         cause = "postgresql";
     } else {
-        mx_observe(w->apply_s, NULL, (double)(ids_mono_us() - t0) / 1e6);
-        mx_observe(w->batch_size, NULL, (double)n);
+        metrics_observe(w->apply_s, NULL, (double)(ids_mono_us() - t0) / 1e6);
+        metrics_observe(w->batch_size, NULL, (double)n);
         if (slow)
-            mx_inc(w->slow, NULL);
+            metrics_inc(w->slow, NULL);
         if (writer_dead_letters(w, msgs, items, n) < 0)
             cause = "dead_letter";
         else if (writer_events(w, msgs, items, n) < 0)
@@ -256,14 +259,14 @@ static long writer_batch(struct writer *w, PGconn *conn, rd_kafka_message_t **ms
     }
     if (cause) {
         /* Nothing of the batch counts as done: what was committed applies again as a no-op. */
-        mx_inc(w->retries, cause);
-        mx_set(w->blocked, NULL, 1);
+        metrics_inc(w->retries, cause);
+        metrics_set(w->blocked, NULL, 1);
         writer_rewind(w, msgs, n);
         wait = writer_backoff(w);
     } else {
         writer_store(w, msgs, n);
         writer_count(w, items, n);
-        mx_set(w->blocked, NULL, 0);
+        metrics_set(w->blocked, NULL, 0);
         w->backoff_ms = WRITER_BACKOFF_MIN_MS;
     }
     for (size_t i = 0; i < n; i++)
@@ -282,7 +285,7 @@ static void writer_idle_check(struct writer *w, PGconn *conn)
     w->last_pg_check_us = ids_mono_us();
     res = PQexec(conn, "SELECT 1");
     if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
-        if (pgc_check_failure(w->pg))
+        if (pgconn_check_failure(w->pg))
             log_warn("postgresql connection lost", NULL);
     }
     PQclear(res);
@@ -316,8 +319,8 @@ static rd_kafka_message_t *writer_poll(struct writer *w, int timeout_ms)
 long writer_step(struct writer *w)
 {
     char err[512];
-    int was_ready = pgc_ready(w->pg);
-    PGconn *conn = pgc_get(w->pg, err, sizeof(err));
+    int was_ready = pgconn_ready(w->pg);
+    PGconn *conn = pgconn_get(w->pg, err, sizeof(err));
     rd_kafka_message_t **msgs;
     size_t n = 0;
     int64_t deadline;
@@ -326,11 +329,11 @@ long writer_step(struct writer *w)
     if (!conn) {
         if (was_ready || !w->connected_once)
             log_warn("postgresql unreachable: not consuming", json_pack("{s:s}", "reason", err));
-        wait = pgc_wait_ms(w->pg);
+        wait = pgconn_wait_ms(w->pg);
         return wait < 50 ? 50 : wait > 1000 ? 1000 : wait;
     }
     if (!was_ready && w->connected_once) {
-        mx_inc(w->reconnects, NULL);
+        metrics_inc(w->reconnects, NULL);
         log_info("postgresql reconnected", NULL);
     }
     w->connected_once = 1;
@@ -338,7 +341,7 @@ long writer_step(struct writer *w)
         w->prepared = 0;
     if (!w->prepared) {
         if (apply_prepare(conn, err, sizeof(err)) != APPLY_OK) {
-            pgc_check_failure(w->pg);
+            pgconn_check_failure(w->pg);
             log_warn("cannot prepare statements", json_pack("{s:s}", "reason", err));
             return writer_backoff(w);
         }

@@ -12,8 +12,8 @@
 
 #include "common/pgconn.h"
 
-struct mx_registry;
-struct mx_family;
+struct metrics_registry;
+struct metrics_family;
 
 struct writer_cfg {
     const char *topic_actions;
@@ -28,7 +28,7 @@ struct writer {
     struct writer_cfg cfg;
     rd_kafka_t *consumer;
     rd_kafka_t *producer;
-    struct pgc *pg;
+    struct pgconn *pg;
 
     long backoff_ms;
     int connected_once;
@@ -36,21 +36,21 @@ struct writer {
     int64_t last_pg_check_us;
     int fatal; /* the consumer raised a fatal error: stop */
 
-    struct mx_family *applied;    /* crmw_actions_applied_total{type} */
-    struct mx_family *dead;       /* crmw_dead_letters_total{stage} */
-    struct mx_family *batch_size; /* crmw_batch_size */
-    struct mx_family *apply_s;    /* crmw_batch_apply_seconds */
-    struct mx_family *reconnects; /* crmw_pg_reconnects_total */
-    struct mx_family *retries;    /* crmw_batch_retries_total{reason} */
-    struct mx_family *events;     /* crmw_contact_events_total */
-    struct mx_family *slow;       /* crmw_batch_savepoint_path_total */
-    struct mx_family *raced;      /* crmw_counterparty_races_total */
-    struct mx_family *blocked;    /* crmw_blocked */
+    struct metrics_family *applied;    /* crmw_actions_applied_total{type} */
+    struct metrics_family *dead;       /* crmw_dead_letters_total{stage} */
+    struct metrics_family *batch_size; /* crmw_batch_size */
+    struct metrics_family *apply_s;    /* crmw_batch_apply_seconds */
+    struct metrics_family *reconnects; /* crmw_pg_reconnects_total */
+    struct metrics_family *retries;    /* crmw_batch_retries_total{reason} */
+    struct metrics_family *events;     /* crmw_contact_events_total */
+    struct metrics_family *slow;       /* crmw_batch_savepoint_path_total */
+    struct metrics_family *raced;      /* crmw_counterparty_races_total */
+    struct metrics_family *blocked;    /* crmw_blocked */
 };
 
 /* Register the metrics in reg. */
 void writer_init(struct writer *w, const struct writer_cfg *cfg, rd_kafka_t *consumer,
-                 rd_kafka_t *producer, struct pgc *pg, struct mx_registry *reg);
+                 rd_kafka_t *producer, struct pgconn *pg, struct metrics_registry *reg);
 
 /* One turn: returns the milliseconds the caller should wait before the next turn (0: go on),
  * or -1 after a fatal consumer error (the caller stops; nothing polled was stored). Never

@@ -122,8 +122,8 @@ static const struct svc_spec ingest_spec = {
 struct ingest_state {
     rd_kafka_t *producer;
     struct token_feed *feed;
-    struct mx_registry *reg;
-    struct mx_family *queue_len;
+    struct metrics_registry *reg;
+    struct metrics_family *queue_len;
     struct webhook_metrics wmx;
     struct token_map *tokens;
     struct svc_ops ops;
@@ -202,14 +202,14 @@ static int ingest_open(struct ingest_cfg *cfg, struct ingest_state *st)
              cfg->deadline_ms > 1000 ? cfg->deadline_ms - 500 : cfg->deadline_ms);
     snprintf(linger, sizeof(linger), "%ld", cfg->linger_ms);
     st->producer = kafka_producer_new(cfg->common.kafka_brokers, "ingest", extra, err, sizeof(err));
-    st->reg = mx_registry_new();
+    st->reg = metrics_registry_new();
     st->tokens = token_map_new();
     if (!st->producer || !st->reg || !st->tokens || webhook_metrics_init(&st->wmx, st->reg) < 0) {
         svc_cannot_start(st->producer ? "out of memory" : err);
         return -1;
     }
-    st->queue_len =
-        mx_gauge(st->reg, "ingest_kafka_queue_length", "Messages waiting in the producer.", NULL);
+    st->queue_len = metrics_gauge(st->reg, "ingest_kafka_queue_length",
+                                  "Messages waiting in the producer.", NULL);
     st->feed = token_feed_start(cfg->common.kafka_brokers, cfg->topic_tokens, st->tokens, err,
                                 sizeof(err));
     if (st->feed && svc_ops_start(&st->ops, &cfg->common, st->producer, st->reg, ingest_ready, st,
@@ -240,7 +240,7 @@ static int ingest_run(const struct ingest_cfg *cfg, struct ingest_state *st)
             break;
         }
         if (ids_mono_us() >= next_gauge) {
-            mx_set(st->queue_len, NULL, rd_kafka_outq_len(st->producer));
+            metrics_set(st->queue_len, NULL, rd_kafka_outq_len(st->producer));
             next_gauge = ids_mono_us() + 1000000;
         }
     }
@@ -256,7 +256,7 @@ static void ingest_close(struct ingest_state *st)
     token_feed_stop(st->feed);
     svc_producer_close(st->producer, 10000);
     token_map_free(st->tokens);
-    mx_registry_free(st->reg);
+    metrics_registry_free(st->reg);
     log_info("stopped", NULL);
 }
 

@@ -92,7 +92,7 @@ static enum MHD_Result wh_reply(struct wh_req *req, unsigned status, const char 
     ret = MHD_queue_response(req->conn, status, resp);
     MHD_destroy_response(resp);
     snprintf(code, sizeof(code), "%u", status);
-    mx_inc(req->wh->mx->requests, code);
+    metrics_inc(req->wh->mx->requests, code);
     req->stage = WH_ANSWERED;
     return ret;
 }
@@ -141,7 +141,7 @@ static void wh_finish(struct webhook *wh, struct wh_ticket *t, rd_kafka_resp_err
     t->req = NULL;
     req->ticket = NULL;
     req->outcome = outcome;
-    mx_observe(wh->mx->delivery, NULL, (double)(ids_mono_us() - req->start_us) / 1e6);
+    metrics_observe(wh->mx->delivery, NULL, (double)(ids_mono_us() - req->start_us) / 1e6);
     MHD_resume_connection(req->conn);
 }
 
@@ -268,7 +268,7 @@ static enum MHD_Result wh_refuse(struct wh_req *req, unsigned status)
     json_decref(headers);
     if (!value)
         return wh_unavailable(req, "out of memory");
-    mx_inc(req->wh->mx->refusals, req->perr.field[0] ? req->perr.field : "body");
+    metrics_inc(req->wh->mx->refusals, req->perr.field[0] ? req->perr.field : "body");
     log_info("webhook refused", json_pack("{s:s, s:s, s:s, s:i, s:s}", "tenant", req->route.tenant,
                                           "event_id", req->event_id, "field", req->perr.field,
                                           "status", (int)status, "reason", req->perr.reason));
@@ -381,7 +381,7 @@ static enum MHD_Result wh_handle(void *cls, struct MHD_Connection *conn, const c
         req->start_us = ids_mono_us();
         *req_cls = req;
         atomic_fetch_add(&wh->in_flight, 1);
-        mx_add(wh->mx->in_flight, NULL, 1);
+        metrics_add(wh->mx->in_flight, NULL, 1);
         /* After in_flight counts the request: webhook_quiesce then waits for it. */
         if (atomic_load(&wh->stopping))
             return wh_unavailable(req, "shutting down");
@@ -444,20 +444,20 @@ static void wh_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     free(req);
     *req_cls = NULL;
     atomic_fetch_sub(&wh->in_flight, 1);
-    mx_add(wh->mx->in_flight, NULL, -1);
+    metrics_add(wh->mx->in_flight, NULL, -1);
 }
 
-int webhook_metrics_init(struct webhook_metrics *mx, struct mx_registry *reg)
+int webhook_metrics_init(struct webhook_metrics *mx, struct metrics_registry *reg)
 {
     mx->requests =
-        mx_counter(reg, "ingest_requests_total", "Webhook requests by HTTP status.", "code");
-    mx->refusals = mx_counter(reg, "ingest_refusals_total",
-                              "Webhook bodies refused, by the field at fault.", "field");
-    mx->delivery =
-        mx_histogram(reg, "ingest_delivery_seconds", "From the request to Kafka's delivery report.",
-                     NULL, mx_latency_buckets, mx_latency_nbuckets);
+        metrics_counter(reg, "ingest_requests_total", "Webhook requests by HTTP status.", "code");
+    mx->refusals = metrics_counter(reg, "ingest_refusals_total",
+                                   "Webhook bodies refused, by the field at fault.", "field");
+    mx->delivery = metrics_histogram(reg, "ingest_delivery_seconds",
+                                     "From the request to Kafka's delivery report.", NULL,
+                                     metrics_latency_buckets, metrics_latency_nbuckets);
     mx->in_flight =
-        mx_gauge(reg, "ingest_in_flight", "Requests being read or awaiting Kafka.", NULL);
+        metrics_gauge(reg, "ingest_in_flight", "Requests being read or awaiting Kafka.", NULL);
     return (mx->requests && mx->refusals && mx->delivery && mx->in_flight) ? 0 : -1;
 }
 

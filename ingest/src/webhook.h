@@ -28,14 +28,14 @@ struct webhook_cfg {
 };
 
 struct webhook_metrics {
-    struct mx_family *requests;  /* by code */
-    struct mx_family *refusals;  /* by field */
-    struct mx_family *delivery;  /* seconds from request to delivery report */
-    struct mx_family *in_flight; /* requests being read or waiting for Kafka */
+    struct metrics_family *requests;  /* by code */
+    struct metrics_family *refusals;  /* by field */
+    struct metrics_family *delivery;  /* seconds from request to delivery report */
+    struct metrics_family *in_flight; /* requests being read or waiting for Kafka */
 };
 
 /* Register the metrics in reg. Returns 0 or -1. */
-int webhook_metrics_init(struct webhook_metrics *mx, struct mx_registry *reg);
+int webhook_metrics_init(struct webhook_metrics *mx, struct metrics_registry *reg);
 
 struct webhook;
 

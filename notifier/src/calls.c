@@ -22,7 +22,7 @@ struct calls {
     int polling;
     atomic_int stop;
     struct inflight *inflight;
-    struct mx_family *m_requests;
+    struct metrics_family *m_requests;
 };
 
 static void *calls_poll(void *arg)
@@ -34,7 +34,7 @@ static void *calls_poll(void *arg)
     return NULL;
 }
 
-struct calls *calls_new(const struct calls_cfg *cfg, struct mx_registry *reg, char *err,
+struct calls *calls_new(const struct calls_cfg *cfg, struct metrics_registry *reg, char *err,
                         size_t errlen)
 {
     struct calls *c = calloc(1, sizeof(*c));
@@ -48,8 +48,9 @@ struct calls *calls_new(const struct calls_cfg *cfg, struct mx_registry *reg, ch
     c->cfg = *cfg;
     c->topic = strdup(cfg->topic);
     c->source = strdup(cfg->source);
-    c->m_requests = mx_counter(reg, "notifier_call_requests_total",
-                               "POST /v1/calls answers by result (accepted: on Kafka)", "result");
+    c->m_requests =
+        metrics_counter(reg, "notifier_call_requests_total",
+                        "POST /v1/calls answers by result (accepted: on Kafka)", "result");
     c->rk = c->topic && c->source
                 ? kafka_producer_new(cfg->brokers, cfg->client_id, NULL, err, errlen)
                 : NULL;
@@ -135,5 +136,5 @@ int calls_send(struct calls *c, const struct callreq *r, const char *traceparent
 
 void calls_count(struct calls *c, const char *result)
 {
-    mx_inc(c->m_requests, result);
+    metrics_inc(c->m_requests, result);
 }

@@ -11,7 +11,7 @@
 #include "common/call_request.h"
 #include "common/kafka.h"
 
-struct mx_registry;
+struct metrics_registry;
 struct calls;
 
 struct calls_cfg {
@@ -25,7 +25,7 @@ struct calls_cfg {
 
 /* Start the producer and its polling thread. NULL with the reason in err. reg is kept by the
  * caller. */
-struct calls *calls_new(const struct calls_cfg *cfg, struct mx_registry *reg, char *err,
+struct calls *calls_new(const struct calls_cfg *cfg, struct metrics_registry *reg, char *err,
                         size_t errlen);
 
 /* Flush (every pending delivery reports, so every waiting request is answered), stop and

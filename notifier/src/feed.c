@@ -27,12 +27,12 @@ struct feed {
     unsigned char *at_eof;
     atomic_int caught_up;
     int64_t next_meta_ms;
-    struct mx_family *m_invalid, *m_lag_ready;
+    struct metrics_family *m_invalid, *m_lag_ready;
     void (*observe)(void *ctx, const char *popup_id);
     void *observe_ctx;
 };
 
-struct feed *feed_new(const struct feed_cfg *cfg, struct hub *hub, struct mx_registry *reg,
+struct feed *feed_new(const struct feed_cfg *cfg, struct hub *hub, struct metrics_registry *reg,
                       char *err, size_t errlen)
 {
     static const char *const props[][2] = {
@@ -79,10 +79,10 @@ struct feed *feed_new(const struct feed_cfg *cfg, struct hub *hub, struct mx_reg
     f->hub = hub;
     f->window_s = cfg->window_s;
     f->m_invalid =
-        mx_counter(reg, "notifier_popups_invalid_total",
-                   "popup messages that break the crm.popups.v1 contract (skipped)", NULL);
+        metrics_counter(reg, "notifier_popups_invalid_total",
+                        "popup messages that break the crm.popups.v1 contract (skipped)", NULL);
     f->m_lag_ready =
-        mx_gauge(reg, "notifier_caught_up", "1 once the start-up read-back is complete", NULL);
+        metrics_gauge(reg, "notifier_caught_up", "1 once the start-up read-back is complete", NULL);
     if (!f->topic) {
         feed_close(f);
         snprintf(err, errlen, "out of memory");
@@ -200,7 +200,7 @@ static void feed_message(struct feed *f, const rd_kafka_message_t *msg)
     char err[160];
 
     if (popup_parse(msg->payload ? msg->payload : "", msg->len, &m, err, sizeof(err)) < 0) {
-        mx_inc(f->m_invalid, NULL);
+        metrics_inc(f->m_invalid, NULL);
         log_warn("popup message skipped",
                  json_pack("{s:s, s:i, s:I, s:s}", "topic", f->topic, "partition",
                            (int)msg->partition, "offset", (json_int_t)msg->offset, "error", err));
@@ -236,7 +236,7 @@ int feed_poll(struct feed *f, int timeout_ms)
                 f->at_eof[msg->partition] = 1;
                 if (--f->eof_needed == 0 && !atomic_load(&f->caught_up)) {
                     atomic_store(&f->caught_up, 1);
-                    mx_set(f->m_lag_ready, NULL, 1);
+                    metrics_set(f->m_lag_ready, NULL, 1);
                     log_info("popup read-back complete", json_pack("{s:s, s:i}", "topic", f->topic,
                                                                    "partitions", (int)f->nparts));
                 }

@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 struct hub;
-struct mx_registry;
+struct metrics_registry;
 struct feed;
 
 struct feed_cfg {
@@ -19,7 +19,7 @@ struct feed_cfg {
 
 /* A new consumer; partitions are assigned by feed_poll once the topic's metadata is known.
  * hub and reg stay owned by the caller. NULL with the reason in err. */
-struct feed *feed_new(const struct feed_cfg *cfg, struct hub *hub, struct mx_registry *reg,
+struct feed *feed_new(const struct feed_cfg *cfg, struct hub *hub, struct metrics_registry *reg,
                       char *err, size_t errlen);
 
 /* Poll for up to timeout_ms and hand what arrived to the hub. Returns 0, or -1 after a fatal

@@ -62,7 +62,7 @@ struct hub {
     int64_t last_prune_ms;
     struct sse_chunk *heartbeat;
     struct revoke *revoked;
-    struct mx_family *m_streams, *m_users, *m_connects, *m_received, *m_delivered, *m_dropped,
+    struct metrics_family *m_streams, *m_users, *m_connects, *m_received, *m_delivered, *m_dropped,
         *m_latency, *m_replay;
 };
 
@@ -79,7 +79,8 @@ static uint64_t hub_hash(const char *s)
     return h;
 }
 
-struct hub *hub_new(const struct hub_cfg *cfg, const struct hub_ops *ops, struct mx_registry *reg)
+struct hub *hub_new(const struct hub_cfg *cfg, const struct hub_ops *ops,
+                    struct metrics_registry *reg)
 {
     struct hub *h = calloc(1, sizeof(*h));
 
@@ -98,30 +99,31 @@ struct hub *hub_new(const struct hub_cfg *cfg, const struct hub_ops *ops, struct
         free(h);
         return NULL;
     }
-    h->m_streams = mx_gauge(reg, "notifier_connections", "open SSE streams", NULL);
-    h->m_users = mx_gauge(reg, "notifier_users", "users remembered (replay buffers)", NULL);
-    h->m_connects = mx_counter(reg, "notifier_connects_total",
-                               "stream requests by outcome (accepted, unauthorized, user_limit, "
-                               "total_limit, closing, revoked)",
-                               "result");
-    h->m_received = mx_counter(
+    h->m_streams = metrics_gauge(reg, "notifier_connections", "open SSE streams", NULL);
+    h->m_users = metrics_gauge(reg, "notifier_users", "users remembered (replay buffers)", NULL);
+    h->m_connects =
+        metrics_counter(reg, "notifier_connects_total",
+                        "stream requests by outcome (accepted, unauthorized, user_limit, "
+                        "total_limit, closing, revoked)",
+                        "result");
+    h->m_received = metrics_counter(
         reg, "notifier_popups_received_total",
         "popup messages consumed by verdict (accepted, duplicate, stale, invalid)", "result");
-    h->m_delivered = mx_counter(reg, "notifier_popups_delivered_total",
-                                "popup events written to streams (live and replayed)", "kind");
-    h->m_dropped = mx_counter(reg, "notifier_popups_dropped_total",
-                              "popup events dropped with a stream cut off for being too slow "
-                              "(the client replays them on reconnect)",
-                              NULL);
-    h->m_latency = mx_histogram(reg, "notifier_fanout_latency_seconds",
-                                "Kafka message timestamp to the event's bytes written to a stream",
-                                NULL, hub_latency_buckets,
-                                sizeof(hub_latency_buckets) / sizeof(hub_latency_buckets[0]));
-    h->m_replay = mx_counter(reg, "notifier_replay_total",
-                             "stream starts by replay outcome: hit (events after "
-                             "Last-Event-ID), miss (id unknown or too old: snapshot), fresh "
-                             "(no id: snapshot)",
-                             "result");
+    h->m_delivered = metrics_counter(reg, "notifier_popups_delivered_total",
+                                     "popup events written to streams (live and replayed)", "kind");
+    h->m_dropped = metrics_counter(reg, "notifier_popups_dropped_total",
+                                   "popup events dropped with a stream cut off for being too slow "
+                                   "(the client replays them on reconnect)",
+                                   NULL);
+    h->m_latency = metrics_histogram(
+        reg, "notifier_fanout_latency_seconds",
+        "Kafka message timestamp to the event's bytes written to a stream", NULL,
+        hub_latency_buckets, sizeof(hub_latency_buckets) / sizeof(hub_latency_buckets[0]));
+    h->m_replay = metrics_counter(reg, "notifier_replay_total",
+                                  "stream starts by replay outcome: hit (events after "
+                                  "Last-Event-ID), miss (id unknown or too old: snapshot), fresh "
+                                  "(no id: snapshot)",
+                                  "result");
     return h;
 }
 
@@ -208,7 +210,7 @@ static struct hub_user *hub_user_get(struct hub *h, const char *key, int create)
     u->next = h->buckets[b];
     h->buckets[b] = u;
     h->nusers++;
-    mx_set(h->m_users, NULL, (double)h->nusers);
+    metrics_set(h->m_users, NULL, (double)h->nusers);
     return u;
 }
 
@@ -221,7 +223,7 @@ static void hub_user_drop(struct hub *h, struct hub_user *u)
     *pp = u->next;
     hub_user_free(u);
     h->nusers--;
-    mx_set(h->m_users, NULL, (double)h->nusers);
+    metrics_set(h->m_users, NULL, (double)h->nusers);
 }
 
 static int hub_push(struct hub_conn *c, struct sse_chunk *chunk, int kind)
@@ -284,7 +286,7 @@ static void hub_wake_run(struct hub *h, struct hub_wake *w)
 /* Cut a stream off: what it had queued is dropped (it replays on reconnect). */
 static void hub_abort(struct hub *h, struct hub_conn *c, struct hub_wake *w)
 {
-    mx_add(h->m_dropped, NULL, (double)c->pub_queued);
+    metrics_add(h->m_dropped, NULL, (double)c->pub_queued);
     hub_queue_clear(c);
     c->closing = 2;
     hub_wake_add(w, c);
@@ -316,7 +318,7 @@ int hub_publish(struct hub *h, const struct popup_msg *m, const struct evid *id,
                 continue;
             if (c->pub_queued >= h->cfg.queue_max ||
                 hub_push(c, chunk, live ? HUB_LIVE : HUB_PUBLISHED) < 0) {
-                mx_inc(h->m_dropped, NULL);
+                metrics_inc(h->m_dropped, NULL);
                 hub_abort(h, c, &w);
                 continue;
             }
@@ -324,7 +326,7 @@ int hub_publish(struct hub *h, const struct popup_msg *m, const struct evid *id,
         }
     }
     if (v >= 0)
-        mx_inc(h->m_received, verdicts[v]);
+        metrics_inc(h->m_received, verdicts[v]);
     /* The replay buffer and the queues now hold the chunk and the HTTP threads change its
      * count under the lock: ours is dropped under it too. */
     sse_chunk_unref(chunk);
@@ -362,12 +364,12 @@ static int hub_start(struct hub *h, struct hub_conn *c, int last_state, const st
                 sse_chunk_unref(ev[i]);
             }
             free(ev);
-            mx_inc(h->m_replay, "hit");
+            metrics_inc(h->m_replay, "hit");
             return rc;
         }
         free(ev);
     }
-    mx_inc(h->m_replay, last_state == 0 ? "fresh" : "miss");
+    metrics_inc(h->m_replay, last_state == 0 ? "fresh" : "miss");
     json = replay_snapshot(r, &newest, &has_newest);
     if (!json)
         return -1;
@@ -401,7 +403,7 @@ static void hub_unlink(struct hub *h, struct hub_conn *c)
         c->all_next->all_prev = c->all_prev;
     u->nconns--;
     h->nconns--;
-    mx_set(h->m_streams, NULL, (double)h->nconns);
+    metrics_set(h->m_streams, NULL, (double)h->nconns);
 }
 
 enum hub_connect_result hub_connect(struct hub *h, const struct auth_user *who, int last_state,
@@ -444,7 +446,7 @@ enum hub_connect_result hub_connect(struct hub *h, const struct auth_user *who, 
             h->all->all_prev = c;
         h->all = c;
         h->nconns++;
-        mx_set(h->m_streams, NULL, (double)h->nconns);
+        metrics_set(h->m_streams, NULL, (double)h->nconns);
         if (hub_start(h, c, last_state, last) < 0) {
             hub_unlink(h, c);
             hub_queue_clear(c);
@@ -458,7 +460,7 @@ enum hub_connect_result hub_connect(struct hub *h, const struct auth_user *who, 
     {
         static const char *const names[] = {"accepted", "user_limit", "total_limit",
                                             "closing",  "nomem",      "revoked"};
-        mx_inc(h->m_connects, names[rc]);
+        metrics_inc(h->m_connects, names[rc]);
     }
     pthread_mutex_unlock(&h->mu);
     return rc;
@@ -489,14 +491,14 @@ ssize_t hub_read(struct hub *h, struct hub_conn *c, char *buf, size_t max)
         if (s->kind == HUB_LIVE) {
             if (!now)
                 now = ids_now_ms();
-            mx_observe(h->m_latency, NULL,
-                       (double)(now > s->chunk->ts_ms ? now - s->chunk->ts_ms : 0) / 1000.0);
+            metrics_observe(h->m_latency, NULL,
+                            (double)(now > s->chunk->ts_ms ? now - s->chunk->ts_ms : 0) / 1000.0);
         }
         if (s->kind != HUB_START) {
-            mx_inc(h->m_delivered, "live");
+            metrics_inc(h->m_delivered, "live");
             c->pub_queued--;
         } else if (s->chunk->ts_ms) {
-            mx_inc(h->m_delivered, "replay");
+            metrics_inc(h->m_delivered, "replay");
         }
         sse_chunk_unref(s->chunk);
         c->qhead = (c->qhead + 1) % c->qcap;
@@ -624,7 +626,7 @@ void hub_close_all(struct hub *h)
 
 void hub_count_connect(struct hub *h, const char *result)
 {
-    mx_inc(h->m_connects, result);
+    metrics_inc(h->m_connects, result);
 }
 
 size_t hub_stream_count(struct hub *h)

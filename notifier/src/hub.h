@@ -16,7 +16,7 @@
 #include "event_id.h"
 #include "popup.h"
 
-struct mx_registry;
+struct metrics_registry;
 struct hub;
 struct hub_conn;
 
@@ -41,7 +41,8 @@ struct hub_ops {
 };
 
 /* Registers its metrics in reg (kept by the caller, outliving the hub). NULL on failure. */
-struct hub *hub_new(const struct hub_cfg *cfg, const struct hub_ops *ops, struct mx_registry *reg);
+struct hub *hub_new(const struct hub_cfg *cfg, const struct hub_ops *ops,
+                    struct metrics_registry *reg);
 /* Every stream must have been released with hub_disconnect first. */
 void hub_free(struct hub *h);
 

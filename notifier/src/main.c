@@ -195,7 +195,7 @@ static void notifier_call_result(void *calls, const char *popup_id)
 
 /* Every handle of the running service; notifier_close releases what notifier_open made. */
 struct notifier_state {
-    struct mx_registry *reg;
+    struct metrics_registry *reg;
     struct hub *hub;
     struct notifier_feeds feeds;
     struct http *http;
@@ -233,7 +233,7 @@ static int notifier_open(const struct notifier_cfg *cfg, struct notifier_state *
         .retry_after_s = cfg->retry_after_s,
     };
 
-    st->reg = mx_registry_new();
+    st->reg = metrics_registry_new();
     st->hub = st->reg ? hub_new(&hcfg, http_hub_ops(), st->reg) : NULL;
     if (!st->hub) {
         svc_cannot_start("out of memory");
@@ -325,7 +325,7 @@ static void notifier_close(struct notifier_state *st)
     compact_feed_stop(st->feeds.users); /* its callback uses the hub */
     feed_close(st->feeds.popups);
     hub_free(st->hub);
-    mx_registry_free(st->reg);
+    metrics_registry_free(st->reg);
 }
 
 int main(int argc, char **argv)

@@ -27,7 +27,7 @@ int dial_store_context(PGconn *conn, const struct callreq *r, struct dial_ctx *c
     snprintf(uid, sizeof(uid), "%lld", r->user_id);
     res = PQexecParams(conn, DIAL_SQL_CONTEXT, 2, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        pgc_error(conn, res, "call request context", err, errlen);
+        pgconn_error(conn, res, "call request context", err, errlen);
         PQclear(res);
         return -1;
     }
@@ -87,7 +87,7 @@ static int dial_store_prior(PGconn *conn, const char *const *p, struct dial_outc
     const char *status;
 
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-        pgc_error(conn, res, "call request read", err, errlen);
+        pgconn_error(conn, res, "call request read", err, errlen);
         PQclear(res);
         return -1;
     }
@@ -118,7 +118,7 @@ int dial_store_claim(PGconn *conn, const struct callreq *r, struct dial_outcome 
     snprintf(cp, sizeof(cp), "%lld", r->counterparty_id);
     res = PQexecParams(conn, DIAL_SQL_CLAIM, 5, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        pgc_error(conn, res, "call request claim", err, errlen);
+        pgconn_error(conn, res, "call request claim", err, errlen);
         PQclear(res);
         return -1;
     }
@@ -147,7 +147,7 @@ int dial_store_finish(PGconn *conn, const struct callreq *r, const struct dial_o
     snprintf(emp, sizeof(emp), "%lld", employee_id);
     res = PQexecParams(conn, DIAL_SQL_FINISH, 8, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        pgc_error(conn, res, "call request finish", err, errlen);
+        pgconn_error(conn, res, "call request finish", err, errlen);
         PQclear(res);
         return -1;
     }

@@ -26,11 +26,11 @@ struct dialer {
     struct dialer_cfg cfg;
     rd_kafka_t *consumer, *producer;
     struct uis_api_client *uis;
-    struct pgc pg;
+    struct pgconn pg;
     pthread_t thread;
     int started;
     atomic_int stop;
-    struct mx_family *m_requests, *m_uis;
+    struct metrics_family *m_requests, *m_uis;
 };
 
 static int dialer_stopping(struct dialer *d)
@@ -53,7 +53,7 @@ static PGconn *dialer_pg(struct dialer *d)
     char err[256];
     PGconn *conn;
 
-    while (!(conn = pgc_get(&d->pg, err, sizeof(err)))) {
+    while (!(conn = pgconn_get(&d->pg, err, sizeof(err)))) {
         if (dialer_stopping(d))
             return NULL;
         log_warn("dialer waits for postgresql", json_pack("{s:s}", "reason", err));
@@ -106,7 +106,7 @@ static int dialer_result(struct dialer *d, const struct callreq *r, const struct
         return -1;
     rc = dialer_send(d, d->cfg.topic_popups, key, value, ce_id, "ru.crm.popup.call_request", req);
     free(value);
-    mx_inc(d->m_requests, o->reason);
+    metrics_inc(d->m_requests, o->reason);
     log_info("call request done",
              json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s}", "tenant", r->tenant, "request_id",
                        r->request_id, "user", (json_int_t)r->user_id, "status",
@@ -128,7 +128,7 @@ static void dialer_call(struct dialer *d, const struct callreq *r, const struct 
     }
     for (;;) {
         uis_api_call(d->uis, UIS_API_CALL, "start.employee_call", c->key, params, &ans);
-        mx_inc(d->m_uis, uis_api_action_name(ans.action));
+        metrics_inc(d->m_uis, uis_api_action_name(ans.action));
         if (!dial_may_retry(&ans) || dialer_stopping(d) ||
             ids_now_ms() + ans.retry_after_s * 1000 >= deadline_ms) {
             dial_from_answer(&ans, o);
@@ -172,7 +172,7 @@ static int dialer_handle(struct dialer *d, const rd_kafka_message_t *msg)
     int claimed, was_claimed;
 
     if (callreq_parse(msg->payload, msg->len, &r, err, sizeof(err)) < 0) {
-        mx_inc(d->m_requests, "invalid");
+        metrics_inc(d->m_requests, "invalid");
         log_warn("call request refused", json_pack("{s:s}", "reason", err));
         while (kafka_dlq_send(d->producer, d->cfg.topic_dlq, "dialer", msg, err, DIALER_PRODUCE_MS,
                               err, sizeof(err)) < 0) {
@@ -193,7 +193,7 @@ static int dialer_handle(struct dialer *d, const rd_kafka_message_t *msg)
             if (claimed >= 0)
                 break;
         }
-        pgc_check_failure(&d->pg);
+        pgconn_check_failure(&d->pg);
         log_warn("call request waits for postgresql", json_pack("{s:s}", "reason", err));
         dialer_nap(d, DIALER_RETRY_MS);
         if (dialer_stopping(d))
@@ -217,7 +217,7 @@ static int dialer_handle(struct dialer *d, const rd_kafka_message_t *msg)
             if (dial_store_finish(conn, &r, &o, c.employee_id, c.virtual_number, err,
                                   sizeof(err)) == 0)
                 break;
-            pgc_check_failure(&d->pg);
+            pgconn_check_failure(&d->pg);
             log_warn("call request outcome waits for postgresql",
                      json_pack("{s:s}", "reason", err));
             dialer_nap(d, DIALER_RETRY_MS);
@@ -238,7 +238,7 @@ static void *dialer_main(void *arg)
         char err[256];
 
         /* Connected ahead of the first request, so that readiness tells the truth. */
-        if (!pgc_ready(&d->pg) && !pgc_get(&d->pg, err, sizeof(err)))
+        if (!pgconn_ready(&d->pg) && !pgconn_get(&d->pg, err, sizeof(err)))
             log_debug("dialer cannot reach postgresql yet", json_pack("{s:s}", "reason", err));
         msg = rd_kafka_consumer_poll(d->consumer, 200);
 
@@ -271,7 +271,7 @@ struct dialer *dialer_start(const struct dialer_cfg *cfg, char *err, size_t errl
     d->cfg = *cfg;
     snprintf(client, sizeof(client), "dialer%s%s", cfg->instance_id[0] ? "-" : "",
              cfg->instance_id);
-    if (pgc_init(&d->pg, cfg->pg_dsn) < 0) {
+    if (pgconn_init(&d->pg, cfg->pg_dsn) < 0) {
         snprintf(err, errlen, "out of memory");
         free(d);
         return NULL;
@@ -283,10 +283,11 @@ struct dialer *dialer_start(const struct dialer_cfg *cfg, char *err, size_t errl
     d->uis = d->consumer
                  ? uis_api_client_new(cfg->data_url, cfg->call_url, cfg->timeout_ms, err, errlen)
                  : NULL;
-    d->m_requests = mx_counter(cfg->reg, "dialer_requests_total",
-                               "call requests by outcome (calling, or why no call)", "reason");
-    d->m_uis = mx_counter(cfg->reg, "dialer_uis_calls_total",
-                          "start.employee_call answers by action (ok: a call started)", "result");
+    d->m_requests = metrics_counter(cfg->reg, "dialer_requests_total",
+                                    "call requests by outcome (calling, or why no call)", "reason");
+    d->m_uis =
+        metrics_counter(cfg->reg, "dialer_uis_calls_total",
+                        "start.employee_call answers by action (ok: a call started)", "result");
     if (!d->uis) {
         dialer_stop(d);
         return NULL;
@@ -302,7 +303,7 @@ struct dialer *dialer_start(const struct dialer_cfg *cfg, char *err, size_t errl
 
 int dialer_ready(struct dialer *d)
 {
-    return !d || pgc_ready(&d->pg);
+    return !d || pgconn_ready(&d->pg);
 }
 
 void dialer_stop(struct dialer *d)
@@ -321,6 +322,6 @@ void dialer_stop(struct dialer *d)
             log_error("call results not delivered at exit", json_pack("{s:i}", "count", left));
     }
     uis_api_client_free(d->uis);
-    pgc_release(&d->pg);
+    pgconn_release(&d->pg);
     free(d);
 }

@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-struct mx_registry;
+struct metrics_registry;
 struct dialer;
 
 struct dialer_cfg {
@@ -20,10 +20,10 @@ struct dialer_cfg {
     const char *topic_dlq;
     const char *pg_dsn;
     const char *data_url, *call_url;
-    long timeout_ms;         /* one UIS call */
-    long max_age_s;          /* a request older than this is not dialled (nobody waits for it) */
-    const char *source;      /* ce_source */
-    struct mx_registry *reg; /* kept by the caller */
+    long timeout_ms;    /* one UIS call */
+    long max_age_s;     /* a request older than this is not dialled (nobody waits for it) */
+    const char *source; /* ce_source */
+    struct metrics_registry *reg; /* kept by the caller */
 };
 
 /* Connect and start the thread. NULL with the reason in err. */

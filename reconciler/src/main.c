@@ -101,7 +101,7 @@ static const char rec_usage[] =
 
 struct rec_state {
     struct kafka_watch *kafka;
-    struct pgc *pg;
+    struct pgconn *pg;
     struct dialer *dialer;
 };
 
@@ -113,7 +113,7 @@ static int rec_ready(void *ctx, char *why, size_t whylen)
         snprintf(why, whylen, "kafka unreachable");
         return 0;
     }
-    if (!pgc_ready(st->pg)) {
+    if (!pgconn_ready(st->pg)) {
         snprintf(why, whylen, "postgresql unreachable");
         return 0;
     }
@@ -172,13 +172,13 @@ static int rec_round(struct pass_ctx *ctx, const char *only, struct pass_memory 
     struct store_tenant *tenants = NULL;
     size_t n = 0;
     char err[512];
-    PGconn *conn = pgc_get(ctx->pg, err, sizeof(err));
+    PGconn *conn = pgconn_get(ctx->pg, err, sizeof(err));
     int worked = 0;
 
     if (!conn)
         return 0;
     if (store_tenants(conn, &tenants, &n, err, sizeof(err)) < 0) {
-        pgc_check_failure(ctx->pg);
+        pgconn_check_failure(ctx->pg);
         log_warn("cannot list tenants", json_pack("{s:s}", "reason", err));
         return 0;
     }
@@ -189,13 +189,13 @@ static int rec_round(struct pass_ctx *ctx, const char *only, struct pass_memory 
         if (!rec_listed(only, tenants[i].id))
             continue;
         /* A step may have dropped a broken connection: take the current one. */
-        conn = pgc_get(ctx->pg, err, sizeof(err));
+        conn = pgconn_get(ctx->pg, err, sizeof(err));
         if (!conn)
             break;
         /* Several replicas: each tenant is worked by the one holding its lock. */
         claim = store_claim(conn, tenants[i].id, err, sizeof(err));
         if (claim < 0) {
-            pgc_check_failure(ctx->pg);
+            pgconn_check_failure(ctx->pg);
             break;
         }
         m = claim ? rec_memory(mems, nmems, tenants[i].id) : NULL;
@@ -216,8 +216,8 @@ int main(int argc, char **argv)
     struct pass_ctx ctx = {0};
     struct pass_memory *mems = NULL;
     size_t nmems = 0;
-    struct pgc pg;
-    struct mx_registry *reg = NULL;
+    struct pgconn pg;
+    struct metrics_registry *reg = NULL;
     struct ops_http *ops = NULL;
     rd_kafka_t *producer = NULL;
     char err[512], source[160], client[128];
@@ -240,7 +240,7 @@ int main(int argc, char **argv)
     log_init("reconciler", level, NULL);
     log_info("starting", cfg_to_json(rec_vars, REC_NVARS, &cfg));
     sig_install();
-    if (uis_api_global_init() < 0 || pgc_init(&pg, cfg.pg_dsn) < 0) {
+    if (uis_api_global_init() < 0 || pgconn_init(&pg, cfg.pg_dsn) < 0) {
         log_error("cannot start", json_pack("{s:s}", "reason", "libcurl or memory"));
         return 1;
     }
@@ -249,7 +249,7 @@ int main(int argc, char **argv)
     snprintf(source, sizeof(source), "/reconciler%s%s", cfg.common.instance_id[0] ? "/" : "",
              cfg.common.instance_id);
     producer = kafka_producer_new(cfg.common.kafka_brokers, client, NULL, err, sizeof(err));
-    reg = mx_registry_new();
+    reg = metrics_registry_new();
     ctx.uis = producer
                   ? uis_api_client_new(cfg.data_url, cfg.call_url, cfg.timeout_ms, err, sizeof(err))
                   : NULL;
@@ -273,21 +273,23 @@ int main(int argc, char **argv)
     ctx.cfg = &pcfg;
     ctx.pg = &pg;
     ctx.producer = producer;
-    ctx.mx.uis_calls =
-        mx_counter(reg, "reconciler_uis_calls_total",
-                   "UIS API calls by method and outcome (ok: one point spent)", "method,result");
-    ctx.mx.events = mx_counter(reg, "reconciler_events_total",
-                               "events produced for what the webhooks missed", "state");
+    ctx.mx.uis_calls = metrics_counter(reg, "reconciler_uis_calls_total",
+                                       "UIS API calls by method and outcome (ok: one point spent)",
+                                       "method,result");
+    ctx.mx.events = metrics_counter(reg, "reconciler_events_total",
+                                    "events produced for what the webhooks missed", "state");
     ctx.mx.calls =
-        mx_counter(reg, "reconciler_calls_total",
-                   "report rows compared: complete, filled, ongoing, unreadable", "outcome");
-    ctx.mx.passes = mx_counter(reg, "reconciler_passes_total", "complete passes", NULL);
-    ctx.mx.stopped = mx_gauge(reg, "reconciler_tenant_stopped",
-                              "1 while UIS refuses the tenant's key, account or address", "tenant");
-    ctx.mx.backoffs = mx_counter(reg, "reconciler_backoffs_total",
-                                 "waits: limit_exceeded, budget, retry ...", "reason");
-    ctx.mx.conflicts = mx_counter(reg, "reconciler_extension_conflicts_total",
-                                  "UIS extensions mapped to another CRM user (left alone)", NULL);
+        metrics_counter(reg, "reconciler_calls_total",
+                        "report rows compared: complete, filled, ongoing, unreadable", "outcome");
+    ctx.mx.passes = metrics_counter(reg, "reconciler_passes_total", "complete passes", NULL);
+    ctx.mx.stopped =
+        metrics_gauge(reg, "reconciler_tenant_stopped",
+                      "1 while UIS refuses the tenant's key, account or address", "tenant");
+    ctx.mx.backoffs = metrics_counter(reg, "reconciler_backoffs_total",
+                                      "waits: limit_exceeded, budget, retry ...", "reason");
+    ctx.mx.conflicts =
+        metrics_counter(reg, "reconciler_extension_conflicts_total",
+                        "UIS extensions mapped to another CRM user (left alone)", NULL);
     st.pg = &pg;
     if (cfg.topic_requests[0]) {
         const struct dialer_cfg dcfg = {
@@ -325,7 +327,7 @@ int main(int argc, char **argv)
     }
     /* A UIS call may take UIS_API_TIMEOUT_MS; liveness must allow for a few in one round. */
     ops_http_set_stall_ms(ops, cfg.timeout_ms * 4 + 30000);
-    if (!pgc_get(&pg, err, sizeof(err)))
+    if (!pgconn_get(&pg, err, sizeof(err)))
         log_warn("postgresql not reachable yet", json_pack("{s:s}", "reason", err));
     log_info("running", json_pack("{s:s, s:i}", "topic", cfg.topic_events, "ops_port",
                                   (int)cfg.common.ops_port));
@@ -355,8 +357,8 @@ out:
     uis_api_client_free(ctx.uis);
     uis_api_global_cleanup();
     free(mems);
-    mx_registry_free(reg);
-    pgc_release(&pg);
+    metrics_registry_free(reg);
+    pgconn_release(&pg);
     log_info("stopped", NULL);
     return rc;
 }

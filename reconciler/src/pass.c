@@ -55,7 +55,7 @@ static enum pass_result pass_answer(struct pass_ctx *ctx, const struct store_ten
     PGconn *conn;
 
     snprintf(labels, sizeof(labels), "%s,%s", method, uis_api_action_name(ans->action));
-    mx_inc(ctx->mx.uis_calls, labels);
+    metrics_inc(ctx->mx.uis_calls, labels);
     if (ans->limits.known) {
         mem->limits = ans->limits;
         mem->limits_seen_us = ids_mono_us();
@@ -66,14 +66,14 @@ static enum pass_result pass_answer(struct pass_ctx *ctx, const struct store_ten
     }
     snprintf(detail, sizeof(detail), "%s: %s", ans->mnemonic, ans->message);
     if (pass_stop_action(ans->action)) {
-        conn = pgc_get(ctx->pg, err, sizeof(err));
+        conn = pgconn_get(ctx->pg, err, sizeof(err));
         if (!conn || store_mark(conn, t->id, uis_api_action_name(ans->action), detail, err,
                                 sizeof(err)) < 0) {
-            pgc_check_failure(ctx->pg);
+            pgconn_check_failure(ctx->pg);
             log_warn("cannot mark the tenant",
                      json_pack("{s:s, s:s}", "tenant", t->id, "reason", err));
         }
-        mx_set(ctx->mx.stopped, t->id, 1);
+        metrics_set(ctx->mx.stopped, t->id, 1);
         mem->stopped = 1;
         log_error("UIS refuses this tenant's key: reconciliation stopped for it",
                   json_pack("{s:s, s:s, s:s, s:s, s:s}", "tenant", t->id, "method", method,
@@ -83,7 +83,7 @@ static enum pass_result pass_answer(struct pass_ctx *ctx, const struct store_ten
         return PASS_STOPPED;
     }
     if (ans->action == UIS_API_BACKOFF) {
-        mx_inc(ctx->mx.backoffs, "limit_exceeded");
+        metrics_inc(ctx->mx.backoffs, "limit_exceeded");
         mem->backoff_until_us = ids_mono_us() + (int64_t)ans->retry_after_s * 1000000;
         log_warn("UIS points spent: backing off",
                  json_pack("{s:s, s:s, s:i}", "tenant", t->id, "mnemonic", ans->mnemonic, "wait_s",
@@ -95,7 +95,7 @@ static enum pass_result pass_answer(struct pass_ctx *ctx, const struct store_ten
         mem->retry_s ? mem->retry_s * 2 : (ans->retry_after_s > 0 ? ans->retry_after_s : 5);
     if (mem->retry_s > ctx->cfg->interval_s * 5)
         mem->retry_s = ctx->cfg->interval_s * 5;
-    mx_inc(ctx->mx.backoffs, uis_api_action_name(ans->action));
+    metrics_inc(ctx->mx.backoffs, uis_api_action_name(ans->action));
     mem->backoff_until_us = ids_mono_us() + (int64_t)mem->retry_s * 1000000;
     log_write(ans->action == UIS_API_RETRY ? LOG_WARN : LOG_ERROR, "UIS call failed",
               json_pack("{s:s, s:s, s:s, s:s, s:i}", "tenant", t->id, "method", method, "mnemonic",
@@ -112,7 +112,7 @@ static int pass_budget(struct pass_ctx *ctx, struct pass_memory *mem)
 
     if (wait <= 0)
         return 0;
-    mx_inc(ctx->mx.backoffs, "budget");
+    metrics_inc(ctx->mx.backoffs, "budget");
     mem->backoff_until_us = ids_mono_us() + (int64_t)wait * 1000000;
     return -1;
 }
@@ -142,7 +142,7 @@ static enum pass_result pass_employees(struct pass_ctx *ctx, const struct store_
     rows = json_object_get(ans.result, "data");
     n = json_array_size(rows);
     e = calloc(n ? n : 1, sizeof(*e));
-    conn = pgc_get(ctx->pg, err, sizeof(err));
+    conn = pgconn_get(ctx->pg, err, sizeof(err));
     for (size_t i = 0; e && i < n; i++) {
         json_t *row = json_array_get(rows, i);
 
@@ -154,7 +154,7 @@ static enum pass_result pass_employees(struct pass_ctx *ctx, const struct store_
     }
     if (!e || !conn || admin_uis_employees_sync(conn, t->id, e, n, &sync, err, sizeof(err)) < 0) {
         if (conn)
-            pgc_check_failure(ctx->pg);
+            pgconn_check_failure(ctx->pg);
         log_warn("cannot store UIS employees",
                  json_pack("{s:s, s:s}", "tenant", t->id, "reason", e ? err : "out of memory"));
         r = PASS_WAITING;
@@ -165,7 +165,7 @@ static enum pass_result pass_employees(struct pass_ctx *ctx, const struct store_
         for (size_t i = 0; i < json_array_size(sync.conflicts); i++) {
             json_t *k = json_array_get(sync.conflicts, i);
 
-            mx_inc(ctx->mx.conflicts, NULL);
+            metrics_inc(ctx->mx.conflicts, NULL);
             log_warn("extension conflict: left as it is",
                      json_pack("{s:s, s:O, s:O, s:O, s:O}", "tenant", t->id, "employee_id",
                                json_object_get(k, "employee_id"), "user_id",
@@ -259,7 +259,7 @@ static int pass_page(struct pass_ctx *ctx, const struct store_tenant *t, struct 
     struct store_exts exts = {0};
     const char **url_space = NULL;
     PGresult *hold = NULL;
-    PGconn *conn = pgc_get(ctx->pg, err, errlen);
+    PGconn *conn = pgconn_get(ctx->pg, err, errlen);
     size_t ncalls = 0;
     int rc = -1;
 
@@ -273,7 +273,7 @@ static int pass_page(struct pass_ctx *ctx, const struct store_tenant *t, struct 
         char why[160];
 
         if (rm_call_parse(json_array_get(rows, i), &calls[ncalls], why, sizeof(why)) < 0) {
-            mx_inc(ctx->mx.calls, "unreadable");
+            metrics_inc(ctx->mx.calls, "unreadable");
             log_warn("a report row was skipped",
                      json_pack("{s:s, s:s}", "tenant", t->id, "reason", why));
             continue;
@@ -283,7 +283,7 @@ static int pass_page(struct pass_ctx *ctx, const struct store_tenant *t, struct 
     }
     if (store_known(conn, t->id, ids, ncalls, known, &hold, &url_space, err, errlen) < 0 ||
         store_exts_load(conn, t->id, &exts, err, errlen) < 0) {
-        pgc_check_failure(ctx->pg);
+        pgconn_check_failure(ctx->pg);
         goto out;
     }
     for (size_t i = 0; i < ncalls; i++) {
@@ -297,7 +297,7 @@ static int pass_page(struct pass_ctx *ctx, const struct store_tenant *t, struct 
                    ev + nev, cap - nev, err, errlen);
         if (k < 0)
             goto out;
-        mx_inc(ctx->mx.calls, !calls[i].finished ? "ongoing" : k ? "filled" : "complete");
+        metrics_inc(ctx->mx.calls, !calls[i].finished ? "ongoing" : k ? "filled" : "complete");
         *filled += k > 0;
         nev += (size_t)k;
     }
@@ -308,7 +308,7 @@ static int pass_page(struct pass_ctx *ctx, const struct store_tenant *t, struct 
 
         snprintf(state, sizeof(state), "%s",
                  json_string_value(json_object_get(ev[i].value, "call_state")));
-        mx_inc(ctx->mx.events, state);
+        metrics_inc(ctx->mx.events, state);
     }
     *events = (long)nev;
     rc = 0;
@@ -350,7 +350,7 @@ enum pass_result pass_step(struct pass_ctx *ctx, const struct store_tenant *t,
         /* Stopped before this process started: try again only after stop_retry_s. */
         mem->backoff_until_us = now + (int64_t)cfg->stop_retry_s * 1000000;
         mem->stopped = 1;
-        mx_set(ctx->mx.stopped, t->id, 1);
+        metrics_set(ctx->mx.stopped, t->id, 1);
         return PASS_STOPPED;
     }
     if (!tz_known(t->tz)) {
@@ -358,11 +358,11 @@ enum pass_result pass_step(struct pass_ctx *ctx, const struct store_tenant *t,
          * report's dates in: the admin runs the check, which clears this mark. */
         log_error("the tenant's UIS time zone is unknown: run crmctl tenant uis-key again",
                   json_pack("{s:s, s:s}", "tenant", t->id, "timezone", t->tz));
-        conn = pgc_get(ctx->pg, err, sizeof(err));
+        conn = pgconn_get(ctx->pg, err, sizeof(err));
         if (conn &&
             store_mark(conn, t->id, "key_unchecked",
                        "no UIS time zone known: run crmctl tenant uis-key", err, sizeof(err)) < 0)
-            pgc_check_failure(ctx->pg);
+            pgconn_check_failure(ctx->pg);
         mem->stopped = 1;
         mem->backoff_until_us = now + (int64_t)cfg->stop_retry_s * 1000000;
         return PASS_STOPPED;
@@ -372,7 +372,7 @@ enum pass_result pass_step(struct pass_ctx *ctx, const struct store_tenant *t,
             return PASS_IDLE;
         if (!window_next(&cfg->window, t->watermark_us, ids_now_us(), &from_us, &till_us))
             return PASS_IDLE;
-        if (!(conn = pgc_get(ctx->pg, err, sizeof(err))) ||
+        if (!(conn = pgconn_get(ctx->pg, err, sizeof(err))) ||
             store_pass_begin(conn, t->id, from_us, till_us, err, sizeof(err)) < 0)
             goto pg_trouble;
         offset = 0;
@@ -415,7 +415,7 @@ enum pass_result pass_step(struct pass_ctx *ctx, const struct store_tenant *t,
     done = got == 0 || ans.total_items < 0 || offset + got >= ans.total_items ||
            offset + got > 100000 - cfg->page_limit;
     uis_api_answer_release(&ans);
-    if (!(conn = pgc_get(ctx->pg, err, sizeof(err))) ||
+    if (!(conn = pgconn_get(ctx->pg, err, sizeof(err))) ||
         store_pass_progress(conn, t->id, offset + got, got, filled, events, 1, err, sizeof(err)) <
             0 ||
         (done && store_pass_done(conn, t->id, till_us, err, sizeof(err)) < 0))
@@ -425,9 +425,9 @@ enum pass_result pass_step(struct pass_ctx *ctx, const struct store_tenant *t,
                  json_pack("{s:s, s:i, s:i, s:i, s:i}", "tenant", t->id, "offset", (int)offset,
                            "calls", (int)got, "calls_filled", (int)filled, "events", (int)events));
     if (done) {
-        mx_inc(ctx->mx.passes, NULL);
+        metrics_inc(ctx->mx.passes, NULL);
         mem->next_pass_us = ids_mono_us() + (int64_t)cfg->interval_s * 1000000;
-        mx_set(ctx->mx.stopped, t->id, 0);
+        metrics_set(ctx->mx.stopped, t->id, 0);
         if (got > 0 && offset + got < ans_total)
             log_warn("more calls in the window than UIS pages through (100,000): the rest waits "
                      "for the next pass",
@@ -435,7 +435,7 @@ enum pass_result pass_step(struct pass_ctx *ctx, const struct store_tenant *t,
     }
     return PASS_WORKED;
 pg_trouble:
-    pgc_check_failure(ctx->pg);
+    pgconn_check_failure(ctx->pg);
     log_warn("postgresql trouble; the tenant waits",
              json_pack("{s:s, s:s}", "tenant", t->id, "reason", err));
     mem->backoff_until_us = ids_mono_us() + 2000000;

@@ -14,7 +14,7 @@
 #include "store.h"
 #include "window.h"
 
-struct mx_family;
+struct metrics_family;
 
 struct pass_cfg {
     const char *topic;  /* uis.call-events.v1 */
@@ -29,13 +29,13 @@ struct pass_cfg {
 };
 
 struct pass_metrics {
-    struct mx_family *uis_calls; /* reconciler_uis_calls_total{method,result} */
-    struct mx_family *events;    /* reconciler_events_total{state} */
-    struct mx_family *calls;     /* reconciler_calls_total{outcome} */
-    struct mx_family *passes;    /* reconciler_passes_total */
-    struct mx_family *stopped;   /* reconciler_tenant_stopped{tenant} */
-    struct mx_family *backoffs;  /* reconciler_backoffs_total{reason} */
-    struct mx_family *conflicts; /* reconciler_extension_conflicts_total */
+    struct metrics_family *uis_calls; /* reconciler_uis_calls_total{method,result} */
+    struct metrics_family *events;    /* reconciler_events_total{state} */
+    struct metrics_family *calls;     /* reconciler_calls_total{outcome} */
+    struct metrics_family *passes;    /* reconciler_passes_total */
+    struct metrics_family *stopped;   /* reconciler_tenant_stopped{tenant} */
+    struct metrics_family *backoffs;  /* reconciler_backoffs_total{reason} */
+    struct metrics_family *conflicts; /* reconciler_extension_conflicts_total */
 };
 
 /* What the reconciler remembers of a tenant between steps (not durable: a restart only costs an
@@ -54,7 +54,7 @@ struct pass_memory {
 
 struct pass_ctx {
     const struct pass_cfg *cfg;
-    struct pgc *pg;
+    struct pgconn *pg;
     struct uis_api_client *uis;
     rd_kafka_t *producer;
     struct pass_metrics mx;

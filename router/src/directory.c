@@ -37,7 +37,7 @@ void rt_directory_release(struct rt_directory *d)
 
 static void rt_pg_error(PGresult *res, const char *what, char *err, size_t errlen)
 {
-    pgc_error(NULL, res, what, err, errlen);
+    pgconn_error(NULL, res, what, err, errlen);
 }
 
 /* Run a query with one text parameter. Returns the result (caller PQclears) or NULL. */

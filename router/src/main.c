@@ -17,7 +17,7 @@
 #include "common/sig.h"
 #include "common/svc.h"
 #include "pipeline.h"
-#include "state_store.h"
+#include "store.h"
 
 struct router_cfg {
     struct common_cfg common;
@@ -75,9 +75,9 @@ static const struct svc_spec router_spec = {
 struct router_state {
     struct rt_pipeline pipeline;
     int pipeline_up;
-    struct pgc pg;
+    struct pgconn pg;
     int pg_up;
-    struct mx_registry *reg;
+    struct metrics_registry *reg;
     struct svc_ops ops;
     rd_kafka_t *consumer, *producer;
     char source[160];
@@ -98,10 +98,10 @@ static int router_ready(void *ctx, char *why, size_t whylen)
     return 1;
 }
 
-static void router_prune(struct pgc *pg, long retention_s)
+static void router_prune(struct pgconn *pg, long retention_s)
 {
     char err[512];
-    PGconn *conn = pgc_get(pg, err, sizeof(err));
+    PGconn *conn = pgconn_get(pg, err, sizeof(err));
     long total = 0, n;
 
     if (!conn)
@@ -110,7 +110,7 @@ static void router_prune(struct pgc *pg, long retention_s)
     do {
         n = rt_store_prune(conn, retention_s, 5000, err, sizeof(err));
         if (n < 0) {
-            pgc_check_failure(pg);
+            pgconn_check_failure(pg);
             log_warn("prune failed", json_pack("{s:s}", "reason", err));
             return;
         }
@@ -128,7 +128,7 @@ static int router_open(const struct router_cfg *cfg, struct router_state *st)
     char err[512], linger[16], client[128];
     const struct kafka_kv extra[] = {{"linger.ms", linger}, {NULL, NULL}};
 
-    if (pgc_init(&st->pg, cfg->pg_dsn) < 0) {
+    if (pgconn_init(&st->pg, cfg->pg_dsn) < 0) {
         svc_cannot_start("out of memory");
         return -1;
     }
@@ -140,7 +140,7 @@ static int router_open(const struct router_cfg *cfg, struct router_state *st)
     if (st->producer)
         st->consumer = kafka_consumer_new(cfg->common.kafka_brokers, cfg->group,
                                           cfg->common.instance_id, topics, NULL, err, sizeof(err));
-    st->reg = mx_registry_new();
+    st->reg = metrics_registry_new();
     if (!st->producer || !st->consumer || !st->reg) {
         svc_cannot_start(st->reg ? err : "out of memory");
         return -1;
@@ -167,7 +167,7 @@ static int router_open(const struct router_cfg *cfg, struct router_state *st)
         svc_cannot_start(err);
         return -1;
     }
-    if (!pgc_get(&st->pg, err, sizeof(err)))
+    if (!pgconn_get(&st->pg, err, sizeof(err)))
         log_warn("postgresql not reachable yet", json_pack("{s:s}", "reason", err));
     return 0;
 }
@@ -185,8 +185,8 @@ static int router_run(const struct router_cfg *cfg, struct router_state *st)
         if (rt_pipeline_turn(&st->pipeline, 100) < 0)
             break;
         if (ids_mono_us() >= next_probe) {
-            if (!pgc_ready(&st->pg))
-                pgc_get(&st->pg, err, sizeof(err)); /* readiness follows PostgreSQL when idle */
+            if (!pgconn_ready(&st->pg))
+                pgconn_get(&st->pg, err, sizeof(err)); /* readiness follows PostgreSQL when idle */
             next_probe = ids_mono_us() + 2000000;
         }
         if (ids_mono_us() >= next_quiet) {
@@ -210,9 +210,9 @@ static void router_close(struct router_state *st)
     /* Commits the stored offsets (only those whose effects are durable) and leaves the group. */
     kafka_consumer_close(st->consumer);
     svc_producer_close(st->producer, 10000);
-    mx_registry_free(st->reg);
+    metrics_registry_free(st->reg);
     if (st->pg_up)
-        pgc_release(&st->pg);
+        pgconn_release(&st->pg);
     log_info("stopped", NULL);
 }
 

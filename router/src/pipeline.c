@@ -7,7 +7,7 @@
 #include "common/log.h"
 #include "common/traceparent.h"
 #include "diff.h"
-#include "state_store.h"
+#include "store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,7 +101,7 @@ static int rt_batch_add(struct rt_batch *b, rd_kafka_message_t *msg)
 }
 
 int rt_pipeline_init(struct rt_pipeline *p, const struct rt_pipeline_cfg *cfg, rd_kafka_t *consumer,
-                     rd_kafka_t *producer, struct pgc *pg, struct mx_registry *reg,
+                     rd_kafka_t *producer, struct pgconn *pg, struct metrics_registry *reg,
                      long directory_ttl_ms)
 {
     static const double batch_buckets[] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000};
@@ -114,30 +114,31 @@ int rt_pipeline_init(struct rt_pipeline *p, const struct rt_pipeline_cfg *cfg, r
     p->retry_ms = RT_RETRY_MIN_MS;
     rt_directory_init(&p->dir, directory_ttl_ms);
     p->m_events =
-        mx_counter(reg, "router_events_total", "Call events processed, by call_state", "type");
-    p->m_outputs = mx_counter(reg, "router_outputs_total", "Messages produced, by topic", "topic");
-    p->m_decision = mx_histogram(reg, "router_decision_seconds",
-                                 "Time to merge one event and compute its outputs", NULL,
-                                 mx_latency_buckets, mx_latency_nbuckets);
+        metrics_counter(reg, "router_events_total", "Call events processed, by call_state", "type");
+    p->m_outputs =
+        metrics_counter(reg, "router_outputs_total", "Messages produced, by topic", "topic");
+    p->m_decision = metrics_histogram(reg, "router_decision_seconds",
+                                      "Time to merge one event and compute its outputs", NULL,
+                                      metrics_latency_buckets, metrics_latency_nbuckets);
     p->m_popup_latency =
-        mx_histogram(reg, "router_event_to_popup_seconds",
-                     "From the event's received_at to its popup message acknowledged by Kafka",
-                     NULL, mx_latency_buckets, mx_latency_nbuckets);
+        metrics_histogram(reg, "router_event_to_popup_seconds",
+                          "From the event's received_at to its popup message acknowledged by Kafka",
+                          NULL, metrics_latency_buckets, metrics_latency_nbuckets);
     p->m_dlq =
-        mx_counter(reg, "router_dlq_total", "Events sent to the dead-letter topic", "reason");
-    p->m_no_open_deal = mx_counter(reg, "router_no_open_deal_total",
-                                   "Recorded calls whose counterparty had no open deal", NULL);
-    p->m_retries = mx_counter(reg, "router_batch_retries_total",
-                              "Batches held for a retry, by cause", "cause");
-    p->m_batch = mx_histogram(reg, "router_batch_events", "Events per processed batch", NULL,
-                              batch_buckets, sizeof(batch_buckets) / sizeof(batch_buckets[0]));
-    p->m_contradictions = mx_counter(
+        metrics_counter(reg, "router_dlq_total", "Events sent to the dead-letter topic", "reason");
+    p->m_no_open_deal = metrics_counter(reg, "router_no_open_deal_total",
+                                        "Recorded calls whose counterparty had no open deal", NULL);
+    p->m_retries = metrics_counter(reg, "router_batch_retries_total",
+                                   "Batches held for a retry, by cause", "cause");
+    p->m_batch = metrics_histogram(reg, "router_batch_events", "Events per processed batch", NULL,
+                                   batch_buckets, sizeof(batch_buckets) / sizeof(batch_buckets[0]));
+    p->m_contradictions = metrics_counter(
         reg, "router_contradictions_total",
         "Calls whose notifications contradict each other (a MISSED for a talked call)", NULL);
-    p->m_ambiguous = mx_counter(reg, "router_ambiguous_counterparties_total",
-                                "Callers' numbers that match several counterparties", NULL);
-    p->m_quiet = mx_counter(reg, "router_quiet_closed_total",
-                            "Calls whose popups the tenant's quiet period closed", NULL);
+    p->m_ambiguous = metrics_counter(reg, "router_ambiguous_counterparties_total",
+                                     "Callers' numbers that match several counterparties", NULL);
+    p->m_quiet = metrics_counter(reg, "router_quiet_closed_total",
+                                 "Calls whose popups the tenant's quiet period closed", NULL);
     if (!p->m_contradictions || !p->m_ambiguous || !p->m_quiet)
         return -1;
     if (!p->m_events || !p->m_outputs || !p->m_decision || !p->m_popup_latency || !p->m_dlq ||
@@ -155,7 +156,7 @@ void rt_pipeline_release(struct rt_pipeline *p)
 
 int rt_pipeline_ready(struct rt_pipeline *p)
 {
-    return !atomic_load(&p->degraded) && pgc_ready(p->pg);
+    return !atomic_load(&p->degraded) && pgconn_ready(p->pg);
 }
 
 /* Everything one attempt at a batch builds; released after the attempt. */
@@ -280,16 +281,16 @@ static enum rt_fail rt_decide_all(struct rt_pipeline *p, struct rt_batch *b, str
         /* Counted once per call: the lookup is pinned at the call's first decision. */
         if (!a->slots[it->slot].facts.pin.set && it->lookup >= 0 &&
             a->lookups[it->lookup].party.matches > 1)
-            mx_inc(p->m_ambiguous, NULL);
+            metrics_inc(p->m_ambiguous, NULL);
         if (rt_step(&a->slots[it->slot].facts, &it->ev, it->key, it->tenant,
                     it->lookup >= 0 ? &a->lookups[it->lookup].party : NULL, &a->out, &res, err,
                     errlen) < 0)
             return RT_FAIL_MEMORY;
-        mx_observe(p->m_decision, NULL, (double)(ids_mono_us() - t0) / 1e6);
+        metrics_observe(p->m_decision, NULL, (double)(ids_mono_us() - t0) / 1e6);
         if (res.no_open_deal)
-            mx_inc(p->m_no_open_deal, NULL);
+            metrics_inc(p->m_no_open_deal, NULL);
         if (res.contradiction) {
-            mx_inc(p->m_contradictions, NULL);
+            metrics_inc(p->m_contradictions, NULL);
             log_warn("contradictory notifications: a MISSED for a call that was talked; "
                      "the call stays completed",
                      json_pack("{s:s, s:s, s:s}", "tenant", it->ev.tenant, "call_id",
@@ -375,7 +376,7 @@ static enum rt_fail rt_process(struct rt_pipeline *p, struct rt_batch *b, char *
 {
     struct rt_attempt a = {0};
     enum rt_fail rc, drc;
-    PGconn *conn = pgc_get(p->pg, err, errlen);
+    PGconn *conn = pgconn_get(p->pg, err, errlen);
     int in_tx = 0;
     int64_t now_us;
 
@@ -417,7 +418,7 @@ static enum rt_fail rt_process(struct rt_pipeline *p, struct rt_batch *b, char *
         rt_store_exec(conn, "ROLLBACK", ignored, sizeof(ignored));
     }
     if (rc == RT_FAIL_PG)
-        pgc_check_failure(p->pg);
+        pgconn_check_failure(p->pg);
     if (rc != RT_OK) {
         rt_attempt_clear(&a);
         return rc;
@@ -427,23 +428,23 @@ static enum rt_fail rt_process(struct rt_pipeline *p, struct rt_batch *b, char *
     for (size_t i = 0; i < a.out.n; i++) {
         const struct rt_msg *m = &a.out.v[i];
 
-        mx_inc(p->m_outputs,
-               m->topic == RT_TOPIC_POPUPS ? p->cfg.topic_popups : p->cfg.topic_actions);
+        metrics_inc(p->m_outputs,
+                    m->topic == RT_TOPIC_POPUPS ? p->cfg.topic_popups : p->cfg.topic_actions);
         if (m->topic == RT_TOPIC_POPUPS)
-            mx_observe(p->m_popup_latency, NULL,
-                       (double)(now_us - b->items[a.msg_item[i]].ev.received_us) / 1e6);
+            metrics_observe(p->m_popup_latency, NULL,
+                            (double)(now_us - b->items[a.msg_item[i]].ev.received_us) / 1e6);
     }
     for (size_t i = 0; i < b->n; i++) {
         struct rt_item *it = &b->items[i];
 
         if (it->kind == RT_ITEM_OK)
-            mx_inc(p->m_events, rt_call_state_name(it->ev.state));
+            metrics_inc(p->m_events, rt_call_state_name(it->ev.state));
         else
-            mx_inc(p->m_dlq, it->kind == RT_ITEM_INVALID ? "invalid" : "unknown_tenant");
+            metrics_inc(p->m_dlq, it->kind == RT_ITEM_INVALID ? "invalid" : "unknown_tenant");
         /* A partition revoked meanwhile refuses the store: its next owner replays. */
         kafka_consumer_store(p->consumer, it->msg);
     }
-    mx_observe(p->m_batch, NULL, (double)b->n);
+    metrics_observe(p->m_batch, NULL, (double)b->n);
     rt_attempt_clear(&a);
     return RT_OK;
 }
@@ -474,7 +475,7 @@ static enum rt_fail rt_quiet_attempt(struct rt_pipeline *p, PGconn *conn, struct
     values[0] = lim;
     res = PQexecParams(conn, rt_quiet_sql, 1, NULL, values, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        pgc_error(NULL, res, "quiet sweep", err, errlen);
+        pgconn_error(NULL, res, "quiet sweep", err, errlen);
         PQclear(res);
         return RT_FAIL_PG;
     }
@@ -543,7 +544,7 @@ long rt_pipeline_quiet(struct rt_pipeline *p, long limit)
 
     if (p->held || atomic_load(&p->degraded))
         return 0; /* the batch comes first; the sweep runs again later */
-    conn = pgc_get(p->pg, err, sizeof(err));
+    conn = pgconn_get(p->pg, err, sizeof(err));
     if (!conn)
         return -1;
     if (tp_generate(&a.own_tp) < 0) {
@@ -556,16 +557,16 @@ long rt_pipeline_quiet(struct rt_pipeline *p, long limit)
         if (PQtransactionStatus(conn) != PQTRANS_IDLE)
             rt_store_exec(conn, "ROLLBACK", ignored, sizeof(ignored));
         if (rc == RT_FAIL_PG)
-            pgc_check_failure(p->pg);
+            pgconn_check_failure(p->pg);
         log_warn("quiet-period sweep failed; retried at the next sweep",
                  json_pack("{s:s}", "reason", err));
         rt_attempt_clear(&a);
         return -1;
     }
     for (size_t i = 0; i < a.out.n; i++)
-        mx_inc(p->m_outputs, p->cfg.topic_popups);
+        metrics_inc(p->m_outputs, p->cfg.topic_popups);
     if (closed > 0) {
-        mx_add(p->m_quiet, NULL, (double)closed);
+        metrics_add(p->m_quiet, NULL, (double)closed);
         log_info("quiet period closed the popups of silent calls",
                  json_pack("{s:i}", "calls", (int)closed));
     }
@@ -684,7 +685,7 @@ int rt_pipeline_turn(struct rt_pipeline *p, int poll_ms)
         p->retry_ms = RT_RETRY_MIN_MS;
         return 0;
     }
-    mx_inc(p->m_retries, causes[rc]);
+    metrics_inc(p->m_retries, causes[rc]);
     if (!atomic_load(&p->degraded)) {
         rt_pause_all(p, 1);
         atomic_store(&p->degraded, 1);

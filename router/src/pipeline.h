@@ -32,19 +32,19 @@ struct rt_pipeline {
     struct rt_pipeline_cfg cfg;
     rd_kafka_t *consumer; /* borrowed */
     rd_kafka_t *producer; /* borrowed */
-    struct pgc *pg;       /* borrowed */
+    struct pgconn *pg;    /* borrowed */
     struct rt_directory dir;
     struct rt_batch *held; /* a batch waiting for a retry (owned) */
     long retry_ms;         /* current backoff */
     int64_t retry_at_us;   /* monotonic */
     atomic_int degraded;   /* 1 while a batch waits for PostgreSQL or Kafka */
-    struct mx_family *m_events, *m_outputs, *m_decision, *m_popup_latency, *m_dlq, *m_no_open_deal,
-        *m_retries, *m_batch, *m_contradictions, *m_ambiguous, *m_quiet;
+    struct metrics_family *m_events, *m_outputs, *m_decision, *m_popup_latency, *m_dlq,
+        *m_no_open_deal, *m_retries, *m_batch, *m_contradictions, *m_ambiguous, *m_quiet;
 };
 
 /* Register metrics in reg and set up; the handles stay owned by the caller. Returns 0 or -1. */
 int rt_pipeline_init(struct rt_pipeline *p, const struct rt_pipeline_cfg *cfg, rd_kafka_t *consumer,
-                     rd_kafka_t *producer, struct pgc *pg, struct mx_registry *reg,
+                     rd_kafka_t *producer, struct pgconn *pg, struct metrics_registry *reg,
                      long directory_ttl_ms);
 
 /* Free what the pipeline owns. A held batch is dropped unprocessed (its offsets were never

@@ -6,39 +6,40 @@
 
 #include <stddef.h>
 
-struct mx_registry;
-struct mx_family;
+struct metrics_registry;
+struct metrics_family;
 
-/* The registry owns every family and series; mx_registry_free releases them all. */
-struct mx_registry *mx_registry_new(void);
-void mx_registry_free(struct mx_registry *reg);
+/* The registry owns every family and series; metrics_registry_free releases them all. */
+struct metrics_registry *metrics_registry_new(void);
+void metrics_registry_free(struct metrics_registry *reg);
 
 /* Register a family. label_names: NULL for none, or "a,b". Returns NULL on a bad name or
- * allocation failure. The pointer stays valid until mx_registry_free. */
-struct mx_family *mx_counter(struct mx_registry *reg, const char *name, const char *help,
-                             const char *label_names);
-struct mx_family *mx_gauge(struct mx_registry *reg, const char *name, const char *help,
-                           const char *label_names);
+ * allocation failure. The pointer stays valid until metrics_registry_free. */
+struct metrics_family *metrics_counter(struct metrics_registry *reg, const char *name,
+                                       const char *help, const char *label_names);
+struct metrics_family *metrics_gauge(struct metrics_registry *reg, const char *name,
+                                     const char *help, const char *label_names);
 /* buckets: increasing upper bounds (+Inf is implied); copied. */
-struct mx_family *mx_histogram(struct mx_registry *reg, const char *name, const char *help,
-                               const char *label_names, const double *buckets, size_t nbuckets);
+struct metrics_family *metrics_histogram(struct metrics_registry *reg, const char *name,
+                                         const char *help, const char *label_names,
+                                         const double *buckets, size_t nbuckets);
 
 /* Update the series for label_values (NULL when the family has no labels). Calls on a NULL
  * family are ignored so that a failed registration never crashes a hot path. */
-void mx_add(struct mx_family *fam, const char *label_values, double v);
-void mx_inc(struct mx_family *fam, const char *label_values);
-void mx_set(struct mx_family *fam, const char *label_values, double v);
-void mx_observe(struct mx_family *fam, const char *label_values, double v);
+void metrics_add(struct metrics_family *fam, const char *label_values, double v);
+void metrics_inc(struct metrics_family *fam, const char *label_values);
+void metrics_set(struct metrics_family *fam, const char *label_values, double v);
+void metrics_observe(struct metrics_family *fam, const char *label_values, double v);
 
 /* Read a series' current value (counter/gauge) or observation count (histogram); 0 when the
  * series does not exist. For tests and readiness logic. */
-double mx_value(struct mx_family *fam, const char *label_values);
+double metrics_value(struct metrics_family *fam, const char *label_values);
 
 /* Render the whole registry. Returns a new string the caller frees, or NULL. */
-char *mx_render(struct mx_registry *reg);
+char *metrics_render(struct metrics_registry *reg);
 
 /* Latency buckets in seconds shared by every service: 0.5 ms .. 10 s. */
-extern const double mx_latency_buckets[];
-extern const size_t mx_latency_nbuckets;
+extern const double metrics_latency_buckets[];
+extern const size_t metrics_latency_nbuckets;
 
 #endif

@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-struct mx_registry;
+struct metrics_registry;
 struct ops_http;
 
 /* Readiness check: return 1 when ready, 0 when not, with a short reason in why. Called from
@@ -14,7 +14,7 @@ typedef int (*ops_ready_fn)(void *ctx, char *why, size_t whylen);
 
 /* Start serving on addr:port. reg and ctx stay owned by the caller and must outlive the
  * server. Returns NULL with a reason in err. */
-struct ops_http *ops_http_start(const char *addr, unsigned port, struct mx_registry *reg,
+struct ops_http *ops_http_start(const char *addr, unsigned port, struct metrics_registry *reg,
                                 ops_ready_fn ready, void *ctx, char *err, size_t errlen);
 
 /* Liveness: the service loop calls this on each turn; /healthz fails when the loop has not

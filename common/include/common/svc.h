@@ -44,7 +44,8 @@ struct svc_ops {
  * and ctx (borrowed; they must outlive it). Returns 0, or -1 with the reason in err (what was
  * started is left for svc_ops_stop). */
 int svc_ops_start(struct svc_ops *o, const struct common_cfg *c, rd_kafka_t *rk,
-                  struct mx_registry *reg, ops_ready_fn ready, void *ctx, char *err, size_t errlen);
+                  struct metrics_registry *reg, ops_ready_fn ready, void *ctx, char *err,
+                  size_t errlen);
 
 /* Stop the ops server first (its readiness reads the watch), then the watch. Safe on a
  * zeroed or partly started struct. */

@@ -10,73 +10,74 @@
 
 static void test_counter_with_labels(void **state)
 {
-    struct mx_registry *reg = mx_registry_new();
-    struct mx_family *req = mx_counter(reg, "http_requests_total", "Requests by code.", "code");
+    struct metrics_registry *reg = metrics_registry_new();
+    struct metrics_family *req =
+        metrics_counter(reg, "http_requests_total", "Requests by code.", "code");
     char *text;
 
     (void)state;
-    mx_inc(req, "200");
-    mx_inc(req, "200");
-    mx_add(req, "503", 3);
-    assert_true(mx_value(req, "200") == 2);
-    assert_true(mx_value(req, "404") == 0);
-    text = mx_render(reg);
+    metrics_inc(req, "200");
+    metrics_inc(req, "200");
+    metrics_add(req, "503", 3);
+    assert_true(metrics_value(req, "200") == 2);
+    assert_true(metrics_value(req, "404") == 0);
+    text = metrics_render(reg);
     assert_non_null(strstr(text, "# HELP http_requests_total Requests by code.\n"));
     assert_non_null(strstr(text, "# TYPE http_requests_total counter\n"));
     assert_non_null(strstr(text, "http_requests_total{code=\"200\"} 2\n"));
     assert_non_null(strstr(text, "http_requests_total{code=\"503\"} 3\n"));
     free(text);
-    mx_registry_free(reg);
+    metrics_registry_free(reg);
 }
 
 static void test_unlabelled_series_exist_at_zero(void **state)
 {
-    struct mx_registry *reg = mx_registry_new();
+    struct metrics_registry *reg = metrics_registry_new();
     char *text;
 
     (void)state;
-    mx_gauge(reg, "in_flight", "Requests in flight.", NULL);
-    text = mx_render(reg);
+    metrics_gauge(reg, "in_flight", "Requests in flight.", NULL);
+    text = metrics_render(reg);
     assert_non_null(strstr(text, "in_flight 0\n"));
     free(text);
-    mx_registry_free(reg);
+    metrics_registry_free(reg);
 }
 
 static void test_histogram_cumulative(void **state)
 {
     static const double b[] = {0.01, 0.1, 1};
-    struct mx_registry *reg = mx_registry_new();
-    struct mx_family *h = mx_histogram(reg, "lat_seconds", "Latency.", "op,topic", b, 3);
+    struct metrics_registry *reg = metrics_registry_new();
+    struct metrics_family *h = metrics_histogram(reg, "lat_seconds", "Latency.", "op,topic", b, 3);
     char *text;
 
     (void)state;
-    mx_observe(h, "send,a", 0.005);
-    mx_observe(h, "send,a", 0.05);
-    mx_observe(h, "send,a", 5);
-    text = mx_render(reg);
+    metrics_observe(h, "send,a", 0.005);
+    metrics_observe(h, "send,a", 0.05);
+    metrics_observe(h, "send,a", 5);
+    text = metrics_render(reg);
     assert_non_null(strstr(text, "lat_seconds_bucket{op=\"send\",topic=\"a\",le=\"0.01\"} 1\n"));
     assert_non_null(strstr(text, "lat_seconds_bucket{op=\"send\",topic=\"a\",le=\"0.1\"} 2\n"));
     assert_non_null(strstr(text, "lat_seconds_bucket{op=\"send\",topic=\"a\",le=\"+Inf\"} 3\n"));
     assert_non_null(strstr(text, "lat_seconds_count{op=\"send\",topic=\"a\"} 3\n"));
     free(text);
-    mx_registry_free(reg);
+    metrics_registry_free(reg);
 }
 
 static void test_label_escaping_and_bad_names(void **state)
 {
-    struct mx_registry *reg = mx_registry_new();
-    struct mx_family *f = mx_counter(reg, "refusals_total", "Refusals.", "field");
+    struct metrics_registry *reg = metrics_registry_new();
+    struct metrics_family *f = metrics_counter(reg, "refusals_total", "Refusals.", "field");
     char *text;
 
     (void)state;
-    assert_null(mx_counter(reg, "bad name", "x", NULL));
-    assert_null(mx_counter(reg, "9starts_with_digit", "x", NULL));
-    mx_inc(f, "a\"b\\c");
-    mx_inc(NULL, "ignored");
-    text = mx_render(reg);
+    assert_null(metrics_counter(reg, "bad name", "x", NULL));
+    assert_null(metrics_counter(reg, "9starts_with_digit", "x", NULL));
+    metrics_inc(f, "a\"b\\c");
+    metrics_inc(NULL, "ignored");
+    text = metrics_render(reg);
     assert_non_null(strstr(text, "refusals_total{field=\"a\\\"b\\\\c\"} 1\n"));
     free(text);
-    mx_registry_free(reg);
+    metrics_registry_free(reg);
 }
 
 int main(void)

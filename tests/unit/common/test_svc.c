@@ -214,7 +214,7 @@ static void test_ops_serve_readiness_from_the_watch(void **state)
 {
     static const struct kafka_kv mock[] = {{"test.mock.num.brokers", "1"}, {NULL, NULL}};
     struct common_cfg c = {.ops_addr = "127.0.0.1", .ops_port = (long)t_free_port()};
-    struct mx_registry *reg = mx_registry_new();
+    struct metrics_registry *reg = metrics_registry_new();
     struct svc_ops o = {0};
     char err[256];
     rd_kafka_t *rk = kafka_producer_new("127.0.0.1:1", "test-svc", mock, err, sizeof(err));
@@ -234,13 +234,13 @@ static void test_ops_serve_readiness_from_the_watch(void **state)
     assert_int_equal(t_get_status((unsigned)c.ops_port, "/readyz"), -1);
     svc_ops_stop(&o); /* twice is harmless */
     kafka_producer_close(rk, 1000);
-    mx_registry_free(reg);
+    metrics_registry_free(reg);
 }
 
 static void test_ops_without_a_producer_and_a_bad_address(void **state)
 {
     struct common_cfg c = {.ops_addr = "127.0.0.1", .ops_port = (long)t_free_port()};
-    struct mx_registry *reg = mx_registry_new();
+    struct metrics_registry *reg = metrics_registry_new();
     struct svc_ops o = {0};
     char err[256];
 
@@ -253,7 +253,7 @@ static void test_ops_without_a_producer_and_a_bad_address(void **state)
     assert_int_equal(svc_ops_start(&o, &c, NULL, reg, t_ready, &o, err, sizeof(err)), -1);
     assert_string_equal(err, "ops server: 'localhost' is not an IPv4 address");
     svc_ops_stop(&o);
-    mx_registry_free(reg);
+    metrics_registry_free(reg);
 }
 
 static void test_producer_close_of_none(void **state)

@@ -38,7 +38,7 @@ static void fake_resume(void *h)
 static const struct hub_ops fake_ops = {fake_suspend, fake_resume};
 
 struct fixture {
-    struct mx_registry *reg;
+    struct metrics_registry *reg;
     struct hub *hub;
 };
 
@@ -66,7 +66,7 @@ static int setup(void **state)
 {
     static struct fixture f;
 
-    f.reg = mx_registry_new();
+    f.reg = metrics_registry_new();
     f.hub = hub_new(&cfg, &fake_ops, f.reg);
     *state = &f;
     return f.hub ? 0 : -1;
@@ -77,7 +77,7 @@ static int teardown(void **state)
     struct fixture *f = *state;
 
     hub_free(f->hub);
-    mx_registry_free(f->reg);
+    metrics_registry_free(f->reg);
     return 0;
 }
 

@@ -192,7 +192,7 @@ static int s_session(struct s_run *r, long long *last, int reads, size_t *bytes)
 
 static void test_reconnect_loop_while_popups_stream(void **state)
 {
-    struct mx_registry *reg = mx_registry_new();
+    struct metrics_registry *reg = metrics_registry_new();
     struct s_run r = {.hub = hub_new(&s_cfg, &s_ops, reg)};
     pthread_t pub;
     long long last = -1;
@@ -213,7 +213,7 @@ static void test_reconnect_loop_while_popups_stream(void **state)
     assert_true(last > 0);
     assert_int_equal(hub_stream_count(r.hub), 0);
     hub_free(r.hub);
-    mx_registry_free(reg);
+    metrics_registry_free(reg);
 }
 
 int main(void)

@@ -1,8 +1,8 @@
 /* The router's per-call state in router_calls (SPEC §10): the facts of the calls of a batch are
  * locked and read inside the batch's transaction, and written back in the same transaction
  * after the outputs were acknowledged. */
-#ifndef ROUTER_STATE_STORE_H
-#define ROUTER_STATE_STORE_H
+#ifndef ROUTER_STORE_H
+#define ROUTER_STORE_H
 
 #include <stddef.h>
 

@@ -1,4 +1,4 @@
-#include "state_store.h"
+#include "store.h"
 
 #include "common/log.h"
 #include "common/pgconn.h"
@@ -12,7 +12,7 @@
 
 static void rt_store_error(PGresult *res, const char *what, char *err, size_t errlen)
 {
-    pgc_error(NULL, res, what, err, errlen);
+    pgconn_error(NULL, res, what, err, errlen);
 }
 
 int rt_store_exec(PGconn *conn, const char *sql, char *err, size_t errlen)
