@@ -103,3 +103,21 @@ long pgconn_wait_ms(const struct pgconn *pg)
 
     return left > 0 ? (long)(left / 1000) : 0;
 }
+
+int pgconn_query(PGconn *conn, const char *sql, int n, const char *const *params, PGresult **out,
+                 const char *what, char *err, size_t errlen)
+{
+    PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        pgconn_error(conn, res, what, err, errlen);
+        PQclear(res);
+        return -1;
+    }
+    if (out)
+        *out = res;
+    else
+        PQclear(res);
+    return 0;
+}

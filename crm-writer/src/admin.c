@@ -17,32 +17,9 @@
 static const char ADMIN_SQL_BUMP[] = "UPDATE tenants SET settings_version = settings_version + 1,"
                                      " updated_at = now() WHERE id = $1";
 
-static int admin_fail(PGconn *conn, PGresult *res, const char *what, char *err, size_t errlen)
-{
-    pgconn_error(conn, res, what, err, errlen);
-    PQclear(res);
-    return -1;
-}
-
-/* Run one statement; *out (when not NULL) receives the result to PQclear. */
-static int admin_q(PGconn *conn, const char *sql, int n, const char *const *params, PGresult **out,
-                   const char *what, char *err, size_t errlen)
-{
-    PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
-    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-        return admin_fail(conn, res, what, err, errlen);
-    if (out)
-        *out = res;
-    else
-        PQclear(res);
-    return 0;
-}
-
 static int admin_exec(PGconn *conn, const char *sql, char *err, size_t errlen)
 {
-    return admin_q(conn, sql, 0, NULL, NULL, sql, err, errlen);
+    return pgconn_query(conn, sql, 0, NULL, NULL, sql, err, errlen);
 }
 
 static void admin_rollback(PGconn *conn)
@@ -77,7 +54,8 @@ static int admin_tenant_exists(PGconn *conn, const char *tenant, char *err, size
     PGresult *res = NULL;
     int found;
 
-    if (admin_q(conn, "SELECT 1 FROM tenants WHERE id = $1", 1, p, &res, "tenant", err, errlen) < 0)
+    if (pgconn_query(conn, "SELECT 1 FROM tenants WHERE id = $1", 1, p, &res, "tenant", err,
+                     errlen) < 0)
         return -1;
     found = PQntuples(res) == 1;
     PQclear(res);
@@ -92,7 +70,7 @@ static int admin_bump(PGconn *conn, const char *tenant, char *err, size_t errlen
 {
     const char *p[1] = {tenant};
 
-    return admin_q(conn, ADMIN_SQL_BUMP, 1, p, NULL, "settings version", err, errlen);
+    return pgconn_query(conn, ADMIN_SQL_BUMP, 1, p, NULL, "settings version", err, errlen);
 }
 
 /* 0 when the row of `what` (a statement "SELECT 1 FROM t WHERE tenant_id = $1 AND id = $2")
@@ -106,7 +84,7 @@ static int admin_row_exists(PGconn *conn, const char *sql, const char *noun, con
     int found;
 
     snprintf(num, sizeof(num), "%lld", id);
-    if (admin_q(conn, sql, 2, p, &res, noun, err, errlen) < 0)
+    if (pgconn_query(conn, sql, 2, p, &res, noun, err, errlen) < 0)
         return -1;
     found = PQntuples(res) == 1;
     PQclear(res);
@@ -227,7 +205,7 @@ int admin_tenant_install(PGconn *conn, const struct admin_tokens *tk, const char
     }
     if (admin_begin(conn, err, errlen) < 0)
         return -1;
-    if (admin_q(conn, ADMIN_SQL_INSTALL, 10, p, &res, "tenant install", err, errlen) < 0)
+    if (pgconn_query(conn, ADMIN_SQL_INSTALL, 10, p, &res, "tenant install", err, errlen) < 0)
         return admin_abort(conn);
     version = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     *created = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
@@ -261,11 +239,11 @@ int admin_tenant_token(PGconn *conn, const struct admin_tokens *tk, const char *
 
     if (admin_begin(conn, err, errlen) < 0)
         return -1;
-    if (admin_q(conn,
-                "UPDATE tenants SET webhook_token_version = webhook_token_version + 1,"
-                " webhook_key_id = $2, updated_at = now() WHERE id = $1"
-                " RETURNING webhook_token_version",
-                2, p, &res, "tenant token", err, errlen) < 0)
+    if (pgconn_query(conn,
+                     "UPDATE tenants SET webhook_token_version = webhook_token_version + 1,"
+                     " webhook_key_id = $2, updated_at = now() WHERE id = $1"
+                     " RETURNING webhook_token_version",
+                     2, p, &res, "tenant token", err, errlen) < 0)
         return admin_abort(conn);
     if (PQntuples(res) != 1) {
         PQclear(res);
@@ -323,7 +301,7 @@ int admin_tenant_show(PGconn *conn, const char *tenant, json_t **out, char *err,
     char masked[16];
 
     *out = NULL;
-    if (admin_q(conn, ADMIN_SQL_SHOW, 1, p, &res, "tenant show", err, errlen) < 0)
+    if (pgconn_query(conn, ADMIN_SQL_SHOW, 1, p, &res, "tenant show", err, errlen) < 0)
         return -1;
     if (PQntuples(res) != 1) {
         PQclear(res);
@@ -352,7 +330,7 @@ int admin_tenant_set(PGconn *conn, const char *tenant, const struct setting_kv *
     for (size_t i = 0; i < n; i++) {
         const char *p[2] = {tenant, kv[i].value};
 
-        if (admin_q(conn, kv[i].def->sql, 2, p, NULL, kv[i].def->key, err, errlen) < 0)
+        if (pgconn_query(conn, kv[i].def->sql, 2, p, NULL, kv[i].def->key, err, errlen) < 0)
             return admin_abort(conn);
         if (strcmp(kv[i].def->key, "fixed_counterparty_id") == 0 && kv[i].value) {
             long long id = strtoll(kv[i].value, NULL, 10);
@@ -380,10 +358,10 @@ int admin_user_add(PGconn *conn, const char *tenant, const char *login, const ch
         return -1;
     if (admin_tenant_exists(conn, tenant, err, errlen) < 0)
         return admin_abort(conn);
-    if (admin_q(conn,
-                "INSERT INTO users (tenant_id, login, name) VALUES ($1, $2, $3)"
-                " ON CONFLICT (tenant_id, login) DO NOTHING RETURNING id",
-                3, p, &res, "user add", err, errlen) < 0)
+    if (pgconn_query(conn,
+                     "INSERT INTO users (tenant_id, login, name) VALUES ($1, $2, $3)"
+                     " ON CONFLICT (tenant_id, login) DO NOTHING RETURNING id",
+                     3, p, &res, "user add", err, errlen) < 0)
         return admin_abort(conn);
     if (PQntuples(res) != 1) {
         PQclear(res);
@@ -414,8 +392,8 @@ int admin_employees_set(PGconn *conn, const char *tenant, const long long *ids, 
     if (admin_begin(conn, err, errlen) < 0)
         return -1;
     if (admin_tenant_exists(conn, tenant, err, errlen) < 0 ||
-        admin_q(conn, "DELETE FROM settings_employees WHERE tenant_id = $1", 1, p, NULL,
-                "employees", err, errlen) < 0)
+        pgconn_query(conn, "DELETE FROM settings_employees WHERE tenant_id = $1", 1, p, NULL,
+                     "employees", err, errlen) < 0)
         return admin_abort(conn);
     for (size_t i = 0; i < n; i++) {
         if (admin_row_exists(conn, "SELECT 1 FROM users WHERE tenant_id = $1 AND id = $2::bigint",
@@ -423,10 +401,10 @@ int admin_employees_set(PGconn *conn, const char *tenant, const long long *ids, 
             return admin_abort(conn);
         snprintf(pos, sizeof(pos), "%zu", i);
         snprintf(uid, sizeof(uid), "%lld", ids[i]);
-        if (admin_q(conn,
-                    "INSERT INTO settings_employees (tenant_id, position, user_id)"
-                    " VALUES ($1, $2::integer, $3::bigint)",
-                    3, p, NULL, "employees", err, errlen) < 0)
+        if (pgconn_query(conn,
+                         "INSERT INTO settings_employees (tenant_id, position, user_id)"
+                         " VALUES ($1, $2::integer, $3::bigint)",
+                         3, p, NULL, "employees", err, errlen) < 0)
             return admin_abort(conn);
     }
     if (admin_bump(conn, tenant, err, errlen) < 0)
@@ -449,10 +427,11 @@ int admin_extension_set(PGconn *conn, const char *tenant, const char *ext, long 
     if (admin_begin(conn, err, errlen) < 0)
         return -1;
     if (admin_user_check(conn, tenant, user_id, err, errlen) < 0 ||
-        admin_q(conn,
-                "INSERT INTO extensions (tenant_id, extension, user_id) VALUES ($1, $2, $3::bigint)"
-                " ON CONFLICT (tenant_id, extension) DO UPDATE SET user_id = EXCLUDED.user_id",
-                3, p, NULL, "extension set", err, errlen) < 0 ||
+        pgconn_query(
+            conn,
+            "INSERT INTO extensions (tenant_id, extension, user_id) VALUES ($1, $2, $3::bigint)"
+            " ON CONFLICT (tenant_id, extension) DO UPDATE SET user_id = EXCLUDED.user_id",
+            3, p, NULL, "extension set", err, errlen) < 0 ||
         admin_bump(conn, tenant, err, errlen) < 0)
         return admin_abort(conn);
     return admin_commit(conn, err, errlen);
@@ -467,8 +446,8 @@ int admin_extension_rm(PGconn *conn, const char *tenant, const char *ext, char *
     if (admin_begin(conn, err, errlen) < 0)
         return -1;
     if (admin_tenant_exists(conn, tenant, err, errlen) < 0 ||
-        admin_q(conn, "DELETE FROM extensions WHERE tenant_id = $1 AND extension = $2", 2, p, &res,
-                "extension rm", err, errlen) < 0)
+        pgconn_query(conn, "DELETE FROM extensions WHERE tenant_id = $1 AND extension = $2", 2, p,
+                     &res, "extension rm", err, errlen) < 0)
         return admin_abort(conn);
     gone = strcmp(PQcmdTuples(res), "1") == 0;
     PQclear(res);
@@ -524,11 +503,11 @@ int admin_counterparty_add(PGconn *conn, const char *tenant, const char *name,
         return -1;
     if (admin_tenant_exists(conn, tenant, err, errlen) < 0 ||
         (responsible > 0 && admin_user_check(conn, tenant, responsible, err, errlen) < 0) ||
-        admin_q(conn,
-                "INSERT INTO counterparties (tenant_id, name, work_phone_raw, work_phone,"
-                " mobile_phone_raw, mobile_phone, responsible_user_id)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7::bigint) RETURNING id",
-                7, p7, &res, "counterparty add", err, errlen) < 0)
+        pgconn_query(conn,
+                     "INSERT INTO counterparties (tenant_id, name, work_phone_raw, work_phone,"
+                     " mobile_phone_raw, mobile_phone, responsible_user_id)"
+                     " VALUES ($1, $2, $3, $4, $5, $6, $7::bigint) RETURNING id",
+                     7, p7, &res, "counterparty add", err, errlen) < 0)
         return admin_abort(conn);
     *id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
@@ -564,11 +543,12 @@ int admin_deal_add(PGconn *conn, const char *tenant, long long counterparty, con
         return -1;
     if (admin_tenant_exists(conn, tenant, err, errlen) < 0 ||
         admin_counterparty_check(conn, tenant, counterparty, err, errlen) < 0 ||
-        admin_q(conn,
-                "INSERT INTO deals (tenant_id, counterparty_id, title, stage, last_activity_at)"
-                " VALUES ($1, $2::bigint, $3, $4::deal_stage,"
-                " COALESCE($5::timestamptz, now())) RETURNING id",
-                5, p, &res, "deal add", err, errlen) < 0)
+        pgconn_query(
+            conn,
+            "INSERT INTO deals (tenant_id, counterparty_id, title, stage, last_activity_at)"
+            " VALUES ($1, $2::bigint, $3, $4::deal_stage,"
+            " COALESCE($5::timestamptz, now())) RETURNING id",
+            5, p, &res, "deal add", err, errlen) < 0)
         return admin_abort(conn);
     *id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
@@ -615,7 +595,7 @@ int admin_list(PGconn *conn, enum admin_list what, const char *tenant, json_t **
 
     *out = NULL;
     if (admin_tenant_exists(conn, tenant, err, errlen) < 0 ||
-        admin_q(conn, admin_list_sql[what], 1, p, &res, "list", err, errlen) < 0)
+        pgconn_query(conn, admin_list_sql[what], 1, p, &res, "list", err, errlen) < 0)
         return -1;
     *out = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
     PQclear(res);

@@ -10,24 +10,6 @@
 static const char UISA_SQL_BUMP[] = "UPDATE tenants SET settings_version = settings_version + 1,"
                                     " updated_at = now() WHERE id = $1";
 
-static int uisa_q(PGconn *conn, const char *sql, int n, const char *const *params, PGresult **out,
-                  const char *what, char *err, size_t errlen)
-{
-    PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
-    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        pgconn_error(conn, res, what, err, errlen);
-        PQclear(res);
-        return -1;
-    }
-    if (out)
-        *out = res;
-    else
-        PQclear(res);
-    return 0;
-}
-
 static int uisa_abort(PGconn *conn)
 {
     PQclear(PQexec(conn, "ROLLBACK"));
@@ -36,7 +18,7 @@ static int uisa_abort(PGconn *conn)
 
 static int uisa_commit(PGconn *conn, char *err, size_t errlen)
 {
-    if (uisa_q(conn, "COMMIT", 0, NULL, NULL, "commit", err, errlen) < 0)
+    if (pgconn_query(conn, "COMMIT", 0, NULL, NULL, "commit", err, errlen) < 0)
         return uisa_abort(conn);
     return 0;
 }
@@ -48,10 +30,10 @@ static int uisa_begin(PGconn *conn, const char *tenant, char *err, size_t errlen
     PGresult *res = NULL;
     int found;
 
-    if (uisa_q(conn, "BEGIN", 0, NULL, NULL, "begin", err, errlen) < 0)
+    if (pgconn_query(conn, "BEGIN", 0, NULL, NULL, "begin", err, errlen) < 0)
         return -1;
-    if (uisa_q(conn, "SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE", 1, p, &res, "tenant", err,
-               errlen) < 0)
+    if (pgconn_query(conn, "SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE", 1, p, &res, "tenant",
+                     err, errlen) < 0)
         return uisa_abort(conn);
     found = PQntuples(res) == 1;
     PQclear(res);
@@ -69,15 +51,17 @@ int admin_uis_key_store(PGconn *conn, const char *tenant, const char *key, const
 
     if (uisa_begin(conn, tenant, err, errlen) < 0)
         return -1;
-    if (uisa_q(conn,
-               "UPDATE tenants SET uis_api_key = $2, uis_timezone = $3, uis_account_name = $4,"
-               " uis_key_accepted_at = now(), settings_version = settings_version + 1,"
-               " updated_at = now() WHERE id = $1",
-               4, p, NULL, "store the key", err, errlen) < 0 ||
-        uisa_q(conn,
-               "UPDATE uis_reconcile SET status = 'ok', status_detail = NULL, status_at = now()"
-               " WHERE tenant_id = $1 AND status <> 'ok'",
-               1, p, NULL, "reconciliation status", err, errlen) < 0)
+    if (pgconn_query(
+            conn,
+            "UPDATE tenants SET uis_api_key = $2, uis_timezone = $3, uis_account_name = $4,"
+            " uis_key_accepted_at = now(), settings_version = settings_version + 1,"
+            " updated_at = now() WHERE id = $1",
+            4, p, NULL, "store the key", err, errlen) < 0 ||
+        pgconn_query(
+            conn,
+            "UPDATE uis_reconcile SET status = 'ok', status_detail = NULL, status_at = now()"
+            " WHERE tenant_id = $1 AND status <> 'ok'",
+            1, p, NULL, "reconciliation status", err, errlen) < 0)
         return uisa_abort(conn);
     return uisa_commit(conn, err, errlen);
 }
@@ -89,8 +73,8 @@ int admin_uis_key_get(PGconn *conn, const char *tenant, char *key, size_t keylen
     PGresult *res = NULL;
 
     key[0] = '\0';
-    if (uisa_q(conn, "SELECT uis_api_key FROM tenants WHERE id = $1", 1, p, &res, "tenant", err,
-               errlen) < 0)
+    if (pgconn_query(conn, "SELECT uis_api_key FROM tenants WHERE id = $1", 1, p, &res, "tenant",
+                     err, errlen) < 0)
         return -1;
     if (PQntuples(res) != 1) {
         PQclear(res);
@@ -122,8 +106,9 @@ static int uisa_follow(PGconn *conn, const char *tenant, long long employee_id, 
     int changed = 0;
 
     if (new_ext[0]) {
-        if (uisa_q(conn, "SELECT user_id FROM extensions WHERE tenant_id = $1 AND extension = $2",
-                   2, p, &res, "extensions", err, errlen) < 0)
+        if (pgconn_query(conn,
+                         "SELECT user_id FROM extensions WHERE tenant_id = $1 AND extension = $2",
+                         2, p, &res, "extensions", err, errlen) < 0)
             return -1;
         if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), user) != 0) {
             PQclear(res);
@@ -136,10 +121,11 @@ static int uisa_follow(PGconn *conn, const char *tenant, long long employee_id, 
         if (PQntuples(res) == 0) {
             PQclear(res);
             res = NULL;
-            if (uisa_q(conn,
-                       "INSERT INTO extensions (tenant_id, extension, user_id) VALUES ($1, $2,"
-                       " $3::bigint)",
-                       3, p, NULL, "map the extension", err, errlen) < 0)
+            if (pgconn_query(
+                    conn,
+                    "INSERT INTO extensions (tenant_id, extension, user_id) VALUES ($1, $2,"
+                    " $3::bigint)",
+                    3, p, NULL, "map the extension", err, errlen) < 0)
                 return -1;
             changed = 1;
         }
@@ -148,10 +134,10 @@ static int uisa_follow(PGconn *conn, const char *tenant, long long employee_id, 
     if (old_ext[0] && strcmp(old_ext, new_ext) != 0) {
         const char *q[3] = {tenant, old_ext, user};
 
-        if (uisa_q(conn,
-                   "DELETE FROM extensions WHERE tenant_id = $1 AND extension = $2"
-                   " AND user_id = $3::bigint",
-                   3, q, &res, "unmap the old extension", err, errlen) < 0)
+        if (pgconn_query(conn,
+                         "DELETE FROM extensions WHERE tenant_id = $1 AND extension = $2"
+                         " AND user_id = $3::bigint",
+                         3, q, &res, "unmap the old extension", err, errlen) < 0)
             return -1;
         changed |= atoi(PQcmdTuples(res)) > 0;
         PQclear(res);
@@ -200,7 +186,7 @@ int admin_uis_employees_sync(PGconn *conn, const char *tenant, const struct admi
         p[2] = e[i].full_name ? e[i].full_name : "";
         p[3] = ext;
         p[4] = e[i].status;
-        if (uisa_q(conn, upsert, 5, p, &res, "store an employee", err, errlen) < 0)
+        if (pgconn_query(conn, upsert, 5, p, &res, "store an employee", err, errlen) < 0)
             goto fail;
         rc = PQgetisnull(res, 0, 1) ? 0
                                     : uisa_follow(conn, tenant, e[i].id, PQgetvalue(res, 0, 1),
@@ -213,12 +199,12 @@ int admin_uis_employees_sync(PGconn *conn, const char *tenant, const struct admi
     }
     snprintf(ids + used, idslen - used, "}");
     p[1] = ids;
-    if (uisa_q(conn,
-               "DELETE FROM uis_employees WHERE tenant_id = $1"
-               " AND employee_id <> ALL ($2::bigint[])",
-               2, p, NULL, "forget employees", err, errlen) < 0)
+    if (pgconn_query(conn,
+                     "DELETE FROM uis_employees WHERE tenant_id = $1"
+                     " AND employee_id <> ALL ($2::bigint[])",
+                     2, p, NULL, "forget employees", err, errlen) < 0)
         goto fail;
-    if (out->ext_updated && uisa_q(conn, UISA_SQL_BUMP, 1, p, NULL, "bump", err, errlen) < 0)
+    if (out->ext_updated && pgconn_query(conn, UISA_SQL_BUMP, 1, p, NULL, "bump", err, errlen) < 0)
         goto fail;
     free(ids);
     out->employees = n;
@@ -235,13 +221,14 @@ int admin_uis_employees_list(PGconn *conn, const char *tenant, json_t **out, cha
     PGresult *res = NULL;
 
     *out = NULL;
-    if (uisa_q(conn,
-               "SELECT COALESCE(json_agg(json_build_object('employee_id', e.employee_id,"
-               " 'full_name', e.full_name, 'extension', e.extension, 'status', e.status,"
-               " 'user_id', e.user_id, 'user_name', u.name) ORDER BY e.employee_id), '[]')::text"
-               " FROM uis_employees e LEFT JOIN users u ON u.tenant_id = e.tenant_id"
-               " AND u.id = e.user_id WHERE e.tenant_id = $1",
-               1, p, &res, "employees", err, errlen) < 0)
+    if (pgconn_query(
+            conn,
+            "SELECT COALESCE(json_agg(json_build_object('employee_id', e.employee_id,"
+            " 'full_name', e.full_name, 'extension', e.extension, 'status', e.status,"
+            " 'user_id', e.user_id, 'user_name', u.name) ORDER BY e.employee_id), '[]')::text"
+            " FROM uis_employees e LEFT JOIN users u ON u.tenant_id = e.tenant_id"
+            " AND u.id = e.user_id WHERE e.tenant_id = $1",
+            1, p, &res, "employees", err, errlen) < 0)
         return -1;
     *out = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
     PQclear(res);
@@ -265,8 +252,8 @@ int admin_uis_link(PGconn *conn, const char *tenant, long long user_id, long lon
     snprintf(eid, sizeof(eid), "%lld", employee_id);
     if (uisa_begin(conn, tenant, err, errlen) < 0)
         return -1;
-    if (uisa_q(conn, "SELECT 1 FROM users WHERE tenant_id = $1 AND id = $2::bigint", 2, p, &res,
-               "user", err, errlen) < 0)
+    if (pgconn_query(conn, "SELECT 1 FROM users WHERE tenant_id = $1 AND id = $2::bigint", 2, p,
+                     &res, "user", err, errlen) < 0)
         return uisa_abort(conn);
     rc = PQntuples(res);
     PQclear(res);
@@ -274,14 +261,14 @@ int admin_uis_link(PGconn *conn, const char *tenant, long long user_id, long lon
         snprintf(err, errlen, "user %lld does not exist in tenant %s", user_id, tenant);
         return uisa_abort(conn);
     }
-    if (uisa_q(conn,
-               "UPDATE uis_employees SET user_id = NULL WHERE tenant_id = $1"
-               " AND user_id = $2::bigint AND employee_id <> $3::bigint",
-               3, p, NULL, "unlink", err, errlen) < 0 ||
-        uisa_q(conn,
-               "UPDATE uis_employees SET user_id = $2::bigint WHERE tenant_id = $1"
-               " AND employee_id = $3::bigint RETURNING COALESCE(extension, '')",
-               3, p, &res, "link", err, errlen) < 0)
+    if (pgconn_query(conn,
+                     "UPDATE uis_employees SET user_id = NULL WHERE tenant_id = $1"
+                     " AND user_id = $2::bigint AND employee_id <> $3::bigint",
+                     3, p, NULL, "unlink", err, errlen) < 0 ||
+        pgconn_query(conn,
+                     "UPDATE uis_employees SET user_id = $2::bigint WHERE tenant_id = $1"
+                     " AND employee_id = $3::bigint RETURNING COALESCE(extension, '')",
+                     3, p, &res, "link", err, errlen) < 0)
         return uisa_abort(conn);
     if (PQntuples(res) != 1) {
         PQclear(res);
@@ -301,7 +288,7 @@ int admin_uis_link(PGconn *conn, const char *tenant, long long user_id, long lon
         rc = -1;
     }
     json_decref(sync.conflicts);
-    if (rc < 0 || uisa_q(conn, UISA_SQL_BUMP, 1, p, NULL, "bump", err, errlen) < 0)
+    if (rc < 0 || pgconn_query(conn, UISA_SQL_BUMP, 1, p, NULL, "bump", err, errlen) < 0)
         return uisa_abort(conn);
     return uisa_commit(conn, err, errlen);
 }

@@ -7,24 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int store_q(PGconn *conn, const char *sql, int n, const char *const *params, PGresult **out,
-                   const char *what, char *err, size_t errlen)
-{
-    PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
-    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        pgconn_error(conn, res, what, err, errlen);
-        PQclear(res);
-        return -1;
-    }
-    if (out)
-        *out = res;
-    else
-        PQclear(res);
-    return 0;
-}
-
 static int64_t store_i64(PGresult *res, int row, int col)
 {
     return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
@@ -46,7 +28,7 @@ int store_tenants(PGconn *conn, struct store_tenant **out, size_t *n, char *err,
 
     *out = NULL;
     *n = 0;
-    if (store_q(conn, sql, 0, NULL, &res, "tenants", err, errlen) < 0)
+    if (pgconn_query(conn, sql, 0, NULL, &res, "tenants", err, errlen) < 0)
         return -1;
     rows = PQntuples(res);
     t = calloc(rows > 0 ? (size_t)rows : 1, sizeof(*t));
@@ -79,8 +61,8 @@ int store_claim(PGconn *conn, const char *tenant, char *err, size_t errlen)
     int ours;
 
     /* 24092: the reconciler's class of advisory locks. */
-    if (store_q(conn, "SELECT pg_try_advisory_lock(24092, hashtext($1))", 1, p, &res, "claim", err,
-                errlen) < 0)
+    if (pgconn_query(conn, "SELECT pg_try_advisory_lock(24092, hashtext($1))", 1, p, &res, "claim",
+                     err, errlen) < 0)
         return -1;
     ours = PQgetvalue(res, 0, 0)[0] == 't';
     PQclear(res);
@@ -95,12 +77,13 @@ int store_pass_begin(PGconn *conn, const char *tenant, int64_t from_us, int64_t 
 
     snprintf(from, sizeof(from), "%" PRId64, from_us);
     snprintf(till, sizeof(till), "%" PRId64, till_us);
-    return store_q(conn,
-                   "INSERT INTO uis_reconcile AS r (tenant_id, pass_from, pass_till, pass_offset)"
-                   " VALUES ($1, to_timestamp($2::bigint / 1e6), to_timestamp($3::bigint / 1e6), 0)"
-                   " ON CONFLICT (tenant_id) DO UPDATE SET pass_from = EXCLUDED.pass_from,"
-                   " pass_till = EXCLUDED.pass_till, pass_offset = 0",
-                   3, p, NULL, "begin a pass", err, errlen);
+    return pgconn_query(
+        conn,
+        "INSERT INTO uis_reconcile AS r (tenant_id, pass_from, pass_till, pass_offset)"
+        " VALUES ($1, to_timestamp($2::bigint / 1e6), to_timestamp($3::bigint / 1e6), 0)"
+        " ON CONFLICT (tenant_id) DO UPDATE SET pass_from = EXCLUDED.pass_from,"
+        " pass_till = EXCLUDED.pass_till, pass_offset = 0",
+        3, p, NULL, "begin a pass", err, errlen);
 }
 
 int store_pass_progress(PGconn *conn, const char *tenant, long offset, long calls_seen,
@@ -114,7 +97,7 @@ int store_pass_progress(PGconn *conn, const char *tenant, long offset, long call
     snprintf(v[2], sizeof(v[2]), "%ld", calls_filled);
     snprintf(v[3], sizeof(v[3]), "%ld", events);
     snprintf(v[4], sizeof(v[4]), "%ld", points);
-    return store_q(
+    return pgconn_query(
         conn,
         "UPDATE uis_reconcile SET pass_offset = $2::integer,"
         " calls_seen = calls_seen + $3::bigint, calls_filled = calls_filled + $4::bigint,"
@@ -129,11 +112,12 @@ int store_pass_done(PGconn *conn, const char *tenant, int64_t till_us, char *err
     const char *p[2] = {tenant, till};
 
     snprintf(till, sizeof(till), "%" PRId64, till_us);
-    return store_q(conn,
-                   "UPDATE uis_reconcile SET watermark = to_timestamp($2::bigint / 1e6),"
-                   " pass_from = NULL, pass_till = NULL, pass_offset = 0, last_pass_at = now(),"
-                   " status = 'ok', status_detail = NULL WHERE tenant_id = $1",
-                   2, p, NULL, "finish a pass", err, errlen);
+    return pgconn_query(
+        conn,
+        "UPDATE uis_reconcile SET watermark = to_timestamp($2::bigint / 1e6),"
+        " pass_from = NULL, pass_till = NULL, pass_offset = 0, last_pass_at = now(),"
+        " status = 'ok', status_detail = NULL WHERE tenant_id = $1",
+        2, p, NULL, "finish a pass", err, errlen);
 }
 
 int store_mark(PGconn *conn, const char *tenant, const char *status, const char *detail, char *err,
@@ -141,12 +125,13 @@ int store_mark(PGconn *conn, const char *tenant, const char *status, const char 
 {
     const char *p[3] = {tenant, status, detail};
 
-    return store_q(conn,
-                   "INSERT INTO uis_reconcile AS r (tenant_id, status, status_detail, status_at)"
-                   " VALUES ($1, $2, $3, now()) ON CONFLICT (tenant_id) DO UPDATE SET"
-                   " status = $2, status_detail = $3,"
-                   " status_at = CASE WHEN r.status = $2 THEN r.status_at ELSE now() END",
-                   3, p, NULL, "mark the tenant", err, errlen);
+    return pgconn_query(
+        conn,
+        "INSERT INTO uis_reconcile AS r (tenant_id, status, status_detail, status_at)"
+        " VALUES ($1, $2, $3, now()) ON CONFLICT (tenant_id) DO UPDATE SET"
+        " status = $2, status_detail = $3,"
+        " status_at = CASE WHEN r.status = $2 THEN r.status_at ELSE now() END",
+        3, p, NULL, "mark the tenant", err, errlen);
 }
 
 int store_known(PGconn *conn, const char *tenant, const char *const *call_ids, size_t n,
@@ -183,7 +168,7 @@ int store_known(PGconn *conn, const char *tenant, const char *const *call_ids, s
     for (size_t i = 0; i < n; i++)
         used += (size_t)snprintf(arr + used, cap - used, "%s%s", i ? "," : "", call_ids[i]);
     snprintf(arr + used, cap - used, "}");
-    if (store_q(conn, sql, 2, p, &res, "known calls", err, errlen) < 0) {
+    if (pgconn_query(conn, sql, 2, p, &res, "known calls", err, errlen) < 0) {
         free(arr);
         return -1;
     }
@@ -230,10 +215,10 @@ int store_exts_load(PGconn *conn, const char *tenant, struct store_exts *out, ch
     int rows;
 
     memset(out, 0, sizeof(*out));
-    if (store_q(conn,
-                "SELECT employee_id, COALESCE(extension, '') FROM uis_employees"
-                " WHERE tenant_id = $1",
-                1, p, &res, "employees", err, errlen) < 0)
+    if (pgconn_query(conn,
+                     "SELECT employee_id, COALESCE(extension, '') FROM uis_employees"
+                     " WHERE tenant_id = $1",
+                     1, p, &res, "employees", err, errlen) < 0)
         return -1;
     rows = PQntuples(res);
     out->ids = calloc(rows > 0 ? (size_t)rows : 1, sizeof(*out->ids));

@@ -40,6 +40,12 @@ int pgconn_ready(struct pgconn *pg);
  * res stays the caller's. */
 void pgconn_error(PGconn *conn, const PGresult *res, const char *what, char *err, size_t errlen);
 
+/* Run sql with n text parameters (SQL only through parameters). On success returns 0 and, when
+ * out is not NULL, hands the result over in *out (the caller PQclears it). On failure returns -1
+ * with "what: reason" in err (pgconn_error) and nothing to clear. */
+int pgconn_query(PGconn *conn, const char *sql, int n, const char *const *params, PGresult **out,
+                 const char *what, char *err, size_t errlen);
+
 /* Milliseconds until the next reconnect attempt may be made (0 when one may be made now). */
 long pgconn_wait_ms(const struct pgconn *pg);
 
