@@ -344,6 +344,10 @@ def test_a_missed_call_task_closes_itself_when_the_number_is_reached(stack, worl
     # nobody reached the third number: its task stays open
     got = task(other)
     assert (got["done"], got["closed_by_call_id"]) == (False, None), got
+    # both calls end: no open call is left for another test's router to sweep
+    post_out(t, session, "HANGUP", callback_client, ext="112")
+    t.post(again, "HANGUP", incoming_client, ext="113")
+    world.settle()
 
 
 def test_popup_page_calls_back_in_chromium(stack, world):
@@ -387,6 +391,8 @@ def test_popup_page_calls_back_in_chromium(stack, world):
         out = b.wait('.notice[data-status="failed"]', fill="#dial-number", text="8 916 000-00-01",
                      click="#dial-go", shot="callback-refused")
         assert "Номер в чёрном списке" in out["notices"][0]["text"], out
+        post_out(t, session, "HANGUP", client, ext="112")
+        world.settle()
     finally:
         b.quit()
 
