@@ -6,6 +6,8 @@ import contextlib
 import os
 import random
 import subprocess
+import threading
+import time
 import urllib.parse
 import uuid
 
@@ -179,3 +181,40 @@ def clean_pipeline(stack):
 
 def new_call_id():
     return str(random.randint(10**9, 10**12))
+
+
+class Supervisor:
+    """Restarts a service that exited by itself, as Kubernetes does (a service stops with exit 1
+    on a fatal Kafka error, e.g. a static consumer fenced while the group coordinator was away
+    longer than its session). A service a test killed (a signal) is the test's to restart. Used
+    as a context manager around a running Pipeline."""
+
+    def __init__(self, pipe):
+        self.pipe, self.restarts = pipe, []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        while not self.stop.wait(0.5):
+            for name, svc in self.pipe.services.items():
+                code = svc.proc.poll() if svc.proc else None
+                if code is None or code < 0 or self.stop.is_set():
+                    continue
+                self.restarts.append((name, code, time.strftime("%H:%M:%S")))
+                # A new log file: the exited process's log stays for reading.
+                svc.log_path = svc.log_path.with_name(f"{name}-{uuid.uuid4().hex[:6]}.log")
+                with contextlib.suppress(AssertionError):
+                    svc.start(ready_timeout=120)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join(150)
+
+    def take(self):
+        """The restarts since the last call."""
+        out, self.restarts = self.restarts, []
+        return out

@@ -21,7 +21,7 @@ import requests
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from pipeline_stack import Pipeline, new_call_id, uis_body, wait_until
+from pipeline_stack import Pipeline, Supervisor, new_call_id, uis_body, wait_until
 from pipeline_support import stack_script
 from test_pipeline_faults import Load, check_outcome, final_popups, office
 
@@ -62,46 +62,16 @@ def replicated_topics(brokers):
                 fut.result(30)
 
 
-class Supervisor:
-    """Restarts a service that exited, as Kubernetes does (a service stops with exit 1 on a
-    fatal Kafka error, e.g. a static consumer fenced while the group coordinator moved)."""
-
-    def __init__(self, pipe):
-        self.pipe, self.restarts = pipe, []
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.run, daemon=True)
-
-    def run(self):
-        while not self.stop.wait(0.5):
-            for name, svc in self.pipe.services.items():
-                code = svc.proc.poll() if svc.proc else None
-                if code is None or self.stop.is_set():
-                    continue
-                self.restarts.append((name, code, time.strftime("%H:%M:%S")))
-                # A new log file: the exited process's log stays for reading.
-                svc.log_path = svc.log_path.with_name(f"{name}-{uuid.uuid4().hex[:6]}.log")
-                with contextlib.suppress(AssertionError):
-                    svc.start(ready_timeout=120)
-
-    def take(self):
-        """The restarts since the last call."""
-        out, self.restarts = self.restarts, []
-        return out
-
-
 @pytest.fixture(scope="module")
 def pipe(stack):
     if int(stack["env"].get("KAFKA_NODES", "1")) < NODES:
         pytest.skip("needs the 3-node cluster: tests/cluster-faults (KAFKA_NODES=3)")
     with replicated_topics(stack["brokers"]) as new_topic:
         p = Pipeline(stack, new_topic).start()
-        p.supervisor = Supervisor(p)
-        p.supervisor.thread.start()
         try:
-            yield p
+            with Supervisor(p) as p.supervisor:
+                yield p
         finally:
-            p.supervisor.stop.set()
-            p.supervisor.thread.join(150)
             p.exit_codes = p.stop()
     print("\n".join(["", "3-node cluster faults:"] + SUMMARY))
 

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from harness import binary, needs_binaries
-from pipeline_stack import SSE, Pipeline, new_call_id, uis_body, wait_until
+from pipeline_stack import SSE, Pipeline, Supervisor, new_call_id, uis_body, wait_until
 from pipeline_support import Service, free_port, stack_script
 
 pytestmark = [pytest.mark.faults,
@@ -24,8 +24,9 @@ pytestmark = [pytest.mark.faults,
 
 @pytest.fixture(scope="module")
 def pipe(stack):
-    with Pipeline.on_own_topics(stack) as p:
+    with Pipeline.on_own_topics(stack) as p, Supervisor(p) as p.supervisor:
         yield p
+        print(f"\nservices restarted after exiting: {p.supervisor.take()}")
 
 
 class Load:
