@@ -1,4 +1,5 @@
 #include "common/call_request.h"
+#include "common/jstr.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -78,20 +79,6 @@ char *callreq_to_json(const struct callreq *r)
     return s;
 }
 
-/* Copy the string v into dst (cap bytes); -1 when absent, empty, too long or with a NUL. */
-static int callreq_str(const json_t *v, char *dst, size_t cap)
-{
-    size_t n;
-
-    if (!json_is_string(v))
-        return -1;
-    n = json_string_length(v);
-    if (n == 0 || n >= cap || strlen(json_string_value(v)) != n)
-        return -1;
-    memcpy(dst, json_string_value(v), n + 1);
-    return 0;
-}
-
 int callreq_parse(const char *buf, size_t len, struct callreq *out, char *err, size_t errlen)
 {
     json_error_t jerr;
@@ -107,27 +94,27 @@ int callreq_parse(const char *buf, size_t len, struct callreq *out, char *err, s
         return callreq_fail(err, errlen, "call request is not a JSON object");
     }
     uid = json_object_get(root, "user_id");
-    if (callreq_str(json_object_get(root, "request_id"), out->request_id, sizeof(out->request_id)) <
+    if (jstr_copy(json_object_get(root, "request_id"), out->request_id, sizeof(out->request_id)) <
         0)
         bad = "request_id is missing or not a uuid";
-    else if (callreq_str(json_object_get(root, "tenant"), out->tenant, sizeof(out->tenant)) < 0)
+    else if (jstr_copy(json_object_get(root, "tenant"), out->tenant, sizeof(out->tenant)) < 0)
         bad = "tenant is missing or not a tenant id";
     else if (!json_is_integer(uid) || json_integer_value(uid) <= 0)
         bad = "user_id is missing or not a positive integer";
-    else if (callreq_str(json_object_get(root, "phone"), out->phone, sizeof(out->phone)) < 0 ||
+    else if (jstr_copy(json_object_get(root, "phone"), out->phone, sizeof(out->phone)) < 0 ||
              phone_normalize(out->phone, e164, sizeof(e164)) != PHONE_OK ||
              strcmp(e164, out->phone) != 0)
         bad = "phone is missing or not an E.164 number";
     else if (callreq_cp(json_object_get(root, "counterparty_id"), &out->counterparty_id) < 0)
         bad = "counterparty_id is not a positive integer or null";
-    else if (callreq_str(json_object_get(root, "requested_at"), out->requested_at,
-                         sizeof(out->requested_at)) < 0)
+    else if (jstr_copy(json_object_get(root, "requested_at"), out->requested_at,
+                       sizeof(out->requested_at)) < 0)
         bad = "requested_at is missing or not a time";
     if (!bad) {
         out->user_id = (long long)json_integer_value(uid);
         /* phone_raw is informative: a missing or long one is not worth refusing a call for. */
-        if (callreq_str(json_object_get(root, "phone_raw"), out->phone_raw,
-                        sizeof(out->phone_raw)) < 0)
+        if (jstr_copy(json_object_get(root, "phone_raw"), out->phone_raw, sizeof(out->phone_raw)) <
+            0)
             snprintf(out->phone_raw, sizeof(out->phone_raw), "%s", out->phone);
     }
     json_decref(root);

@@ -1,5 +1,7 @@
 #include "popup.h"
 
+#include "common/jstr.h"
+
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,19 +12,6 @@ static int popup_fail(struct popup_msg *m, char *err, size_t errlen, const char 
     popup_msg_clear(m);
     snprintf(err, errlen, "%s", reason);
     return -1;
-}
-
-static int popup_copy(const json_t *v, char *dst, size_t cap)
-{
-    size_t n;
-
-    if (!json_is_string(v))
-        return -1;
-    n = json_string_length(v);
-    if (n == 0 || n >= cap || strlen(json_string_value(v)) != n)
-        return -1;
-    memcpy(dst, json_string_value(v), n + 1);
-    return 0;
 }
 
 static int popup_word(const json_t *v, const char *const *words, int nwords)
@@ -51,11 +40,11 @@ int popup_parse(const char *buf, size_t len, struct popup_msg *out, char *err, s
         json_decref(root);
         return popup_fail(out, err, errlen, "popup message is not a JSON object");
     }
-    if (popup_copy(json_object_get(root, "popup_id"), out->popup_id, sizeof(out->popup_id)) < 0) {
+    if (jstr_copy(json_object_get(root, "popup_id"), out->popup_id, sizeof(out->popup_id)) < 0) {
         json_decref(root);
         return popup_fail(out, err, errlen, "popup_id is missing or not a non-empty string");
     }
-    if (popup_copy(json_object_get(root, "tenant"), out->tenant, sizeof(out->tenant)) < 0) {
+    if (jstr_copy(json_object_get(root, "tenant"), out->tenant, sizeof(out->tenant)) < 0) {
         json_decref(root);
         return popup_fail(out, err, errlen, "tenant is missing or not a non-empty string");
     }
