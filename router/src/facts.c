@@ -198,22 +198,48 @@ static int64_t rt_min_time(int64_t a, int64_t b)
     return a < b ? a : b;
 }
 
-static int rt_facts_add_ext(struct rt_facts *f, const char *ext)
+static const char *rt_facts_ext_at(const struct rt_facts *f, size_t i)
 {
-    size_t lo = 0, hi = f->n_exts;
-    char(*grown)[RT_EXT_LEN];
+    return f->exts[i];
+}
 
+static const char *rt_facts_url_at(const struct rt_facts *f, size_t i)
+{
+    return f->urls[i];
+}
+
+/* Binary search of the n sorted strings at(f, i): where key belongs, *found when it is there. */
+static size_t rt_facts_slot(const struct rt_facts *f, size_t n,
+                            const char *(*at)(const struct rt_facts *, size_t), const char *key,
+                            int *found)
+{
+    size_t lo = 0, hi = n;
+
+    *found = 0;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        int c = strcmp(f->exts[mid], ext);
+        int c = strcmp(at(f, mid), key);
 
-        if (c == 0)
-            return 0;
+        if (c == 0) {
+            *found = 1;
+            return mid;
+        }
         if (c < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
+    return lo;
+}
+
+static int rt_facts_add_ext(struct rt_facts *f, const char *ext)
+{
+    int found;
+    size_t lo = rt_facts_slot(f, f->n_exts, rt_facts_ext_at, ext, &found);
+    char(*grown)[RT_EXT_LEN];
+
+    if (found)
+        return 0;
     grown = realloc(f->exts, (f->n_exts + 1) * sizeof(*f->exts));
     if (!grown)
         return -1;
@@ -226,20 +252,12 @@ static int rt_facts_add_ext(struct rt_facts *f, const char *ext)
 
 static int rt_facts_add_url(struct rt_facts *f, const char *url)
 {
-    size_t lo = 0, hi = f->n_urls;
+    int found;
+    size_t lo = rt_facts_slot(f, f->n_urls, rt_facts_url_at, url, &found);
     char **grown, *copy;
 
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int c = strcmp(f->urls[mid], url);
-
-        if (c == 0)
-            return 0;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    if (found)
+        return 0;
     copy = strdup(url);
     if (!copy)
         return -1;
