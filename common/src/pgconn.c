@@ -107,7 +107,14 @@ long pgconn_wait_ms(const struct pgconn *pg)
 int pgconn_query(PGconn *conn, const char *sql, int n, const char *const *params, PGresult **out,
                  const char *what, char *err, size_t errlen)
 {
-    PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
+    return pgconn_query_typed(conn, sql, n, NULL, params, out, what, err, errlen);
+}
+
+int pgconn_query_typed(PGconn *conn, const char *sql, int n, const Oid *types,
+                       const char *const *params, PGresult **out, const char *what, char *err,
+                       size_t errlen)
+{
+    PGresult *res = PQexecParams(conn, sql, n, types, params, NULL, NULL, 0);
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {

@@ -35,24 +35,16 @@ void rt_directory_release(struct rt_directory *d)
     memset(d, 0, sizeof(*d));
 }
 
-static void rt_pg_error(PGresult *res, const char *what, char *err, size_t errlen)
-{
-    pgconn_error(NULL, res, what, err, errlen);
-}
-
 /* Run a query with one text parameter. Returns the result (caller PQclears) or NULL. */
 static PGresult *rt_query1(PGconn *conn, const char *sql, const char *param, const char *what,
                            char *err, size_t errlen)
 {
     const Oid types[1] = {OID_TEXT};
     const char *values[1] = {param};
-    PGresult *res = PQexecParams(conn, sql, 1, types, values, NULL, NULL, 0);
+    PGresult *res = NULL;
 
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        rt_pg_error(res, what, err, errlen);
-        PQclear(res);
+    if (pgconn_query_typed(conn, sql, 1, types, values, &res, what, err, errlen) < 0)
         return NULL;
-    }
     return res;
 }
 
@@ -268,9 +260,9 @@ int rt_directory_parties(PGconn *conn, struct rt_lookup *q, size_t n, char *err,
     const Oid types[1] = {OID_JSONB};
     json_t *arr = json_array();
     const char *values[1];
-    PGresult *res;
+    PGresult *res = NULL;
     char *param;
-    int rows;
+    int rows, rc;
 
     for (size_t i = 0; i < n; i++)
         rt_lookup_clear(&q[i]);
@@ -293,13 +285,10 @@ int rt_directory_parties(PGconn *conn, struct rt_lookup *q, size_t n, char *err,
         return -1;
     }
     values[0] = param;
-    res = PQexecParams(conn, sql, 1, types, values, NULL, NULL, 0);
+    rc = pgconn_query_typed(conn, sql, 1, types, values, &res, "counterparty lookup", err, errlen);
     free(param);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        rt_pg_error(res, "counterparty lookup", err, errlen);
-        PQclear(res);
+    if (rc < 0)
         return -1;
-    }
     rows = PQntuples(res);
     for (int r = 0; r < rows; r++) {
         long i = strtol(PQgetvalue(res, r, PQfnumber(res, "i")), NULL, 10);

@@ -10,20 +10,9 @@
 #define OID_INT8  20
 #define OID_JSONB 3802
 
-static void rt_store_error(PGresult *res, const char *what, char *err, size_t errlen)
-{
-    pgconn_error(NULL, res, what, err, errlen);
-}
-
 int rt_store_exec(PGconn *conn, const char *sql, char *err, size_t errlen)
 {
-    PGresult *res = PQexecParams(conn, sql, 0, NULL, NULL, NULL, NULL, 0);
-    int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-
-    if (!ok)
-        rt_store_error(res, sql, err, errlen);
-    PQclear(res);
-    return ok ? 0 : -1;
+    return pgconn_query(conn, sql, 0, NULL, NULL, sql, err, errlen);
 }
 
 /* A jsonb parameter [{"t":tenant,"c":call_id}, ...]; NULL on allocation failure. */
@@ -56,23 +45,13 @@ static char *rt_keys_param(const struct rt_call_slot *slots, size_t n, int with_
     return text;
 }
 
-static int rt_store_params(PGconn *conn, const char *sql, const char *param, ExecStatusType want,
-                           PGresult **out, const char *what, char *err, size_t errlen)
+static int rt_store_params(PGconn *conn, const char *sql, const char *param, PGresult **out,
+                           const char *what, char *err, size_t errlen)
 {
     const Oid types[1] = {OID_JSONB};
     const char *values[1] = {param};
-    PGresult *res = PQexecParams(conn, sql, 1, types, values, NULL, NULL, 0);
 
-    if (PQresultStatus(res) != want) {
-        rt_store_error(res, what, err, errlen);
-        PQclear(res);
-        return -1;
-    }
-    if (out)
-        *out = res;
-    else
-        PQclear(res);
-    return 0;
+    return pgconn_query_typed(conn, sql, 1, types, values, out, what, err, errlen);
 }
 
 int rt_store_load(PGconn *conn, struct rt_call_slot *slots, size_t n, char *err, size_t errlen)
@@ -98,7 +77,7 @@ int rt_store_load(PGconn *conn, struct rt_call_slot *slots, size_t n, char *err,
                          "FROM jsonb_to_recordset($1::jsonb) AS x(t text, c text) ORDER BY 1, 2 "
                          "ON CONFLICT (tenant_id, call_id) DO UPDATE SET state = r.state "
                          "RETURNING r.tenant_id, r.call_id, r.facts::text AS facts",
-                         param, PGRES_TUPLES_OK, &res, "router_calls lock", err, errlen);
+                         param, &res, "router_calls lock", err, errlen);
     free(param);
     if (rc < 0)
         return -1;
@@ -147,7 +126,7 @@ int rt_store_save(PGconn *conn, const struct rt_call_slot *slots, size_t n, char
                          "FROM jsonb_to_recordset($1::jsonb) AS x(t text, c text, s text, f jsonb) "
                          "ON CONFLICT (tenant_id, call_id) DO UPDATE SET state = EXCLUDED.state, "
                          "facts = EXCLUDED.facts, updated_at = now()",
-                         param, PGRES_COMMAND_OK, NULL, "router_calls save", err, errlen);
+                         param, NULL, "router_calls save", err, errlen);
     free(param);
     return rc;
 }
@@ -162,16 +141,12 @@ long rt_store_prune(PGconn *conn, long retention_s, long limit, char *err, size_
 
     snprintf(a, sizeof(a), "%ld", retention_s);
     snprintf(b, sizeof(b), "%ld", limit);
-    res = PQexecParams(conn,
-                       "DELETE FROM router_calls WHERE (tenant_id, call_id) IN ("
-                       "SELECT tenant_id, call_id FROM router_calls "
-                       "WHERE updated_at < now() - $1::int8 * interval '1 second' LIMIT $2)",
-                       2, types, values, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        rt_store_error(res, "router_calls prune", err, errlen);
-        PQclear(res);
+    if (pgconn_query_typed(conn,
+                           "DELETE FROM router_calls WHERE (tenant_id, call_id) IN ("
+                           "SELECT tenant_id, call_id FROM router_calls "
+                           "WHERE updated_at < now() - $1::int8 * interval '1 second' LIMIT $2)",
+                           2, types, values, &res, "router_calls prune", err, errlen) < 0)
         return -1;
-    }
     count = strtol(PQcmdTuples(res), NULL, 10);
     PQclear(res);
     return count;

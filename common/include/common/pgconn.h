@@ -46,6 +46,11 @@ void pgconn_error(PGconn *conn, const PGresult *res, const char *what, char *err
 int pgconn_query(PGconn *conn, const char *sql, int n, const char *const *params, PGresult **out,
                  const char *what, char *err, size_t errlen);
 
+/* pgconn_query with the parameters' type OIDs given (types may be NULL: the server infers). */
+int pgconn_query_typed(PGconn *conn, const char *sql, int n, const Oid *types,
+                       const char *const *params, PGresult **out, const char *what, char *err,
+                       size_t errlen);
+
 /* Milliseconds until the next reconnect attempt may be made (0 when one may be made now). */
 long pgconn_wait_ms(const struct pgconn *pg);
 
