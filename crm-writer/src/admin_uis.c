@@ -10,6 +10,24 @@
 static const char UISA_SQL_BUMP[] = "UPDATE tenants SET settings_version = settings_version + 1,"
                                     " updated_at = now() WHERE id = $1";
 
+struct admin_uis_employee *admin_uis_employees_from_json(const json_t *rows, size_t *n)
+{
+    struct admin_uis_employee *e;
+
+    *n = json_array_size(rows);
+    e = calloc(*n ? *n : 1, sizeof(*e));
+    for (size_t i = 0; e && i < *n; i++) {
+        const json_t *r = json_array_get(rows, i);
+
+        e[i].id = (long long)json_integer_value(json_object_get(r, "id"));
+        e[i].full_name = json_string_value(json_object_get(r, "full_name"));
+        e[i].status = json_string_value(json_object_get(r, "status"));
+        e[i].extension = json_string_value(
+            json_object_get(json_object_get(r, "extension"), "extension_phone_number"));
+    }
+    return e;
+}
+
 static int uisa_abort(PGconn *conn)
 {
     PQclear(PQexec(conn, "ROLLBACK"));

@@ -26,6 +26,10 @@ struct admin_uis_employee {
     const char *status;
 };
 
+/* A new array (caller frees) of the employees in rows, get.employees' "data" array; n is its
+ * length. The strings point into rows, which must outlive the array. NULL when out of memory. */
+struct admin_uis_employee *admin_uis_employees_from_json(const json_t *rows, size_t *n);
+
 /* What a sync did and what it refused to guess. */
 struct admin_uis_sync {
     size_t employees;   /* rows now known */

@@ -215,23 +215,14 @@ static json_t *uisctl_fetch_employees(struct uis_api_client *c, const char *key)
 
 static int uisctl_sync(PGconn *conn, const char *tenant, json_t *rows, char *err, size_t errlen)
 {
-    size_t n = json_array_size(rows);
-    struct admin_uis_employee *e = calloc(n ? n : 1, sizeof(*e));
+    size_t n;
+    struct admin_uis_employee *e = admin_uis_employees_from_json(rows, &n);
     struct admin_uis_sync sync;
     int rc;
 
     if (!e) {
         snprintf(err, errlen, "out of memory");
         return -1;
-    }
-    for (size_t i = 0; i < n; i++) {
-        json_t *r = json_array_get(rows, i);
-
-        e[i].id = (long long)json_integer_value(json_object_get(r, "id"));
-        e[i].full_name = json_string_value(json_object_get(r, "full_name"));
-        e[i].status = json_string_value(json_object_get(r, "status"));
-        e[i].extension = json_string_value(
-            json_object_get(json_object_get(r, "extension"), "extension_phone_number"));
     }
     rc = admin_uis_employees_sync(conn, tenant, e, n, &sync, err, errlen);
     free(e);

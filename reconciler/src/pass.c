@@ -140,18 +140,8 @@ static enum pass_result pass_employees(struct pass_ctx *ctx, const struct store_
         return r;
     }
     rows = json_object_get(ans.result, "data");
-    n = json_array_size(rows);
-    e = calloc(n ? n : 1, sizeof(*e));
+    e = admin_uis_employees_from_json(rows, &n);
     conn = pgconn_get(ctx->pg, err, sizeof(err));
-    for (size_t i = 0; e && i < n; i++) {
-        json_t *row = json_array_get(rows, i);
-
-        e[i].id = (long long)json_integer_value(json_object_get(row, "id"));
-        e[i].full_name = json_string_value(json_object_get(row, "full_name"));
-        e[i].status = json_string_value(json_object_get(row, "status"));
-        e[i].extension = json_string_value(
-            json_object_get(json_object_get(row, "extension"), "extension_phone_number"));
-    }
     if (!e || !conn || admin_uis_employees_sync(conn, t->id, e, n, &sync, err, sizeof(err)) < 0) {
         if (conn)
             pgconn_check_failure(ctx->pg);
