@@ -159,18 +159,6 @@ static void sqlp_str(struct sqlp *p, const char *v)
     p->values[p->n++] = v;
 }
 
-/* An id parameter; 0 (or below) is SQL NULL. */
-static void sqlp_id(struct sqlp *p, long long v)
-{
-    if (v <= 0) {
-        p->values[p->n++] = NULL;
-        return;
-    }
-    snprintf(p->num[p->n], sizeof(p->num[p->n]), "%lld", v);
-    p->values[p->n] = p->num[p->n];
-    p->n++;
-}
-
 /* A count parameter; below 0 is SQL NULL (unknown). */
 static void sqlp_count(struct sqlp *p, long long v)
 {
@@ -181,6 +169,12 @@ static void sqlp_count(struct sqlp *p, long long v)
     snprintf(p->num[p->n], sizeof(p->num[p->n]), "%lld", v);
     p->values[p->n] = p->num[p->n];
     p->n++;
+}
+
+/* An id parameter; 0 (or below) is SQL NULL. */
+static void sqlp_id(struct sqlp *p, long long v)
+{
+    sqlp_count(p, v > 0 ? v : -1);
 }
 
 static int sqlp_urls(struct sqlp *p, const struct action *a)
@@ -272,13 +266,7 @@ int apply_sql_history(const struct action *a, struct sqlp *p)
     sqlp_str(p, a->direction);
     sqlp_str(p, a->phone);
     sqlp_id(p, a->user_id);
-    if (a->duration_s >= 0) {
-        snprintf(p->num[p->n], sizeof(p->num[p->n]), "%lld", a->duration_s);
-        p->values[p->n] = p->num[p->n];
-        p->n++;
-    } else {
-        sqlp_str(p, NULL);
-    }
+    sqlp_count(p, a->duration_s);
     if (sqlp_urls(p, a) < 0)
         return -ENOMEM;
     sqlp_str(p, a->occurred_at);
