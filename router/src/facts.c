@@ -30,14 +30,16 @@ void rt_facts_clear(struct rt_facts *f)
     rt_facts_init(f);
 }
 
-static size_t rt_pin_ext_find(const struct rt_pin *p, const char *ext, int *found)
+/* Binary search of the n sorted strings at(set, i): where key belongs, *found when it is there. */
+static size_t rt_str_slot(const void *set, size_t n, const char *(*at)(const void *, size_t),
+                          const char *key, int *found)
 {
-    size_t lo = 0, hi = p->n_ext_users;
+    size_t lo = 0, hi = n;
 
     *found = 0;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        int c = strcmp(p->ext_users[mid].ext, ext);
+        int c = strcmp(at(set, mid), key);
 
         if (c == 0) {
             *found = 1;
@@ -51,6 +53,21 @@ static size_t rt_pin_ext_find(const struct rt_pin *p, const char *ext, int *foun
     return lo;
 }
 
+static const char *rt_pin_ext_at(const void *set, size_t i)
+{
+    return ((const struct rt_pin *)set)->ext_users[i].ext;
+}
+
+static const char *rt_facts_ext_at(const void *set, size_t i)
+{
+    return ((const struct rt_facts *)set)->exts[i];
+}
+
+static const char *rt_facts_url_at(const void *set, size_t i)
+{
+    return ((const struct rt_facts *)set)->urls[i];
+}
+
 int rt_pin_ext(struct rt_pin *p, const char *ext, int64_t user_id)
 {
     int found;
@@ -59,7 +76,7 @@ int rt_pin_ext(struct rt_pin *p, const char *ext, int64_t user_id)
 
     if (!ext[0] || strlen(ext) >= RT_EXT_LEN)
         return 0;
-    i = rt_pin_ext_find(p, ext, &found);
+    i = rt_str_slot(p, p->n_ext_users, rt_pin_ext_at, ext, &found);
     if (found)
         return 0; /* the first sight of an extension holds for the whole call */
     grown = realloc(p->ext_users, (p->n_ext_users + 1) * sizeof(*grown));
@@ -78,7 +95,7 @@ int rt_pin_has_ext(const struct rt_pin *p, const char *ext)
 {
     int found;
 
-    rt_pin_ext_find(p, ext, &found);
+    rt_str_slot(p, p->n_ext_users, rt_pin_ext_at, ext, &found);
     return found;
 }
 
@@ -198,44 +215,10 @@ static int64_t rt_min_time(int64_t a, int64_t b)
     return a < b ? a : b;
 }
 
-static const char *rt_facts_ext_at(const struct rt_facts *f, size_t i)
-{
-    return f->exts[i];
-}
-
-static const char *rt_facts_url_at(const struct rt_facts *f, size_t i)
-{
-    return f->urls[i];
-}
-
-/* Binary search of the n sorted strings at(f, i): where key belongs, *found when it is there. */
-static size_t rt_facts_slot(const struct rt_facts *f, size_t n,
-                            const char *(*at)(const struct rt_facts *, size_t), const char *key,
-                            int *found)
-{
-    size_t lo = 0, hi = n;
-
-    *found = 0;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int c = strcmp(at(f, mid), key);
-
-        if (c == 0) {
-            *found = 1;
-            return mid;
-        }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
 static int rt_facts_add_ext(struct rt_facts *f, const char *ext)
 {
     int found;
-    size_t lo = rt_facts_slot(f, f->n_exts, rt_facts_ext_at, ext, &found);
+    size_t lo = rt_str_slot(f, f->n_exts, rt_facts_ext_at, ext, &found);
     char(*grown)[RT_EXT_LEN];
 
     if (found)
@@ -253,7 +236,7 @@ static int rt_facts_add_ext(struct rt_facts *f, const char *ext)
 static int rt_facts_add_url(struct rt_facts *f, const char *url)
 {
     int found;
-    size_t lo = rt_facts_slot(f, f->n_urls, rt_facts_url_at, url, &found);
+    size_t lo = rt_str_slot(f, f->n_urls, rt_facts_url_at, url, &found);
     char **grown, *copy;
 
     if (found)
