@@ -1,6 +1,7 @@
 #include "common/jwt.h"
 
 #include "common/b64.h"
+#include "common/jstr.h"
 
 #include <jansson.h>
 #include <limits.h>
@@ -110,24 +111,15 @@ int jwt_keyring_sign(const struct jwt_keyring *kr, const char *tenant, const cha
                     out, outlen);
 }
 
+/* A claim that is a string, or an integer written as one. */
 static int jwt_copy_str(const json_t *v, char *dst, size_t cap)
 {
-    const char *s;
-    size_t n;
-
     if (json_is_integer(v)) {
         int k = snprintf(dst, cap, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
 
         return (k > 0 && (size_t)k < cap) ? 0 : -1;
     }
-    if (!json_is_string(v))
-        return -1;
-    s = json_string_value(v);
-    n = json_string_length(v);
-    if (n == 0 || n >= cap || strlen(s) != n)
-        return -1;
-    memcpy(dst, s, n + 1);
-    return 0;
+    return jstr_copy(v, dst, cap);
 }
 
 static int jwt_kid_valid(const char *kid, size_t n)
