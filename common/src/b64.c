@@ -84,12 +84,17 @@ long b64_decode(const char *in, size_t len, unsigned char *out, size_t outlen)
     return (long)o;
 }
 
+int b64url_alphabet(const char *s, size_t n)
+{
+    /* s need not end at n: strspn stops at the first byte outside the alphabet (or the NUL) */
+    return strspn(s, b64_url) >= n;
+}
+
 int b64url_canonical(const char *s, size_t n)
 {
     int last;
 
-    /* s need not end at n: strspn stops at the first byte outside the alphabet (or the NUL) */
-    if (strspn(s, b64_url) < n)
+    if (!b64url_alphabet(s, n))
         return 0;
     last = n ? (int)(strchr(b64_url, s[n - 1]) - b64_url) : 0;
     switch (n % 4) {

@@ -124,10 +124,8 @@ static int jwt_copy_str(const json_t *v, char *dst, size_t cap)
 
 static int jwt_kid_valid(const char *kid, size_t n)
 {
-    if (n == 0 || n > JWT_KID_MAX)
-        return 0;
-    /* kid need not end at n: strspn stops at the ':' of "kid:secret" or the NUL */
-    return strspn(kid, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") >= n;
+    /* kid need not end at n: it may be the "kid" of "kid:secret" */
+    return n > 0 && n <= JWT_KID_MAX && b64url_alphabet(kid, n);
 }
 
 static const struct jwt_key *jwt_keyring_find(const struct jwt_keyring *kr, const char *kid)

@@ -15,16 +15,7 @@
 
 static int wtoken_kid_valid(const char *kid, size_t n)
 {
-    if (n == 0 || n > WTOKEN_KID_MAX)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = kid[i];
-
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-'))
-            return 0;
-    }
-    return 1;
+    return n > 0 && n <= WTOKEN_KID_MAX && b64url_alphabet(kid, n);
 }
 
 int wtoken_tenant_valid(const char *tenant)

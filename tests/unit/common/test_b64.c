@@ -64,12 +64,25 @@ static void test_url_canonical(void **state)
     assert_false(b64url_canonical("e3", 3));      /* shorter than said */
 }
 
+static void test_url_alphabet(void **state)
+{
+    (void)state;
+    assert_int_equal(b64url_alphabet("Az09-_", 6), 1);
+    assert_int_equal(b64url_alphabet("", 0), 1);
+    assert_int_equal(b64url_alphabet("key1:c2VjcmV0", 4), 1); /* only the first n bytes count */
+    assert_int_equal(b64url_alphabet("key1:c2VjcmV0", 5), 0);
+    assert_int_equal(b64url_alphabet("a+b", 3), 0);
+    assert_int_equal(b64url_alphabet("a/b", 3), 0);
+    assert_int_equal(b64url_alphabet("ab", 3), 0); /* the NUL is not of the alphabet */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc4648_vectors),
         cmocka_unit_test(test_url_alphabet_and_errors),
         cmocka_unit_test(test_url_canonical),
+        cmocka_unit_test(test_url_alphabet),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
