@@ -45,41 +45,43 @@ static char *rt_keys_param(const struct rt_call_slot *slots, size_t n, int with_
     return text;
 }
 
-static int rt_store_params(PGconn *conn, const char *sql, const char *param, PGresult **out,
-                           const char *what, char *err, size_t errlen)
+/* Run sql with the batch's keys (and facts, with_facts) as its one jsonb parameter $1. */
+static int rt_store_batch(PGconn *conn, const char *sql, const struct rt_call_slot *slots, size_t n,
+                          int with_facts, PGresult **out, const char *what, char *err,
+                          size_t errlen)
 {
     const Oid types[1] = {OID_JSONB};
-    const char *values[1] = {param};
+    const char *values[1];
+    char *param = rt_keys_param(slots, n, with_facts);
+    int rc;
 
-    return pgconn_query_typed(conn, sql, 1, types, values, out, what, err, errlen);
+    if (!param) {
+        snprintf(err, errlen, "router_calls: out of memory");
+        return -1;
+    }
+    values[0] = param;
+    rc = pgconn_query_typed(conn, sql, 1, types, values, out, what, err, errlen);
+    free(param);
+    return rc;
 }
 
 int rt_store_load(PGconn *conn, struct rt_call_slot *slots, size_t n, char *err, size_t errlen)
 {
     PGresult *res = NULL;
-    char *param;
-    int rc;
 
     if (n == 0)
         return 0;
-    param = rt_keys_param(slots, n, 0);
-    if (!param) {
-        snprintf(err, errlen, "router_calls: out of memory");
-        return -1;
-    }
     /* One statement: a placeholder row for a call seen for the first time, and a row lock on
      * every call of the batch (the no-op update locks an existing row and returns its facts).
      * Two replicas racing on a new call then serialise instead of overwriting each other; the
      * ORDER BY keeps the lock order the same everywhere. */
-    rc = rt_store_params(conn,
-                         "INSERT INTO router_calls AS r (tenant_id, call_id, state, facts) "
-                         "SELECT x.t, x.c, 'ringing', '{}'::jsonb "
-                         "FROM jsonb_to_recordset($1::jsonb) AS x(t text, c text) ORDER BY 1, 2 "
-                         "ON CONFLICT (tenant_id, call_id) DO UPDATE SET state = r.state "
-                         "RETURNING r.tenant_id, r.call_id, r.facts::text AS facts",
-                         param, &res, "router_calls lock", err, errlen);
-    free(param);
-    if (rc < 0)
+    if (rt_store_batch(conn,
+                       "INSERT INTO router_calls AS r (tenant_id, call_id, state, facts) "
+                       "SELECT x.t, x.c, 'ringing', '{}'::jsonb "
+                       "FROM jsonb_to_recordset($1::jsonb) AS x(t text, c text) ORDER BY 1, 2 "
+                       "ON CONFLICT (tenant_id, call_id) DO UPDATE SET state = r.state "
+                       "RETURNING r.tenant_id, r.call_id, r.facts::text AS facts",
+                       slots, n, 0, &res, "router_calls lock", err, errlen) < 0)
         return -1;
     for (int r = 0; r < PQntuples(res); r++) {
         const char *tenant = PQgetvalue(res, r, PQfnumber(res, "tenant_id"));
@@ -110,25 +112,16 @@ int rt_store_load(PGconn *conn, struct rt_call_slot *slots, size_t n, char *err,
 int rt_store_save(PGconn *conn, const struct rt_call_slot *slots, size_t n, char *err,
                   size_t errlen)
 {
-    char *param;
-    int rc;
-
     if (n == 0)
         return 0;
-    param = rt_keys_param(slots, n, 1);
-    if (!param) {
-        snprintf(err, errlen, "router_calls: out of memory");
-        return -1;
-    }
-    rc = rt_store_params(conn,
-                         "INSERT INTO router_calls (tenant_id, call_id, state, facts, updated_at) "
-                         "SELECT x.t, x.c, x.s::contact_state, x.f, now() "
-                         "FROM jsonb_to_recordset($1::jsonb) AS x(t text, c text, s text, f jsonb) "
-                         "ON CONFLICT (tenant_id, call_id) DO UPDATE SET state = EXCLUDED.state, "
-                         "facts = EXCLUDED.facts, updated_at = now()",
-                         param, NULL, "router_calls save", err, errlen);
-    free(param);
-    return rc;
+    return rt_store_batch(
+        conn,
+        "INSERT INTO router_calls (tenant_id, call_id, state, facts, updated_at) "
+        "SELECT x.t, x.c, x.s::contact_state, x.f, now() "
+        "FROM jsonb_to_recordset($1::jsonb) AS x(t text, c text, s text, f jsonb) "
+        "ON CONFLICT (tenant_id, call_id) DO UPDATE SET state = EXCLUDED.state, "
+        "facts = EXCLUDED.facts, updated_at = now()",
+        slots, n, 1, NULL, "router_calls save", err, errlen);
 }
 
 long rt_store_prune(PGconn *conn, long retention_s, long limit, char *err, size_t errlen)
