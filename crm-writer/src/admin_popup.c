@@ -78,12 +78,8 @@ static int admin_popup_row(PGconn *conn, const char *sql, const char *tenant, lo
     int n;
 
     snprintf(num, sizeof(num), "%lld", user_id);
-    res = PQexecParams(conn, sql, 2, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        pgconn_error(conn, res, "user", err, errlen);
-        PQclear(res);
+    if (pgconn_query(conn, sql, 2, p, &res, "user", err, errlen) < 0)
         return -1;
-    }
     n = PQntuples(res);
     if (n == 1)
         *active = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
@@ -95,13 +91,7 @@ static int admin_popup_row(PGconn *conn, const char *sql, const char *tenant, lo
 
 static int admin_popup_exec(PGconn *conn, const char *sql, char *err, size_t errlen)
 {
-    PGresult *res = PQexec(conn, sql);
-    int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-
-    if (!ok)
-        pgconn_error(conn, res, sql, err, errlen);
-    PQclear(res);
-    return ok ? 0 : -1;
+    return pgconn_query(conn, sql, 0, NULL, NULL, sql, err, errlen);
 }
 
 int admin_popup_user(PGconn *conn, const struct admin_popup_users *pu, const char *tenant,

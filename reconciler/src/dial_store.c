@@ -25,12 +25,8 @@ int dial_store_context(PGconn *conn, const struct callreq *r, struct dial_ctx *c
 
     memset(ctx, 0, sizeof(*ctx));
     snprintf(uid, sizeof(uid), "%lld", r->user_id);
-    res = PQexecParams(conn, DIAL_SQL_CONTEXT, 2, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        pgconn_error(conn, res, "call request context", err, errlen);
-        PQclear(res);
+    if (pgconn_query(conn, DIAL_SQL_CONTEXT, 2, p, &res, "call request context", err, errlen) < 0)
         return -1;
-    }
     if (PQntuples(res) == 1) {
         ctx->tenant_found = 1;
         snprintf(ctx->key, sizeof(ctx->key), "%s", PQgetvalue(res, 0, 0));
@@ -116,12 +112,8 @@ int dial_store_claim(PGconn *conn, const struct callreq *r, struct dial_outcome 
     *was_claimed = 0;
     snprintf(uid, sizeof(uid), "%lld", r->user_id);
     snprintf(cp, sizeof(cp), "%lld", r->counterparty_id);
-    res = PQexecParams(conn, DIAL_SQL_CLAIM, 5, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        pgconn_error(conn, res, "call request claim", err, errlen);
-        PQclear(res);
+    if (pgconn_query(conn, DIAL_SQL_CLAIM, 5, p, &res, "call request claim", err, errlen) < 0)
         return -1;
-    }
     made = PQntuples(res) == 1;
     PQclear(res);
     if (made)
@@ -142,15 +134,7 @@ int dial_store_finish(PGconn *conn, const struct callreq *r, const struct dial_o
     const char *p[8] = {r->tenant,      r->request_id,     dial_status_name(o->status),
                         o->reason,      o->detail,         emp,
                         virtual_number, o->call_session_id};
-    PGresult *res;
 
     snprintf(emp, sizeof(emp), "%lld", employee_id);
-    res = PQexecParams(conn, DIAL_SQL_FINISH, 8, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        pgconn_error(conn, res, "call request finish", err, errlen);
-        PQclear(res);
-        return -1;
-    }
-    PQclear(res);
-    return 0;
+    return pgconn_query(conn, DIAL_SQL_FINISH, 8, p, NULL, "call request finish", err, errlen);
 }
