@@ -3,6 +3,7 @@
 #include "assets.h"
 #include "auth.h"
 #include "calls.h"
+#include "dialready.h"
 #include "common/listen_addr.h"
 #include "common/log.h"
 #include "cors.h"
@@ -256,6 +257,29 @@ static void http_call_delivered(struct kafka_delivery *d)
     MHD_resume_connection(hc->conn);
 }
 
+/* 409 when a dial-readiness record says the call cannot be placed: -1 with the answer in
+ * *answer. 0 when nothing says so (the dialer checks again). */
+static int http_call_ready(struct http *s, struct MHD_Connection *conn, const struct callreq *r,
+                           const char *user, enum MHD_Result *answer)
+{
+    enum dialready_verdict v =
+        s->cfg.ready ? dialready_check(s->cfg.ready, r->tenant, user) : DIALREADY_UNKNOWN;
+
+    if (v == DIALREADY_NO_KEY) {
+        calls_count(s->cfg.calls, "no_uis_key");
+        *answer = http_json(s, conn, MHD_HTTP_CONFLICT, "no_uis_key",
+                            "the company has no UIS API key (crmctl tenant uis-key)");
+        return -1;
+    }
+    if (v == DIALREADY_NOT_LINKED) {
+        calls_count(s->cfg.calls, "not_linked");
+        *answer = http_json(s, conn, MHD_HTTP_CONFLICT, "not_linked",
+                            "the user is not linked to a UIS employee (crmctl uis link)");
+        return -1;
+    }
+    return 0;
+}
+
 /* The whole body is in: check who asks and what, then hand the request to Kafka. */
 static enum MHD_Result http_call_begin(struct http *s, struct MHD_Connection *conn,
                                        struct http_call *hc)
@@ -265,6 +289,7 @@ static enum MHD_Result http_call_begin(struct http *s, struct MHD_Connection *co
     size_t toklen;
     struct auth_user who;
     char err[160] = "";
+    enum MHD_Result refused;
 
     auth_pick(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
               MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, "popup_token"),
@@ -295,6 +320,8 @@ static enum MHD_Result http_call_begin(struct http *s, struct MHD_Connection *co
     ids_rfc3339(ids_now_us(), hc->r.requested_at);
     if (ids_uuid4(hc->r.request_id) < 0)
         return http_json(s, conn, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "no randomness");
+    if (http_call_ready(s, conn, &hc->r, who.user, &refused) < 0)
+        return refused;
     if (calls_reserve(s->cfg.calls, &hc->r) < 0) {
         calls_count(s->cfg.calls, "too_many");
         return http_json(s, conn, MHD_HTTP_TOO_MANY_REQUESTS, "too_many_calls",

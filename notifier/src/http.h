@@ -9,6 +9,7 @@
 
 struct hub;
 struct calls;
+struct dialready;
 struct jwt_keyring;
 struct hub_ops;
 struct http;
@@ -25,6 +26,7 @@ struct http_cfg {
     size_t conn_memory; /* per-connection buffer pool */
     long retry_after_s;
     struct calls *calls; /* POST /v1/calls; NULL: click-to-call is off. Kept by the caller */
+    struct dialready *ready; /* what may refuse a call at once; NULL: none. Kept by the caller */
 };
 
 /* How the hub suspends and resumes streams (libmicrohttpd calls). */

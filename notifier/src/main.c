@@ -18,6 +18,7 @@
 #include "common/sig.h"
 #include "common/svc.h"
 #include "calls.h"
+#include "dialready.h"
 #include "feed.h"
 #include "http.h"
 #include "hub.h"
@@ -48,6 +49,7 @@ struct notifier_cfg {
     const char *topic_call_requests;
     long calls_in_flight;
     long calls_in_flight_s;
+    const char *topic_dial_readiness;
     struct jwt_keyring keys; /* parsed from jwt_secret */
 };
 
@@ -108,6 +110,10 @@ static const struct cfg_var notifier_vars[] = {
      NCFG(calls_in_flight), 1, 100},
     {"CALLS_IN_FLIGHT_S", CFG_INT, "60", "a call request without a result stops counting after",
      NCFG(calls_in_flight_s), 1, 3600},
+    {"TOPIC_DIAL_READINESS", CFG_STR, "crm.dial-readiness.v1",
+     "compacted topic of tenants' UIS keys and users' UIS links: POST /v1/calls answers 409 when "
+     "it says a call cannot be placed (empty: the dialer alone says so)",
+     NCFG(topic_dial_readiness), 0, 0},
 };
 #define NOTIFIER_NVARS (sizeof(notifier_vars) / sizeof(notifier_vars[0]))
 
@@ -136,6 +142,7 @@ static const struct svc_spec notifier_spec = {
 struct notifier_feeds {
     struct feed *popups;
     struct compact_feed *users; /* NULL when revocation is off */
+    struct compact_feed *ready; /* NULL when click-to-call or its readiness topic is off */
 };
 
 static int notifier_ready(void *ctx, char *why, size_t whylen)
@@ -176,6 +183,20 @@ static int notifier_user_record(void *ctx, const char *key, size_t keylen, const
     return 0;
 }
 
+/* A dial-readiness record: remember it. */
+static int notifier_ready_record(void *ctx, const char *key, size_t keylen, const char *value,
+                                 size_t len)
+{
+    struct dialready_rec rec;
+    char err[128];
+
+    if (dialready_parse(key, keylen, value, len, &rec, err, sizeof(err)) < 0) {
+        log_warn("dial-readiness record refused", json_pack("{s:s}", "reason", err));
+        return -1;
+    }
+    return dialready_apply(ctx, &rec);
+}
+
 /* Every stream is a descriptor: take what the hard limit allows. */
 static void notifier_raise_nofile(void)
 {
@@ -200,8 +221,29 @@ struct notifier_state {
     struct notifier_feeds feeds;
     struct http *http;
     struct calls *calls; /* NULL when click-to-call is off */
+    struct dialready *ready;
     struct svc_ops ops;
 };
+
+/* The dial-readiness table and its feed. It does not gate readiness: what is not read yet is
+ * unknown, and unknown means 202 (the dialer still checks). */
+static int notifier_open_ready(const struct notifier_cfg *cfg, struct notifier_state *st,
+                               char *err, size_t errlen)
+{
+    char ready_id[160];
+
+    if (!cfg->topic_dial_readiness[0])
+        return 0;
+    if (!(st->ready = dialready_new())) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    svc_instance_name("notifier-dial-readiness", "-", cfg->common.instance_id, ready_id,
+                      sizeof(ready_id));
+    st->feeds.ready = compact_feed_start(cfg->common.kafka_brokers, cfg->topic_dial_readiness,
+                                         ready_id, notifier_ready_record, st->ready, err, errlen);
+    return st->feeds.ready ? 0 : -1;
+}
 
 /* The hub, the feed, the ops server and the stream server. Returns 0, or -1 with the reason
  * logged (notifier_close releases what was made). */
@@ -277,6 +319,11 @@ static int notifier_open(const struct notifier_cfg *cfg, struct notifier_state *
         }
         feed_observe(st->feeds.popups, notifier_call_result, st->calls);
         wcfg.calls = st->calls;
+        if (notifier_open_ready(cfg, st, err, sizeof(err)) < 0) {
+            svc_cannot_start(err);
+            return -1;
+        }
+        wcfg.ready = st->ready;
     }
     if (svc_ops_start(&st->ops, &cfg->common, NULL, st->reg, notifier_ready, &st->feeds, err,
                       sizeof(err)) == 0)
@@ -323,6 +370,8 @@ static void notifier_close(struct notifier_state *st)
     http_stop(st->http);
     svc_ops_stop(&st->ops);
     compact_feed_stop(st->feeds.users); /* its callback uses the hub */
+    compact_feed_stop(st->feeds.ready);
+    dialready_free(st->ready);
     feed_close(st->feeds.popups);
     hub_free(st->hub);
     metrics_registry_free(st->reg);
