@@ -5,6 +5,7 @@
 #include "admin_popup.h"
 #include "admin_settings.h"
 #include "crmctl_uis.h"
+#include "ctl_ready.h"
 #include "ctl_call.h"
 #include "ctl_list.h"
 #include "migrate.h"
@@ -41,6 +42,7 @@ struct ctl_cfg {
     const char *topic_call_events;
     const char *topic_actions;
     const char *topic_popups;
+    const char *topic_dial_readiness;
 };
 
 static const struct cfg_var ctl_vars[] = {
@@ -82,6 +84,9 @@ static const struct cfg_var ctl_vars[] = {
      offsetof(struct ctl_cfg, topic_actions), 0, 0},
     {"TOPIC_POPUPS", CFG_STR, "crm.popups.v1", "popups topic (dlq replay)",
      offsetof(struct ctl_cfg, topic_popups), 0, 0},
+    {"TOPIC_DIAL_READINESS", CFG_STR, "crm.dial-readiness.v1",
+     "compacted topic of UIS keys and links the notifier reads (tenant uis-key, uis ...)",
+     offsetof(struct ctl_cfg, topic_dial_readiness), 0, 0},
 };
 #define CTL_NVARS (sizeof(ctl_vars) / sizeof(ctl_vars[0]))
 
@@ -864,11 +869,13 @@ int main(int argc, char **argv)
         if (strcmp(sub, "set") == 0)
             return ctl_tenant_set(&cfg, argc, argv);
         if (strcmp(sub, "uis-key") == 0)
-            return uisctl_key(&uis_env, argc, argv);
+            return ctl_ready_after(cfg.pg_dsn, cfg.kafka_brokers, cfg.topic_dial_readiness,
+                                   argc > 3 ? argv[3] : NULL, uisctl_key(&uis_env, argc, argv));
         return ctl_usage_error_q("unknown tenant command '", sub, "'");
     }
     if (strcmp(cmd, "uis") == 0)
-        return uisctl_main(&uis_env, argc, argv);
+        return ctl_ready_after(cfg.pg_dsn, cfg.kafka_brokers, cfg.topic_dial_readiness,
+                               argc > 3 ? argv[3] : NULL, uisctl_main(&uis_env, argc, argv));
     if (strcmp(cmd, "user") == 0 && strcmp(sub, "add") == 0)
         return ctl_user_add(&cfg, argc, argv);
     if (strcmp(cmd, "user") == 0 && (strcmp(sub, "disable") == 0 || strcmp(sub, "enable") == 0 ||

@@ -48,6 +48,7 @@ export TOPIC_TENANT_TOKENS="${TOPIC_TENANT_TOKENS:-crm.tenant-tokens.v1}" # comp
 export TOPIC_CONTACTS="${TOPIC_CONTACTS:-crm.contacts.v1}"
 export TOPIC_POPUP_USERS="${TOPIC_POPUP_USERS:-crm.popup-users.v1}" # compacted: revoked popup tokens, disabled users
 export TOPIC_CALL_REQUESTS="${TOPIC_CALL_REQUESTS:-crm.call-requests.v1}" # click-to-call: notifier -> dialer
+export TOPIC_DIAL_READINESS="${TOPIC_DIAL_READINESS:-crm.dial-readiness.v1}" # compacted: UIS keys and links the notifier checks
 export TOPIC_PARTITIONS="${TOPIC_PARTITIONS:-6}"
 
 # How long up/down wait for another up/down on the same STACK_DIR.

@@ -14,12 +14,14 @@ ACLS = {
     "crm-writer": {"write": ["TOPIC_CONTACTS", "TOPIC_DLQ"],
                    "read": ["TOPIC_ACTIONS"], "groups": ["crm-writer"]},
     "notifier": {"write": ["TOPIC_CALL_REQUESTS", "TOPIC_DLQ"],
-                 "read": ["TOPIC_POPUPS", "TOPIC_POPUP_USERS"], "groups": ["notifier"]},
+                 "read": ["TOPIC_POPUPS", "TOPIC_POPUP_USERS", "TOPIC_DIAL_READINESS"],
+                 "groups": ["notifier"]},
     # The reconciler's events and its dialer (click-to-call): requests in, outcomes as popups.
-    "reconciler": {"write": ["TOPIC_CALL_EVENTS", "TOPIC_POPUPS", "TOPIC_DLQ"],
+    "reconciler": {"write": ["TOPIC_CALL_EVENTS", "TOPIC_POPUPS", "TOPIC_DLQ",
+                             "TOPIC_DIAL_READINESS"],
                    "read": ["TOPIC_CALL_REQUESTS"], "groups": ["dialer"]},
     "crmctl": {"write": ["TOPIC_TENANT_TOKENS", "TOPIC_POPUP_USERS", "TOPIC_CALL_EVENTS",
-                         "TOPIC_ACTIONS", "TOPIC_POPUPS"],
+                         "TOPIC_ACTIONS", "TOPIC_POPUPS", "TOPIC_DIAL_READINESS"],
                "read": ["TOPIC_DLQ"], "groups": ["crmctl"]},
 }
 

@@ -47,6 +47,11 @@ TOPICS = {
     "TOPIC_POPUP_USERS": {"cleanup.policy": "compact", "segment.ms": 3600 * 1000,
                           "min.compaction.lag.ms": 60 * 1000,
                           "delete.retention.ms": 1 * DAY_MS},
+    # Each tenant's UIS key and each user's UIS link as the notifier checks them (issue 18):
+    # compacted, kept forever; crmctl and the reconciler republish it.
+    "TOPIC_DIAL_READINESS": {"cleanup.policy": "compact", "segment.ms": 3600 * 1000,
+                             "min.compaction.lag.ms": 60 * 1000,
+                             "delete.retention.ms": 1 * DAY_MS},
 }
 NODES = int(os.environ.get("KAFKA_NODES", "1"))
 REPLICAS = min(NODES, 3)

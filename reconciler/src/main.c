@@ -19,6 +19,7 @@
 #include "common/uis_api.h"
 #include "dialer.h"
 #include "pass.h"
+#include "readiness.h"
 #include "store.h"
 
 struct rec_cfg {
@@ -42,6 +43,8 @@ struct rec_cfg {
     const char *topic_dlq;
     const char *dialer_group;
     long dial_max_age_s;
+    const char *topic_ready;
+    long ready_s;
 };
 
 static const struct cfg_var rec_vars[] = {
@@ -92,6 +95,12 @@ static const struct cfg_var rec_vars[] = {
     {"DIAL_MAX_AGE_S", CFG_INT, "60",
      "a call request older than this is not dialled (the manager has stopped waiting)",
      offsetof(struct rec_cfg, dial_max_age_s), 5, 3600},
+    {"TOPIC_DIAL_READINESS", CFG_STR, "crm.dial-readiness.v1",
+     "compacted topic of tenants' UIS keys and users' UIS links for the notifier (empty: none)",
+     offsetof(struct rec_cfg, topic_ready), 0, 0},
+    {"DIAL_READINESS_S", CFG_INT, "600",
+     "how often every tenant's dial readiness is republished (also at start)",
+     offsetof(struct rec_cfg, ready_s), 10, 86400},
 };
 #define REC_NVARS (sizeof(rec_vars) / sizeof(rec_vars[0]))
 
@@ -165,6 +174,30 @@ static int rec_listed(const char *list, const char *id)
     return 0;
 }
 
+/* Republish every tenant's dial readiness when due; *next_us moves on only after a complete
+ * round (a failed one is tried again in 5 s). */
+static void rec_readiness(const struct readiness_cfg *rc, struct pgconn *pg, rd_kafka_t *producer,
+                          long every_s, int64_t *next_us)
+{
+    char err[512];
+    PGconn *conn;
+    long n;
+
+    if (!rc->topic[0] || ids_mono_us() < *next_us)
+        return;
+    conn = pgconn_get(pg, err, sizeof(err));
+    n = conn ? readiness_round(rc, conn, producer, err, sizeof(err)) : -1;
+    if (n < 0) {
+        if (conn)
+            pgconn_check_failure(pg);
+        log_warn("dial readiness not republished", json_pack("{s:s}", "reason", err));
+        *next_us = ids_mono_us() + 5000000;
+        return;
+    }
+    log_info("dial readiness republished", json_pack("{s:I}", "records", (json_int_t)n));
+    *next_us = ids_mono_us() + (int64_t)every_s * 1000000;
+}
+
 /* One round: every tenant takes at most one step. Returns 1 when any worked. */
 static int rec_round(struct pass_ctx *ctx, const char *only, struct pass_memory **mems,
                      size_t *nmems)
@@ -220,6 +253,8 @@ int main(int argc, char **argv)
     struct metrics_registry *reg = NULL;
     struct ops_http *ops = NULL;
     rd_kafka_t *producer = NULL;
+    struct readiness_cfg rcfg;
+    int64_t ready_next_us = 0;
     char err[512], source[160], client[128];
     enum log_level level;
     int rc = 1;
@@ -270,6 +305,8 @@ int main(int argc, char **argv)
     pcfg.employees_sync_s = cfg.employees_sync_s;
     pcfg.stop_retry_s = cfg.stop_retry_s;
     pcfg.produce_timeout_ms = 30000;
+    pcfg.ready_topic = cfg.topic_ready;
+    rcfg = (struct readiness_cfg){cfg.topic_ready, source, 30000, rec_listed, cfg.only_tenants};
     ctx.cfg = &pcfg;
     ctx.pg = &pg;
     ctx.producer = producer;
@@ -333,6 +370,7 @@ int main(int argc, char **argv)
                                   (int)cfg.common.ops_port));
     while (!sig_stop_requested()) {
         ops_http_heartbeat(ops);
+        rec_readiness(&rcfg, &pg, producer, cfg.ready_s, &ready_next_us);
         if (!rec_round(&ctx, cfg.only_tenants, &mems, &nmems)) {
             for (int i = 0; i < 5 && !sig_stop_requested(); i++)
                 rec_nap(100);

@@ -5,6 +5,7 @@
 #include "tz.h"
 
 #include "common/cloudevents.h"
+#include "common/dial_ready.h"
 #include "common/ids.h"
 #include "common/kafka.h"
 #include "common/log.h"
@@ -166,6 +167,12 @@ static enum pass_result pass_employees(struct pass_ctx *ctx, const struct store_
         if (sync.ext_updated)
             log_info("extensions follow UIS",
                      json_pack("{s:s, s:i}", "tenant", t->id, "updated", (int)sync.ext_updated));
+        /* A sync can drop links: the notifier must not think a user still linked. */
+        if (ctx->cfg->ready_topic[0] &&
+            dialready_publish(conn, ctx->producer, ctx->cfg->ready_topic, ctx->cfg->source, t->id,
+                              ctx->cfg->produce_timeout_ms, err, sizeof(err)) < 0)
+            log_warn("dial readiness not published",
+                     json_pack("{s:s, s:s}", "tenant", t->id, "reason", err));
     }
     json_decref(sync.conflicts);
     free(e);

@@ -26,6 +26,7 @@ struct pass_cfg {
     long employees_sync_s; /* how old the employees list may get */
     long stop_retry_s;     /* how often a stopped tenant is tried again */
     int produce_timeout_ms;
+    const char *ready_topic; /* dial readiness, republished after an employees sync ("": not) */
 };
 
 struct pass_metrics {

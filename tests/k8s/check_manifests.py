@@ -436,7 +436,7 @@ def check_topics(overlay, by_kind, configmaps):
         if str(cfg.get("min.insync.replicas")) != "2":
             problems.append(f"{name}: min.insync.replicas {cfg.get('min.insync.replicas')}, want 2")
         policy = str(cfg.get("cleanup.policy", "delete"))
-        if name.startswith(("crm.tenant-tokens.", "crm.popup-users.")):
+        if name.startswith(("crm.tenant-tokens.", "crm.popup-users.", "crm.dial-readiness.")):
             if policy != "compact" or str(cfg.get("retention.ms")) != "-1":
                 problems.append(f"{name}: must be compacted and kept forever (cleanup.policy compact, retention.ms -1)")
         elif "retention.ms" not in cfg:

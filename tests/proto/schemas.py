@@ -31,7 +31,7 @@ EXAMPLES = PROTO / "examples"
 # is fetched from it.
 _BASE = "https://uis-crm.invalid/proto/schemas/"
 
-COMPACTED = frozenset({"crm.tenant-tokens.v1", "crm.popup-users.v1"})
+COMPACTED = frozenset({"crm.tenant-tokens.v1", "crm.popup-users.v1", "crm.dial-readiness.v1"})
 DEAD_LETTER = "pipeline.dead-letter.v1"
 
 

@@ -21,7 +21,7 @@ def test_every_topic_has_examples():
     assert set(TOPICS) == {
         "uis.call-events.v1", "uis.call-events.rejected.v1", "crm.call-actions.v1",
         "crm.popups.v1", "crm.tenant-tokens.v1", "crm.contacts.v1", "pipeline.dead-letter.v1",
-        "crm.popup-users.v1", "crm.call-requests.v1"}
+        "crm.popup-users.v1", "crm.call-requests.v1", "crm.dial-readiness.v1"}
     for topic in TOPICS:
         assert schemas.examples(topic), topic
 

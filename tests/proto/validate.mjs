@@ -185,6 +185,8 @@ if (keys !== undefined) {
         ['crm.tenant-tokens.v1', 'acme:1'],
         ['crm.popup-users.v1', 'acme:7'],
         ['crm.popup-users.v1', 'acme/07'],
+        ['crm.dial-readiness.v1', 'acme:7'],
+        ['crm.dial-readiness.v1', 'acme/0'],
     ];
     for (const [topic, k] of wrongKeys) {
         const v = keyValidators.get(topic);

@@ -101,6 +101,7 @@ class Pipeline:
             "TOPIC_TENANT_TOKENS": new_topic("p-tokens", 1, {"cleanup.policy": "compact"}),
             "TOPIC_POPUP_USERS": new_topic("p-popup-users", 1, {"cleanup.policy": "compact"}),
             "TOPIC_CALL_REQUESTS": new_topic("p-call-requests", parts),
+            "TOPIC_DIAL_READINESS": new_topic("p-dial-readiness", 1, {"cleanup.policy": "compact"}),
         }
         self.ingest_port = free_port()
         self.notifier_port = free_port()
