@@ -186,7 +186,10 @@ def test_uis_refusals_reach_the_user_in_russian(stack, world):
     out = outcome(anna, "anna", "89160000001")
     assert (out["status"], out["reason"], out["message"]) == (
         "failed", "contact_in_blacklist", "Номер в чёрном списке")
-    out = outcome(ivan, "ivan", "89160000002")
+    # a user added after the last dial-readiness publication is unknown to the notifier (202):
+    # the dialer, the authority, refuses
+    t.user("olga", "Ольга Новая", ext="114")
+    out = outcome(t.stream("olga"), "olga", "89160000002")
     assert (out["status"], out["reason"], out["message"]) == (
         "failed", "not_linked", "Сотрудник не привязан к UIS")
     # one internal_error: UIS said it started nothing, so it is asked again, once more
@@ -204,7 +207,7 @@ def test_uis_refusals_reach_the_user_in_russian(stack, world):
     out = outcome(anna, "anna", "89160000005")
     assert out["reason"] == "key_rejected"
     assert out["message"] == "UIS не принял ключ API: обратитесь к администратору"
-    # a tenant without a key never reaches UIS
+    # a tenant without a key never reaches UIS (no publication named it: the dialer says so)
     u = uis_tenant(world, key=False)
     s = u.stream("anna")
     r = call(world, u, "anna", {"phone": "89160000006"})
