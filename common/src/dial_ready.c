@@ -98,6 +98,7 @@ int dialready_parse(const char *key, size_t keylen, const char *value, size_t le
     n = out->user[0] ? snprintf(expect, sizeof(expect), "%s/%s", out->tenant, out->user)
                      : snprintf(expect, sizeof(expect), "%s", out->tenant);
     if (!key || n < 0 || (size_t)n != keylen || memcmp(expect, key, keylen) != 0)
-        return dialready_fail(err, errlen, "the key is not {tenant} or {tenant}/{user_id} of the value");
+        return dialready_fail(err, errlen,
+                              "the key is not {tenant} or {tenant}/{user_id} of the value");
     return 0;
 }

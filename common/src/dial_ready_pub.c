@@ -32,7 +32,8 @@ static int dialready_queue(struct kafka_batch *kb, const char *topic, const char
         snprintf(err, errlen, "dial-readiness record of %s: out of memory or bad id", key);
         return -1;
     }
-    if (tp_generate(&tp) == 0 && ce_attrs_init(&ce, NULL, "ru.crm.dial.readiness", source, &tp) == 0)
+    if (tp_generate(&tp) == 0 &&
+        ce_attrs_init(&ce, NULL, "ru.crm.dial.readiness", source, &tp) == 0)
         hdrs = ce_headers_new(&ce);
     /* kafka_batch_produce copies the value and takes the headers over. */
     rc = hdrs ? kafka_batch_produce(kb, topic, key, strlen(key), value, strlen(value), hdrs,
@@ -80,7 +81,8 @@ int dialready_publish(PGconn *conn, rd_kafka_t *producer, const char *topic, con
 
     if (pgconn_query(conn, "BEGIN", 0, NULL, NULL, "dial readiness", err, errlen) < 0)
         return -1;
-    if (pgconn_query(conn, DIALREADY_SQL_LOCK, 1, p, NULL, "dial readiness lock", err, errlen) < 0 ||
+    if (pgconn_query(conn, DIALREADY_SQL_LOCK, 1, p, NULL, "dial readiness lock", err, errlen) <
+            0 ||
         pgconn_query(conn, DIALREADY_SQL_STATE, 1, p, &res, "dial readiness", err, errlen) < 0)
         goto out;
     /* No tenant row: the users' rows went with it (cascade), nothing to say. */

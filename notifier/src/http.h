@@ -25,7 +25,7 @@ struct http_cfg {
     unsigned idle_timeout_s;
     size_t conn_memory; /* per-connection buffer pool */
     long retry_after_s;
-    struct calls *calls; /* POST /v1/calls; NULL: click-to-call is off. Kept by the caller */
+    struct calls *calls;     /* POST /v1/calls; NULL: click-to-call is off. Kept by the caller */
     struct dialready *ready; /* what may refuse a call at once; NULL: none. Kept by the caller */
 };
 

@@ -227,8 +227,8 @@ struct notifier_state {
 
 /* The dial-readiness table and its feed. It does not gate readiness: what is not read yet is
  * unknown, and unknown means 202 (the dialer still checks). */
-static int notifier_open_ready(const struct notifier_cfg *cfg, struct notifier_state *st,
-                               char *err, size_t errlen)
+static int notifier_open_ready(const struct notifier_cfg *cfg, struct notifier_state *st, char *err,
+                               size_t errlen)
 {
     char ready_id[160];
 

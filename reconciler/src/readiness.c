@@ -5,8 +5,8 @@
 #include "common/dial_ready.h"
 #include "common/pgconn.h"
 
-long readiness_round(const struct readiness_cfg *cfg, PGconn *conn, rd_kafka_t *producer,
-                     char *err, size_t errlen)
+long readiness_round(const struct readiness_cfg *cfg, PGconn *conn, rd_kafka_t *producer, char *err,
+                     size_t errlen)
 {
     PGresult *res;
     long total = 0;

@@ -22,7 +22,7 @@ struct readiness_cfg {
 
 /* Publish every listed tenant's state. Returns the records published, or -1 with the reason in
  * err (the tenants before the failure were published). */
-long readiness_round(const struct readiness_cfg *cfg, PGconn *conn, rd_kafka_t *producer,
-                     char *err, size_t errlen);
+long readiness_round(const struct readiness_cfg *cfg, PGconn *conn, rd_kafka_t *producer, char *err,
+                     size_t errlen);
 
 #endif

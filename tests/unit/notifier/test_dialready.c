@@ -15,9 +15,8 @@ static void apply(struct dialready *d, const char *key, const char *value)
     struct dialready_rec rec;
     char err[128];
 
-    assert_int_equal(dialready_parse(key, strlen(key), value, strlen(value), &rec, err,
-                                     sizeof(err)),
-                     0);
+    assert_int_equal(
+        dialready_parse(key, strlen(key), value, strlen(value), &rec, err, sizeof(err)), 0);
     assert_int_equal(dialready_apply(d, &rec), 0);
 }
 
