@@ -15,6 +15,7 @@ struct compact_feed {
     compact_feed_apply_fn apply;
     void *ctx;
     char *topic;
+    int64_t since_ms; /* 0: from the beginning */
     pthread_t thread;
     atomic_int ready;
     atomic_int stop;
@@ -44,9 +45,13 @@ static int compact_feed_assign(struct compact_feed *feed)
     parts = rd_kafka_topic_partition_list_new(n);
     for (int i = 0; i < n; i++)
         rd_kafka_topic_partition_list_add(parts, feed->topic, md->topics[0].partitions[i].id)
-            ->offset = RD_KAFKA_OFFSET_BEGINNING;
+            ->offset = feed->since_ms > 0 ? feed->since_ms : RD_KAFKA_OFFSET_BEGINNING;
     rd_kafka_metadata_destroy(md);
-    err = rd_kafka_assign(feed->rk, parts);
+    /* A time becomes the first offset at or after it (the end when none is). */
+    err = feed->since_ms > 0 ? rd_kafka_offsets_for_times(feed->rk, parts, 5000)
+                             : RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+        err = rd_kafka_assign(feed->rk, parts);
     rd_kafka_topic_partition_list_destroy(parts);
     return err == RD_KAFKA_RESP_ERR_NO_ERROR ? n : -1;
 }
@@ -98,6 +103,14 @@ struct compact_feed *compact_feed_start(const char *brokers, const char *topic,
                                         const char *client_id, compact_feed_apply_fn apply,
                                         void *ctx, char *err, size_t errlen)
 {
+    return compact_feed_start_since(brokers, topic, client_id, 0, apply, ctx, err, errlen);
+}
+
+struct compact_feed *compact_feed_start_since(const char *brokers, const char *topic,
+                                              const char *client_id, int64_t since_ms,
+                                              compact_feed_apply_fn apply, void *ctx, char *err,
+                                              size_t errlen)
+{
     /* group.id is required by the consumer API, but partitions are assigned, never committed. */
     const struct kafka_kv props[] = {
         {"enable.partition.eof", "true"},
@@ -129,6 +142,7 @@ struct compact_feed *compact_feed_start(const char *brokers, const char *topic,
     rd_kafka_poll_set_consumer(feed->rk);
     feed->apply = apply;
     feed->ctx = ctx;
+    feed->since_ms = since_ms;
     feed->topic = strdup(topic);
     if (!feed->topic || pthread_create(&feed->thread, NULL, compact_feed_run, feed) != 0) {
         snprintf(err, errlen, "%s: cannot start its thread", topic);

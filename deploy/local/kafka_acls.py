@@ -14,7 +14,8 @@ ACLS = {
     "crm-writer": {"write": ["TOPIC_CONTACTS", "TOPIC_DLQ"],
                    "read": ["TOPIC_ACTIONS"], "groups": ["crm-writer"]},
     "notifier": {"write": ["TOPIC_CALL_REQUESTS", "TOPIC_DLQ"],
-                 "read": ["TOPIC_POPUPS", "TOPIC_POPUP_USERS", "TOPIC_DIAL_READINESS"],
+                 "read": ["TOPIC_POPUPS", "TOPIC_POPUP_USERS", "TOPIC_DIAL_READINESS",
+                          "TOPIC_CALL_REQUESTS"],
                  "groups": ["notifier"]},
     # The reconciler's events and its dialer (click-to-call): requests in, outcomes as popups.
     "reconciler": {"write": ["TOPIC_CALL_EVENTS", "TOPIC_POPUPS", "TOPIC_DLQ",

@@ -7,9 +7,11 @@
 #include <string.h>
 
 #include "common/cloudevents.h"
+#include "common/compact_feed.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/rfc3339.h"
 #include "inflight.h"
 
 #define CALLS_SLOTS_MAX 8192 /* in-flight requests remembered in all; beyond, new ones wait */
@@ -22,8 +24,37 @@ struct calls {
     int polling;
     atomic_int stop;
     struct inflight *inflight;
+    struct compact_feed *requests; /* every replica's requests, read back for the limit */
     struct metrics_family *m_requests;
+    struct metrics_family *m_in_flight;
 };
+
+/* The gauge follows the table at every change (expiries show at the next one). */
+static void calls_gauge(struct calls *c)
+{
+    metrics_set(c->m_in_flight, NULL, (double)inflight_count(c->inflight));
+}
+
+/* A request read on the topic (any replica's, or another system's): it counts against its
+ * user's limit until its outcome, or until CALLS_IN_FLIGHT_S after it was made. */
+static int calls_note(void *ctx, const char *key, size_t keylen, const char *value, size_t len)
+{
+    struct calls *c = ctx;
+    struct callreq r;
+    char err[128];
+    int64_t at_us;
+
+    (void)key;
+    (void)keylen;
+    if (!value || callreq_parse(value, len, &r, err, sizeof(err)) < 0 ||
+        rfc3339_parse(r.requested_at, &at_us) < 0)
+        return -1;
+    if (inflight_note(c->inflight, r.tenant, r.user_id, r.request_id,
+                      at_us / 1000 + (int64_t)c->cfg.in_flight_s * 1000, ids_now_ms()) < 0)
+        return -1;
+    calls_gauge(c);
+    return 0;
+}
 
 static void *calls_poll(void *arg)
 {
@@ -51,6 +82,8 @@ struct calls *calls_new(const struct calls_cfg *cfg, struct metrics_registry *re
     c->m_requests =
         metrics_counter(reg, "notifier_call_requests_total",
                         "POST /v1/calls answers by result (accepted: on Kafka)", "result");
+    c->m_in_flight = metrics_gauge(reg, "notifier_call_requests_in_flight",
+                                   "call requests of every replica awaiting their outcome", NULL);
     c->rk = c->topic && c->source
                 ? kafka_producer_new(cfg->brokers, cfg->client_id, NULL, err, errlen)
                 : NULL;
@@ -61,6 +94,18 @@ struct calls *calls_new(const struct calls_cfg *cfg, struct metrics_registry *re
         return NULL;
     }
     c->polling = 1;
+    {
+        char feed_id[200];
+
+        snprintf(feed_id, sizeof(feed_id), "%s-requests", cfg->client_id);
+        c->requests = compact_feed_start_since(
+            cfg->brokers, cfg->topic, feed_id,
+            ids_now_ms() - (int64_t)cfg->in_flight_s * 1000, calls_note, c, err, errlen);
+    }
+    if (!c->requests) {
+        calls_free(c);
+        return NULL;
+    }
     return c;
 }
 
@@ -71,6 +116,7 @@ void calls_free(struct calls *c)
     atomic_store(&c->stop, 1);
     if (c->polling)
         pthread_join(c->poller, NULL);
+    compact_feed_stop(c->requests); /* its callback uses the table */
     /* The close flushes (polling itself): every delivery reports, and so resumes its request,
      * before it returns. */
     if (c->rk) {
@@ -87,18 +133,25 @@ void calls_free(struct calls *c)
 
 int calls_reserve(struct calls *c, const struct callreq *r)
 {
-    return inflight_reserve(c->inflight, r->tenant, r->user_id, r->request_id, ids_now_ms());
+    int rc = inflight_reserve(c->inflight, r->tenant, r->user_id, r->request_id, ids_now_ms());
+
+    calls_gauge(c);
+    return rc;
 }
 
 void calls_release(struct calls *c, const char *tenant, const char *request_id)
 {
     inflight_release(c->inflight, tenant, request_id);
+    calls_gauge(c);
 }
 
 void calls_observe(struct calls *c, const char *popup_id)
 {
-    if (c)
-        inflight_observe(c->inflight, popup_id);
+    /* Every popup passes here: only a call request's outcome touches the table. */
+    if (!c || !strstr(popup_id, ":request:"))
+        return;
+    inflight_observe(c->inflight, popup_id, ids_now_ms());
+    calls_gauge(c);
 }
 
 int calls_send(struct calls *c, const struct callreq *r, const char *traceparent,

@@ -2,7 +2,9 @@
  * what the HTTP edge needs beside the request's parsing (common/call_request.h): the producer
  * onto crm.call-requests.v1 (acks=all; the answer waits for the acknowledgement) with its own
  * polling thread, and the requests each user has in flight (until their result comes back on
- * the popup feed, or a time limit), so that nobody has more than a few. */
+ * the popup feed, or a time limit), so that nobody has more than a few: every replica reads the
+ * topic back (every partition, from CALLS_IN_FLIGHT_S ago), so a user's requests through any
+ * replica count. */
 #ifndef NOTIFIER_CALLS_H
 #define NOTIFIER_CALLS_H
 

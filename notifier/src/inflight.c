@@ -12,6 +12,7 @@ struct inflight_slot {
     long long user_id;
     char request_id[IDS_UUID_LEN];
     int64_t until_ms;
+    int done; /* its outcome came: kept until until_ms only to ignore a late note */
 };
 
 struct inflight {
@@ -58,6 +59,31 @@ static void inflight_prune(struct inflight *f, int64_t now_ms)
     f->n = w;
 }
 
+/* The slot of request_id in tenant, or NULL. Under mu. */
+static struct inflight_slot *inflight_find(struct inflight *f, const char *tenant,
+                                           const char *request_id)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        if (strcmp(f->slots[i].request_id, request_id) == 0 &&
+            strcmp(f->slots[i].tenant, tenant) == 0)
+            return &f->slots[i];
+    }
+    return NULL;
+}
+
+/* Append a slot; the caller checked n < cap. Under mu. */
+static void inflight_add(struct inflight *f, const char *tenant, long long user_id,
+                         const char *request_id, int64_t until_ms, int done)
+{
+    struct inflight_slot *s = &f->slots[f->n++];
+
+    snprintf(s->tenant, sizeof(s->tenant), "%s", tenant);
+    snprintf(s->request_id, sizeof(s->request_id), "%s", request_id);
+    s->user_id = user_id;
+    s->until_ms = until_ms;
+    s->done = done;
+}
+
 int inflight_reserve(struct inflight *f, const char *tenant, long long user_id,
                      const char *request_id, int64_t now_ms)
 {
@@ -67,15 +93,28 @@ int inflight_reserve(struct inflight *f, const char *tenant, long long user_id,
     pthread_mutex_lock(&f->mu);
     inflight_prune(f, now_ms);
     for (size_t i = 0; i < f->n; i++)
-        mine += f->slots[i].user_id == user_id && strcmp(f->slots[i].tenant, tenant) == 0;
+        mine += !f->slots[i].done && f->slots[i].user_id == user_id &&
+                strcmp(f->slots[i].tenant, tenant) == 0;
     if (mine < f->per_user && f->n < f->cap) {
-        struct inflight_slot *s = &f->slots[f->n++];
-
-        snprintf(s->tenant, sizeof(s->tenant), "%s", tenant);
-        snprintf(s->request_id, sizeof(s->request_id), "%s", request_id);
-        s->user_id = user_id;
-        s->until_ms = now_ms + f->life_ms;
+        inflight_add(f, tenant, user_id, request_id, now_ms + f->life_ms, 0);
         rc = 0;
+    }
+    pthread_mutex_unlock(&f->mu);
+    return rc;
+}
+
+int inflight_note(struct inflight *f, const char *tenant, long long user_id,
+                  const char *request_id, int64_t until_ms, int64_t now_ms)
+{
+    int rc = 0;
+
+    pthread_mutex_lock(&f->mu);
+    inflight_prune(f, now_ms);
+    if (until_ms > now_ms && !inflight_find(f, tenant, request_id)) {
+        if (f->n < f->cap)
+            inflight_add(f, tenant, user_id, request_id, until_ms, 0);
+        else
+            rc = -1;
     }
     pthread_mutex_unlock(&f->mu);
     return rc;
@@ -83,18 +122,32 @@ int inflight_reserve(struct inflight *f, const char *tenant, long long user_id,
 
 void inflight_release(struct inflight *f, const char *tenant, const char *request_id)
 {
+    struct inflight_slot *s;
+
     pthread_mutex_lock(&f->mu);
-    for (size_t i = 0; i < f->n; i++) {
-        if (strcmp(f->slots[i].request_id, request_id) == 0 &&
-            strcmp(f->slots[i].tenant, tenant) == 0) {
-            f->slots[i] = f->slots[--f->n];
-            break;
-        }
-    }
+    s = inflight_find(f, tenant, request_id);
+    if (s)
+        *s = f->slots[--f->n];
     pthread_mutex_unlock(&f->mu);
 }
 
-void inflight_observe(struct inflight *f, const char *popup_id)
+/* The outcome of request_id came: it stops counting, and a note read later is ignored. */
+static void inflight_done(struct inflight *f, const char *tenant, const char *request_id,
+                          int64_t now_ms)
+{
+    struct inflight_slot *s;
+
+    pthread_mutex_lock(&f->mu);
+    inflight_prune(f, now_ms);
+    s = inflight_find(f, tenant, request_id);
+    if (s)
+        s->done = 1;
+    else if (f->n < f->cap)
+        inflight_add(f, tenant, 0, request_id, now_ms + f->life_ms, 1);
+    pthread_mutex_unlock(&f->mu);
+}
+
+void inflight_observe(struct inflight *f, const char *popup_id, int64_t now_ms)
 {
     static const char mark[] = ":request:";
     const char *at = strstr(popup_id, mark);
@@ -108,7 +161,7 @@ void inflight_observe(struct inflight *f, const char *popup_id)
         return;
     memcpy(tenant, popup_id, tlen);
     tenant[tlen] = '\0';
-    inflight_release(f, tenant, at + sizeof(mark) - 1);
+    inflight_done(f, tenant, at + sizeof(mark) - 1, now_ms);
 }
 
 size_t inflight_count(struct inflight *f)
@@ -116,7 +169,9 @@ size_t inflight_count(struct inflight *f)
     size_t n;
 
     pthread_mutex_lock(&f->mu);
-    n = f->n;
+    n = 0;
+    for (size_t i = 0; i < f->n; i++)
+        n += !f->slots[i].done;
     pthread_mutex_unlock(&f->mu);
     return n;
 }

@@ -6,6 +6,7 @@
 #define COMMON_COMPACT_FEED_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct compact_feed;
 
@@ -19,6 +20,13 @@ typedef int (*compact_feed_apply_fn)(void *ctx, const char *key, size_t keylen, 
 struct compact_feed *compact_feed_start(const char *brokers, const char *topic,
                                         const char *client_id, compact_feed_apply_fn apply,
                                         void *ctx, char *err, size_t errlen);
+
+/* The same for a plain topic's recent records: every partition from the first record written at
+ * or after since_ms (Unix milliseconds; 0: from the beginning). */
+struct compact_feed *compact_feed_start_since(const char *brokers, const char *topic,
+                                              const char *client_id, int64_t since_ms,
+                                              compact_feed_apply_fn apply, void *ctx, char *err,
+                                              size_t errlen);
 
 /* 1 once every partition was read to its end at least once. */
 int compact_feed_ready(struct compact_feed *feed);
