@@ -98,9 +98,9 @@ struct calls *calls_new(const struct calls_cfg *cfg, struct metrics_registry *re
         char feed_id[200];
 
         snprintf(feed_id, sizeof(feed_id), "%s-requests", cfg->client_id);
-        c->requests = compact_feed_start_since(
-            cfg->brokers, cfg->topic, feed_id,
-            ids_now_ms() - (int64_t)cfg->in_flight_s * 1000, calls_note, c, err, errlen);
+        c->requests = compact_feed_start_since(cfg->brokers, cfg->topic, feed_id,
+                                               ids_now_ms() - (int64_t)cfg->in_flight_s * 1000,
+                                               calls_note, c, err, errlen);
     }
     if (!c->requests) {
         calls_free(c);

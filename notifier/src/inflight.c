@@ -103,8 +103,8 @@ int inflight_reserve(struct inflight *f, const char *tenant, long long user_id,
     return rc;
 }
 
-int inflight_note(struct inflight *f, const char *tenant, long long user_id,
-                  const char *request_id, int64_t until_ms, int64_t now_ms)
+int inflight_note(struct inflight *f, const char *tenant, long long user_id, const char *request_id,
+                  int64_t until_ms, int64_t now_ms)
 {
     int rc = 0;
 

@@ -25,8 +25,8 @@ int inflight_reserve(struct inflight *f, const char *tenant, long long user_id,
 /* A request read on crm.call-requests.v1, counted until until_ms unless it is counted already
  * (this replica reserved it) or its outcome came first. Never refused for the user's limit: it
  * is on Kafka already. 0, or -1 when the table is full. */
-int inflight_note(struct inflight *f, const char *tenant, long long user_id,
-                  const char *request_id, int64_t until_ms, int64_t now_ms);
+int inflight_note(struct inflight *f, const char *tenant, long long user_id, const char *request_id,
+                  int64_t until_ms, int64_t now_ms);
 
 /* request_id of tenant is forgotten (its production failed: no-op when unknown). */
 void inflight_release(struct inflight *f, const char *tenant, const char *request_id);

@@ -306,6 +306,9 @@ int main(int argc, char **argv)
     pcfg.stop_retry_s = cfg.stop_retry_s;
     pcfg.produce_timeout_ms = 30000;
     pcfg.ready_topic = cfg.topic_ready;
+    /* Only a process that dials resolves: without a dialer, requests are another's business. */
+    pcfg.resolve =
+        (struct dial_resolve_cfg){cfg.topic_requests[0] ? cfg.topic_popups : "", source, 30000};
     rcfg = (struct readiness_cfg){cfg.topic_ready, source, 30000, rec_listed, cfg.only_tenants};
     ctx.cfg = &pcfg;
     ctx.pg = &pg;

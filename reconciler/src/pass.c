@@ -1,6 +1,7 @@
 #include "pass.h"
 
 #include "admin_uis.h"
+#include "dial_resolve.h"
 #include "report_map.h"
 #include "tz.h"
 
@@ -33,6 +34,7 @@ static const char *const pass_fields[] = {
     "call_records",
     "communication_id",
     "employees",
+    "call_api_external_id",
 };
 
 static int pass_stop_action(enum uis_api_action a)
@@ -245,6 +247,29 @@ static int pass_produce(struct pass_ctx *ctx, struct rm_event *ev, size_t n, cha
 }
 
 /* Compare the page's calls with what the pipeline knows and produce what it lacks. */
+/* A call UIS started for one of our call requests (call_api_external_id = the request id)
+ * resolves that request if the dialer never learnt UIS's answer. A failure is logged: the row
+ * stays `unknown` and the next pass over the window tries again. */
+static void pass_resolve(struct pass_ctx *ctx, PGconn *conn, const struct store_tenant *t,
+                         const json_t *row, const char *call_id)
+{
+    const char *ext = json_string_value(json_object_get(row, "call_api_external_id"));
+    char err[256];
+    int rc;
+
+    if (!ext)
+        return;
+    rc = dial_resolve(&ctx->cfg->resolve, conn, ctx->producer, t->id, ext, call_id, err,
+                      sizeof(err));
+    if (rc < 0)
+        log_warn("call request not resolved",
+                 json_pack("{s:s, s:s, s:s}", "tenant", t->id, "request_id", ext, "reason", err));
+    else if (rc > 0)
+        log_info(
+            "call request resolved by the calls report",
+            json_pack("{s:s, s:s, s:s}", "tenant", t->id, "request_id", ext, "call_id", call_id));
+}
+
 static int pass_page(struct pass_ctx *ctx, const struct store_tenant *t, struct pass_memory *mem,
                      json_t *rows, long *filled, long *events, char *err, size_t errlen)
 {
@@ -276,6 +301,7 @@ static int pass_page(struct pass_ctx *ctx, const struct store_tenant *t, struct 
             continue;
         }
         ids[ncalls] = calls[ncalls].call_id;
+        pass_resolve(ctx, conn, t, json_array_get(rows, i), calls[ncalls].call_id);
         ncalls++;
     }
     if (store_known(conn, t->id, ids, ncalls, known, &hold, &url_space, err, errlen) < 0 ||

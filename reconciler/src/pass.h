@@ -5,6 +5,7 @@
 #ifndef RECONCILER_PASS_H
 #define RECONCILER_PASS_H
 
+#include "dial_resolve.h"
 #include <stdint.h>
 
 #include <librdkafka/rdkafka.h>
@@ -27,6 +28,7 @@ struct pass_cfg {
     long stop_retry_s;     /* how often a stopped tenant is tried again */
     int produce_timeout_ms;
     const char *ready_topic; /* dial readiness, republished after an employees sync ("": not) */
+    struct dial_resolve_cfg resolve; /* unknown call requests the report resolves */
 };
 
 struct pass_metrics {

@@ -24,6 +24,7 @@ import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from zoneinfo import ZoneInfo
 
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
 
@@ -35,10 +36,12 @@ CALL_FIELDS = [
     "clean_talk_duration", "total_duration", "call_records", "full_record_file_link",
     "employees", "last_answered_employee_id", "last_answered_employee_full_name",
     "first_answered_employee_id", "first_answered_employee_full_name", "call_api_external_id",
+    "call_api_request_id",
 ]
 CALL_FILTERABLE = {"id", "start_time", "finish_reason", "direction", "source", "is_lost",
                    "is_transfer", "communication_id", "contact_phone_number",
-                   "virtual_phone_number", "wait_duration", "talk_duration", "total_duration"}
+                   "virtual_phone_number", "wait_duration", "talk_duration", "total_duration",
+                   "call_api_external_id", "call_api_request_id"}
 EMPLOYEE_FIELDS = ["id", "full_name", "login", "status", "call_recording", "extension",
                    "phone_numbers", "groups"]
 
@@ -83,6 +86,7 @@ class Account:
         self.minute_window = (0, 0)   # (window start, points spent)
         self.day_window = (0, 0)
         self.next_session = spec.get("next_session", 900000000)
+        self.next_request = 5000000   # call_api_request_id of the Call API requests
 
 
 class Fake:
@@ -376,7 +380,53 @@ def start_employee_call(fake, acc, params):
         raise RpcError(-32002, "contact_in_blacklist", "Contact is in the blacklist",
                        field="contact", value=params["contact"])
     acc.next_session += 1
+    acc.calls[acc.next_session] = call_api_row(acc, acc.next_session, params)
     return {"data": {"call_session_id": acc.next_session}}
+
+
+def call_api_row(acc, session, params):
+    """The calls report row of a call start.employee_call began: source callapi, the request's
+    external_id as call_api_external_id and the API request's id as call_api_request_id
+    (data_api get.calls_report, "Call API" columns). Ongoing (no finish_time) until the test ends
+    it (/_fake/end_call): the report lists it only with include_ongoing_calls until then."""
+    emp = acc.employees[params["employee"]["id"]]
+    acc.next_request += 1
+    start = dt.datetime.now(ZoneInfo(acc.timezone)).replace(tzinfo=None, microsecond=0)
+    return {
+        "id": session, "communication_id": session, "communication_type": "call",
+        "start_time": start.strftime("%Y-%m-%d %H:%M:%S"), "finish_time": None,
+        "finish_reason": None, "direction": params.get("direction", "out"), "source": "callapi",
+        "is_lost": False, "is_transfer": False, "contact_phone_number": params["contact"],
+        "virtual_phone_number": params["virtual_phone_number"], "wait_duration": 0,
+        "total_wait_duration": 0, "talk_duration": 0, "clean_talk_duration": 0,
+        "total_duration": 0, "call_records": [], "full_record_file_link": None,
+        "employees": [{"employee_id": emp["id"], "employee_full_name": emp["full_name"],
+                       "is_answered": False, "is_talked": False}],
+        "first_answered_employee_id": None, "first_answered_employee_full_name": None,
+        "last_answered_employee_id": None, "last_answered_employee_full_name": None,
+        "call_api_external_id": params.get("external_id"),
+        "call_api_request_id": acc.next_request,
+    }
+
+
+def end_call_api_call(acc, external_id, talk):
+    """The call of external_id ends now: the employee and the client talked for talk seconds
+    (0: the client did not answer)."""
+    row = next(c for c in acc.calls.values() if c.get("call_api_external_id") == external_id)
+    start = dt.datetime.strptime(row["start_time"], "%Y-%m-%d %H:%M:%S")
+    now = dt.datetime.now(ZoneInfo(acc.timezone)).replace(tzinfo=None, microsecond=0)
+    total = max(int((now - start).total_seconds()), talk)
+    emp = row["employees"][0]
+    emp["is_answered"] = emp["is_talked"] = talk > 0
+    row.update({"finish_time": (start + dt.timedelta(seconds=total)).strftime("%Y-%m-%d %H:%M:%S"),
+                "finish_reason": "subscriber_disconnects" if talk else "timeout",
+                "wait_duration": total - talk, "total_wait_duration": total - talk,
+                "talk_duration": talk, "clean_talk_duration": talk, "total_duration": total})
+    if talk:
+        for k in ("first", "last"):
+            row[f"{k}_answered_employee_id"] = emp["employee_id"]
+            row[f"{k}_answered_employee_full_name"] = emp["employee_full_name"]
+    return row["id"]
 
 
 DATA_METHODS = {"get.account": get_account, "get.calls_report": get_calls_report,
@@ -414,6 +464,9 @@ def control(fake, path, body):
             for c in body["calls"]:
                 acc.calls[c["id"]] = c
             return {"calls": len(acc.calls)}
+        if path == "/_fake/end_call":
+            acc = fake.accounts[body["token"]]
+            return {"id": end_call_api_call(acc, body["external_id"], int(body.get("talk", 30)))}
         if path == "/_fake/fail":
             fake.failures.append(dict(body))
             return {}

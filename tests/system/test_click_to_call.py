@@ -173,6 +173,38 @@ def test_duplicate_delivery_and_a_crash_after_asking_still_make_one_call(stack, 
     assert [c["params"]["external_id"] for c in uis_calls_of(world, t)] == [rid, rid2]
 
 
+def test_an_unknown_request_is_resolved_by_the_calls_report(stack, world):
+    """The dialer died between UIS's answer and recording it: the request is `unknown`. UIS's
+    calls report names the call it started with the request id as call_api_external_id; the
+    reconciler's pass marks the request `calling` with the call's session id and tells anna."""
+    t = uis_tenant(world, timezone="Europe/Moscow")
+    dialer = start_dialer(world)
+    s = t.stream("anna")
+    world.fake.delay(3)
+    rid = call(world, t, "anna", {"phone": "89160005566"}).json()["request_id"]
+    wait_until(lambda: (row(stack, t, rid) or ("",))[0] == "claimed",
+               what="the dialer to claim the request")
+    dialer.kill()
+    wait_until(lambda: len(uis_calls_of(world, t)) == 1, what="UIS to take the call")
+    world.fake.delay(0)
+    dialer.stop()
+    start_dialer(world)
+    assert result(s, rid, timeout=60)["status"] == "unknown"
+    world.dialers.pop().stop()
+    # the call UIS started ends; the report lists it, naming the request
+    session = world.fake.end_call(t.key, rid, talk=20)
+    start_dialer(world, RECONCILE_TENANTS=t.id, RECONCILE_INTERVAL_S=1, RECONCILE_SETTLE_S=0)
+
+    def resolved():
+        return next((p for p in s.popups() if p.get("request_id") == rid
+                     and p.get("status") == "calling"), None)
+    out = wait_until(resolved, 60, what="the calls report to resolve the request")
+    assert out["call_id"] == str(session) and out["message"] == "Звоним…", out
+    assert row(stack, t, rid)[:3] == ("calling", None, str(session))
+    # never asked again
+    assert [c["params"]["external_id"] for c in uis_calls_of(world, t)] == [rid]
+
+
 def test_uis_refusals_reach_the_user_in_russian(stack, world):
     t = uis_tenant(world, blacklist=["79160000001"])
     start_dialer(world)

@@ -33,6 +33,13 @@ class FakeUis:
     def calls(self, token, rows):
         uis_calls.post_json(self.base + "/_fake/calls", {"token": token, "calls": rows})
 
+    def end_call(self, token, external_id, talk=30):
+        """The call UIS started for external_id ends now (talk 0: the client did not answer);
+        its calls report row gets its finish. The call session id."""
+        return uis_calls.post_json(self.base + "/_fake/end_call",
+                                   {"token": token, "external_id": external_id,
+                                    "talk": talk})["id"]
+
     def fail(self, **spec):
         uis_calls.post_json(self.base + "/_fake/fail", spec)
 
