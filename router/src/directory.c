@@ -237,7 +237,9 @@ void rt_lookup_clear(struct rt_lookup *q)
 
 int rt_directory_parties(PGconn *conn, struct rt_lookup *q, size_t n, char *err, size_t errlen)
 {
-    /* Several counterparties with the number (docs/decisions.md): one a person created beats
+    /* Several counterparties with the number (docs/decisions.md): the one a manager asked to
+     * call (a click-to-call request tied to this call by its call_session_id) first, then one a
+     * person created beats
      * one the pipeline auto-created (auto_created_number set), then the one whose open deal was
      * active most recently, then the lowest id. The deal: open, latest activity, then highest
      * id. n counts the matches, for the ambiguity metric. A counterparty created by the asking
@@ -252,7 +254,9 @@ int rt_directory_parties(PGconn *conn, struct rt_lookup *q, size_t n, char *err,
         "    ON true "
         "  WHERE cp.tenant_id = x.t AND (cp.work_phone = x.p OR cp.mobile_phone = x.p) "
         "  AND cp.created_by_call_id IS DISTINCT FROM x.c "
-        "  ORDER BY (cp.auto_created_number IS NULL) DESC, a.act DESC NULLS LAST, cp.id "
+        "  ORDER BY EXISTS (SELECT 1 FROM call_requests r WHERE r.tenant_id = x.t "
+        "    AND r.call_session_id = x.c AND r.counterparty_id = cp.id) DESC, "
+        "    (cp.auto_created_number IS NULL) DESC, a.act DESC NULLS LAST, cp.id "
         "  LIMIT 1) c ON true "
         "LEFT JOIN LATERAL (SELECT id, title FROM deals WHERE tenant_id = x.t "
         "  AND counterparty_id = c.id AND stage = 'open' "

@@ -336,6 +336,36 @@ def test_a_callback_flows_through_the_pipeline_as_an_outgoing_call(stack, world)
     assert not call_popups(ivan, session)
 
 
+def test_the_requested_counterparty_gets_the_call_when_the_number_is_shared(stack, world):
+    """Two counterparties share the number; the manager called back from the second one's card
+    (counterparty_id in the request): the call that follows, tied by its call_session_id, is
+    filed under that one, not under the one the usual order would pick."""
+    t = uis_tenant(world)
+    client = "79165550001"
+    first = t.counterparty("ООО Первая", work="+" + client)
+    second = t.counterparty("ООО Вторая", mobile="+" + client)
+    start_dialer(world)
+    s = t.stream("anna")
+    r = call(world, t, "anna", {"phone": "+" + client, "counterparty_id": second})
+    assert r.status_code == 202, r.text
+    out = result(s, r.json()["request_id"])
+    assert out["status"] == "calling" and out["counterparty_id"] == second, out
+    session = out["call_id"]
+    post_out(t, session, "RINGING", client, ext="112")
+    post_out(t, session, "ANSWERED", client, ext="112")
+    post_out(t, session, "HANGUP", client, ext="112")
+    world.settle()
+    c = wait_until(lambda: t.contact(session), what="the call's contact")
+    assert (c["direction"], c["counterparty_id"]) == ("out", second), c
+    # without a request naming one, the usual order (lowest id among equals) still holds
+    other = str(10**11 + uuid.uuid4().int % 10**10)
+    post_out(t, other, "RINGING", client, ext="112")
+    post_out(t, other, "ANSWERED", client, ext="112")
+    post_out(t, other, "HANGUP", client, ext="112")
+    world.settle()
+    assert wait_until(lambda: t.contact(other), what="the other call")["counterparty_id"] == first
+
+
 def test_an_unanswered_outgoing_call_is_no_missed_call(stack, world):
     t = uis_tenant(world)
     t.set(create_contact_on_call="false")
