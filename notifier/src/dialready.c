@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/str_slot.h"
+
 #define DIALREADY_KEY_MAX (DIALREADY_TENANT_MAX + DIALREADY_USER_MAX + 1)
 
 /* One key's fact: a tenant's key ("{tenant}") or a user's employee ("{tenant}/{user}"). */
@@ -39,26 +41,15 @@ void dialready_free(struct dialready *d)
     free(d);
 }
 
+static const char *dialready_key_at(const void *facts, size_t i)
+{
+    return ((const struct dialready_fact *)facts)[i].key;
+}
+
 /* The index of key, or where it would go (*found 0). Under mu. */
 static size_t dialready_find(const struct dialready *d, const char *key, int *found)
 {
-    size_t lo = 0, hi = d->n;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(d->facts[mid].key, key);
-
-        if (c == 0) {
-            *found = 1;
-            return mid;
-        }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *found = 0;
-    return lo;
+    return str_slot(d->facts, d->n, dialready_key_at, key, found);
 }
 
 static int dialready_key(char *key, const char *tenant, const char *user)

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/str_slot.h"
+
 void rt_facts_init(struct rt_facts *f)
 {
     memset(f, 0, sizeof(*f));
@@ -30,29 +32,6 @@ void rt_facts_clear(struct rt_facts *f)
     rt_facts_init(f);
 }
 
-/* Binary search of the n sorted strings at(set, i): where key belongs, *found when it is there. */
-static size_t rt_str_slot(const void *set, size_t n, const char *(*at)(const void *, size_t),
-                          const char *key, int *found)
-{
-    size_t lo = 0, hi = n;
-
-    *found = 0;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int c = strcmp(at(set, mid), key);
-
-        if (c == 0) {
-            *found = 1;
-            return mid;
-        }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
 static const char *rt_pin_ext_at(const void *set, size_t i)
 {
     return ((const struct rt_pin *)set)->ext_users[i].ext;
@@ -76,7 +55,7 @@ int rt_pin_ext(struct rt_pin *p, const char *ext, int64_t user_id)
 
     if (!ext[0] || strlen(ext) >= RT_EXT_LEN)
         return 0;
-    i = rt_str_slot(p, p->n_ext_users, rt_pin_ext_at, ext, &found);
+    i = str_slot(p, p->n_ext_users, rt_pin_ext_at, ext, &found);
     if (found)
         return 0; /* the first sight of an extension holds for the whole call */
     grown = realloc(p->ext_users, (p->n_ext_users + 1) * sizeof(*grown));
@@ -95,7 +74,7 @@ int rt_pin_has_ext(const struct rt_pin *p, const char *ext)
 {
     int found;
 
-    rt_str_slot(p, p->n_ext_users, rt_pin_ext_at, ext, &found);
+    str_slot(p, p->n_ext_users, rt_pin_ext_at, ext, &found);
     return found;
 }
 
@@ -218,7 +197,7 @@ static int64_t rt_min_time(int64_t a, int64_t b)
 static int rt_facts_add_ext(struct rt_facts *f, const char *ext)
 {
     int found;
-    size_t lo = rt_str_slot(f, f->n_exts, rt_facts_ext_at, ext, &found);
+    size_t lo = str_slot(f, f->n_exts, rt_facts_ext_at, ext, &found);
     char(*grown)[RT_EXT_LEN];
 
     if (found)
@@ -236,7 +215,7 @@ static int rt_facts_add_ext(struct rt_facts *f, const char *ext)
 static int rt_facts_add_url(struct rt_facts *f, const char *url)
 {
     int found;
-    size_t lo = rt_str_slot(f, f->n_urls, rt_facts_url_at, url, &found);
+    size_t lo = str_slot(f, f->n_urls, rt_facts_url_at, url, &found);
     char **grown, *copy;
 
     if (found)
