@@ -137,6 +137,21 @@ def test_click_makes_exactly_one_call_with_the_right_parameters(stack, world):
     schemas.validate_headers("crm.popups.v1", outcome["headers"])
 
 
+def crash_after_asking(stack, world, t, dialer, phone):
+    """anna asks for phone; UIS answers slowly and the dialer is killed after asking, before
+    it could record the answer; a new dialer starts. The request id."""
+    asked = len(uis_calls_of(world, t))
+    world.fake.delay(3)
+    rid = call(world, t, "anna", {"phone": phone}).json()["request_id"]
+    wait_until(lambda: (row(stack, t, rid) or ("",))[0] == "claimed",
+               what="the dialer to claim the request")
+    dialer.kill()
+    wait_until(lambda: len(uis_calls_of(world, t)) == asked + 1, what="UIS to take the call")
+    world.fake.delay(0)
+    start_dialer(world)
+    return rid
+
+
 def test_duplicate_delivery_and_a_crash_after_asking_still_make_one_call(stack, world):
     t = uis_tenant(world)
     dialer = start_dialer(world)
@@ -157,14 +172,7 @@ def test_duplicate_delivery_and_a_crash_after_asking_still_make_one_call(stack, 
     assert len(uis_calls_of(world, t)) == 1
 
     # UIS answers slowly; the dialer dies after asking, before it could record the answer
-    world.fake.delay(3)
-    rid2 = call(world, t, "anna", {"phone": "89160003344"}).json()["request_id"]
-    wait_until(lambda: (row(stack, t, rid2) or ("",))[0] == "claimed",
-               what="the dialer to claim the request")
-    dialer.kill()
-    wait_until(lambda: len(uis_calls_of(world, t)) == 2, what="UIS to take the call")
-    world.fake.delay(0)
-    start_dialer(world)
+    rid2 = crash_after_asking(stack, world, t, dialer, "89160003344")
     out = result(s, rid2, timeout=60)
     # UIS may have started the call: the request is never asked again, the manager is told
     assert out["status"] == "unknown" and out["reason"] == "no_answer", out
@@ -180,15 +188,7 @@ def test_an_unknown_request_is_resolved_by_the_calls_report(stack, world):
     t = uis_tenant(world, timezone="Europe/Moscow")
     dialer = start_dialer(world)
     s = t.stream("anna")
-    world.fake.delay(3)
-    rid = call(world, t, "anna", {"phone": "89160005566"}).json()["request_id"]
-    wait_until(lambda: (row(stack, t, rid) or ("",))[0] == "claimed",
-               what="the dialer to claim the request")
-    dialer.kill()
-    wait_until(lambda: len(uis_calls_of(world, t)) == 1, what="UIS to take the call")
-    world.fake.delay(0)
-    dialer.stop()
-    start_dialer(world)
+    rid = crash_after_asking(stack, world, t, dialer, "89160005566")
     assert result(s, rid, timeout=60)["status"] == "unknown"
     world.dialers.pop().stop()
     # the call UIS started ends; the report lists it, naming the request
