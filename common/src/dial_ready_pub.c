@@ -1,3 +1,5 @@
+#include "common/dial_ready_pub.h"
+
 #include "common/dial_ready.h"
 
 #include <stdio.h>

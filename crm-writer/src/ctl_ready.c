@@ -4,7 +4,7 @@
 
 #include <libpq-fe.h>
 
-#include "common/dial_ready.h"
+#include "common/dial_ready_pub.h"
 #include "common/kafka.h"
 
 #define CTL_READY_KAFKA_MS 15000

@@ -6,7 +6,7 @@
 #include "tz.h"
 
 #include "common/cloudevents.h"
-#include "common/dial_ready.h"
+#include "common/dial_ready_pub.h"
 #include "common/ids.h"
 #include "common/kafka.h"
 #include "common/log.h"

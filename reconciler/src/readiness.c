@@ -2,7 +2,7 @@
 
 #include <stdio.h>
 
-#include "common/dial_ready.h"
+#include "common/dial_ready_pub.h"
 #include "common/pgconn.h"
 
 long readiness_round(const struct readiness_cfg *cfg, PGconn *conn, rd_kafka_t *producer, char *err,

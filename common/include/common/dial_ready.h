@@ -2,14 +2,11 @@
  * 18): per tenant, whether it has a UIS API key; per CRM user, the UIS employee it is linked to,
  * or none. The facts live in PostgreSQL; the compacted topic crm.dial-readiness.v1 carries them
  * to the notifier (which has no PostgreSQL). This module is the topic's one contract: the records
- * (made by crmctl and the reconciler, read by the notifier) and their publication. */
+ * (made by crmctl and the reconciler, read by the notifier); dial_ready_pub.h publishes them. */
 #ifndef COMMON_DIAL_READY_H
 #define COMMON_DIAL_READY_H
 
 #include <stddef.h>
-
-#include <libpq-fe.h>
-#include <librdkafka/rdkafka.h>
 
 #define DIALREADY_TENANT_MAX 64
 #define DIALREADY_USER_MAX   20
@@ -34,14 +31,5 @@ char *dialready_user_value(const char *tenant, long long user_id, long long empl
  * with the reason in err. */
 int dialready_parse(const char *key, size_t keylen, const char *value, size_t len,
                     struct dialready_rec *out, char *err, size_t errlen);
-
-/* Publish tenant's state (its record and one per user) from PostgreSQL, in a transaction holding
- * the tenant's dial-readiness advisory lock until Kafka acknowledged every record: two
- * publishers of one tenant (crmctl, reconciler replicas) take turns, and the later one read the
- * later state, so the topic's last record is never older than the database. source is the
- * CloudEvents source. Returns the records published (0: no such tenant), or -1 with the reason
- * in err. */
-int dialready_publish(PGconn *conn, rd_kafka_t *producer, const char *topic, const char *source,
-                      const char *tenant, int timeout_ms, char *err, size_t errlen);
 
 #endif
