@@ -22,7 +22,7 @@ struct webhook {
     struct webhook_cfg cfg;
     struct MHD_Daemon *daemon;
     rd_kafka_t *producer;
-    const struct wtoken_keyring *keys;
+    const struct keyring *keys;
     struct token_map *tokens;
     struct webhook_metrics *mx;
     atomic_int in_flight;
@@ -462,7 +462,7 @@ int webhook_metrics_init(struct webhook_metrics *mx, struct metrics_registry *re
 }
 
 struct webhook *webhook_start(const struct webhook_cfg *cfg, rd_kafka_t *producer,
-                              const struct wtoken_keyring *keys, struct token_map *tokens,
+                              const struct keyring *keys, struct token_map *tokens,
                               struct webhook_metrics *mx, char *err, size_t errlen)
 {
     struct webhook *wh = calloc(1, sizeof(*wh));

@@ -43,7 +43,7 @@ struct webhook;
  * have been made by kafka_producer_new (its delivery reports resume the connections) and be
  * polled by the caller. Returns NULL with the reason in err. */
 struct webhook *webhook_start(const struct webhook_cfg *cfg, rd_kafka_t *producer,
-                              const struct wtoken_keyring *keys, struct token_map *tokens,
+                              const struct keyring *keys, struct token_map *tokens,
                               struct webhook_metrics *mx, char *err, size_t errlen);
 
 /* Answer 503 to every request whose delivery deadline passed. Call from the thread that polls

@@ -50,7 +50,7 @@ struct notifier_cfg {
     long calls_in_flight;
     long calls_in_flight_s;
     const char *topic_dial_readiness;
-    struct jwt_keyring keys; /* parsed from jwt_secret */
+    struct keyring keys; /* parsed from jwt_secret */
 };
 
 #define NCFG(f) offsetof(struct notifier_cfg, f)
