@@ -183,11 +183,12 @@ static enum MHD_Result wh_collect_header(void *cls, enum MHD_ValueKind kind, con
     return MHD_YES;
 }
 
-/* Produce value and suspend the connection until its delivery report or the deadline (a
- * produce error resumes it at once with that outcome). Returns 0 when suspended, -1 when nothing
- * happened (out of memory) or -2 (shutting down), and the caller answers now. */
+/* Produce the len bytes of text (copied into the message) and suspend the connection until its
+ * delivery report or the deadline (a produce error resumes it at once with that outcome).
+ * Returns 0 when suspended, -1 when nothing happened (out of memory) or -2 (shutting down), and
+ * the caller answers now. */
 static int wh_produce(struct wh_req *req, const char *topic, const char *key, const char *ce_type,
-                      json_t *value)
+                      const char *text, size_t len)
 {
     struct webhook *wh = req->wh;
     struct traceparent tp;
@@ -196,17 +197,13 @@ static int wh_produce(struct wh_req *req, const char *topic, const char *key, co
     rd_kafka_headers_t *hdrs;
     rd_kafka_resp_err_t err;
     struct wh_ticket *t;
-    char *text = json_dumps(value, JSON_COMPACT | JSON_PRESERVE_ORDER);
 
-    if (!text)
-        return -1;
     tp_continue(MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "traceparent"), &tp);
     snprintf(source, sizeof(source), "/v1/uis/%s", req->route.tenant);
     t = calloc(1, sizeof(*t));
     if (!t || ce_attrs_init(&ce, req->event_id, ce_type, source, &tp) < 0 ||
         !(hdrs = ce_headers_new(&ce))) {
         free(t);
-        free(text);
         return -1;
     }
     t->req = req;
@@ -217,7 +214,6 @@ static int wh_produce(struct wh_req *req, const char *topic, const char *key, co
     if (atomic_load(&wh->stopping)) {
         /* Shutting down: nothing may be suspended any more (webhook_quiesce). */
         pthread_mutex_unlock(&wh->lock);
-        free(text);
         rd_kafka_headers_destroy(hdrs);
         free(t);
         return -2;
@@ -227,17 +223,15 @@ static int wh_produce(struct wh_req *req, const char *topic, const char *key, co
     req->suspended = 1;
     wh->suspended++;
     err = rd_kafka_producev(wh->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
-                            RD_KAFKA_V_VALUE(text, strlen(text)),
-                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE), RD_KAFKA_V_HEADERS(hdrs),
+                            RD_KAFKA_V_VALUE((void *)text, len),
+                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
                             RD_KAFKA_V_OPAQUE(&t->dr), RD_KAFKA_V_END);
     req->stage = WH_WAITING;
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        /* Not enqueued (queue full, unknown topic): the value, the headers and the ticket are
-         * still ours; the handler, called again, answers 503. */
+        /* Not enqueued (queue full, unknown topic): the headers and the ticket are still ours; the handler, called again, answers 503. */
         req->outcome = err;
         MHD_resume_connection(req->conn);
         pthread_mutex_unlock(&wh->lock);
-        free(text);
         rd_kafka_headers_destroy(hdrs);
         free(t);
         return 0;
@@ -259,6 +253,7 @@ static enum MHD_Result wh_refuse(struct wh_req *req, unsigned status)
     char received_at[IDS_TIME_LEN];
     json_t *headers = json_object();
     json_t *value;
+    char *text;
     int rc;
 
     MHD_get_connection_values(req->conn, MHD_HEADER_KIND, wh_collect_header, headers);
@@ -274,9 +269,12 @@ static enum MHD_Result wh_refuse(struct wh_req *req, unsigned status)
                                           "status", (int)status, "reason", req->perr.reason));
     req->refused = 1;
     req->refusal_status = status;
-    rc = wh_produce(req, req->wh->cfg.topic_rejected, req->route.tenant, "ru.uis.call.rejected",
-                    value);
+    text = json_dumps(value, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(value);
+    rc = text ? wh_produce(req, req->wh->cfg.topic_rejected, req->route.tenant,
+                           "ru.uis.call.rejected", text, strlen(text))
+              : -1;
+    free(text);
     return rc == -2 ? wh_unavailable(req, "shutting down")
            : rc < 0 ? wh_unavailable(req, "out of memory")
                     : MHD_YES;
@@ -287,7 +285,9 @@ static enum MHD_Result wh_accept(struct wh_req *req)
     struct uis_event ev;
     char received_at[IDS_TIME_LEN];
     char key[128];
-    json_t *value;
+    struct jsonw value;
+    const char *text = NULL;
+    size_t len = 0;
     int rc;
 
     if (req->total > req->wh->cfg.max_body) {
@@ -303,9 +303,11 @@ static enum MHD_Result wh_accept(struct wh_req *req)
     if (rc != UIS_OK)
         return wh_refuse(req, MHD_HTTP_BAD_REQUEST);
     ids_rfc3339(ids_now_us(), received_at);
-    value = event_build(&ev, req->route.tenant, received_at, req->event_id);
-    if (!value || event_key(&ev, req->route.tenant, key, sizeof(key)) < 0) {
-        json_decref(value);
+    jsonw_init(&value);
+    if (event_write(&ev, req->route.tenant, received_at, req->event_id, &value) < 0 ||
+        !(text = jsonw_finish(&value, &len)) ||
+        event_key(&ev, req->route.tenant, key, sizeof(key)) < 0) {
+        jsonw_release(&value);
         uis_event_release(&ev);
         return wh_unavailable(req, "out of memory");
     }
@@ -314,8 +316,8 @@ static enum MHD_Result wh_accept(struct wh_req *req)
                   json_pack("{s:s, s:s, s:s, s:s, s:o}", "tenant", req->route.tenant, "event_id",
                             req->event_id, "call_id", ev.call_id, "state", uis_state_name(ev.state),
                             "from", log_phone(ev.from_number)));
-    rc = wh_produce(req, req->wh->cfg.topic_events, key, event_ce_type(&ev), value);
-    json_decref(value);
+    rc = wh_produce(req, req->wh->cfg.topic_events, key, event_ce_type(&ev), text, len);
+    jsonw_release(&value);
     uis_event_release(&ev);
     return rc == -2 ? wh_unavailable(req, "shutting down")
            : rc < 0 ? wh_unavailable(req, "out of memory")
