@@ -24,7 +24,6 @@ struct ingest_cfg {
     struct common_cfg common;
     const char *http_addr;
     long http_port;
-    long http_threads;
     long max_body;
     long conn_limit;
     long per_ip_limit;
@@ -47,8 +46,6 @@ static const struct cfg_var ingest_vars[] = {
      offsetof(struct ingest_cfg, http_addr), 0, 0},
     {"HTTP_PORT", CFG_INT, "8080", "webhook port", offsetof(struct ingest_cfg, http_port), 1,
      65535},
-    {"HTTP_THREADS", CFG_INT, "2", "HTTP worker threads (epoll thread pool)",
-     offsetof(struct ingest_cfg, http_threads), 1, 64},
     {"MAX_BODY_BYTES", CFG_INT, "65536",
      "largest body accepted; larger gets 413 (with CONN_MEMORY_BYTES, bounded so that a refused "
      "body always fits on the rejected topic)",
@@ -161,17 +158,19 @@ static int ingest_check(int argc, char **argv)
 }
 
 /* Wait up to drain_ms for the requests in flight, and in any case until no connection is
- * suspended: each waiting request is answered by its delivery report or, at the latest, by
- * webhook_expire at its delivery deadline, so the drain covers the deadline whatever DRAIN_MS
- * says and libmicrohttpd is never stopped with a request still waiting. */
-static void ingest_drain(struct webhook *wh, rd_kafka_t *producer, long drain_ms)
+ * suspended: each waiting request is answered by its delivery report or, at the latest, at its
+ * delivery deadline, so the drain covers the deadline whatever DRAIN_MS says and libmicrohttpd
+ * is never stopped with a request still waiting. */
+static void ingest_drain(struct webhook *wh, long drain_ms)
 {
     int64_t until = ids_mono_us() + (int64_t)drain_ms * 1000;
 
     webhook_quiesce(wh);
     while (webhook_in_flight(wh) > 0 && (ids_mono_us() < until || webhook_suspended(wh) > 0)) {
-        rd_kafka_poll(producer, 20);
-        webhook_expire(wh);
+        if (webhook_run(wh, 20) < 0) {
+            log_error("webhook server failed while draining", NULL);
+            break;
+        }
     }
     log_info("draining done", json_pack("{s:i}", "left_in_flight", webhook_in_flight(wh)));
 }
@@ -186,7 +185,6 @@ static int ingest_open(struct ingest_cfg *cfg, struct ingest_state *st)
     const struct webhook_cfg wcfg = {
         .addr = cfg->http_addr,
         .port = (unsigned)cfg->http_port,
-        .threads = (unsigned)cfg->http_threads,
         .max_body = (size_t)cfg->max_body,
         .conn_limit = (unsigned)cfg->conn_limit,
         .per_ip_limit = (unsigned)cfg->per_ip_limit,
@@ -224,16 +222,19 @@ static int ingest_open(struct ingest_cfg *cfg, struct ingest_state *st)
     return 0;
 }
 
-/* The poll loop runs the delivery reports that resume suspended requests; on a signal (0) or
- * a fatal producer error (1), the requests in flight are drained. */
+/* The webhook server's loop, which also runs the delivery reports that resume suspended
+ * requests; on a signal (0), a fatal producer error or a failed loop (1), the requests in
+ * flight are drained. */
 static int ingest_run(const struct ingest_cfg *cfg, struct ingest_state *st)
 {
     int64_t next_gauge = 0;
     char err[512];
 
     while (!sig_stop_requested()) {
-        rd_kafka_poll(st->producer, 20);
-        webhook_expire(st->wh);
+        if (webhook_run(st->wh, 20) < 0) {
+            log_error("webhook server failed", NULL);
+            break;
+        }
         ops_http_heartbeat(st->ops.http);
         if (kafka_fatal(st->producer, err, sizeof(err))) {
             log_error("kafka producer failed", json_pack("{s:s}", "reason", err));
@@ -245,7 +246,7 @@ static int ingest_run(const struct ingest_cfg *cfg, struct ingest_state *st)
         }
     }
     log_info("stopping", json_pack("{s:i}", "in_flight", webhook_in_flight(st->wh)));
-    ingest_drain(st->wh, st->producer, cfg->drain_ms);
+    ingest_drain(st->wh, cfg->drain_ms);
     return sig_stop_requested() ? 0 : 1;
 }
 
