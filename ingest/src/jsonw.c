@@ -32,13 +32,17 @@ static int jsonw_reserve(struct jsonw *w, size_t n)
         return 0;
     while (cap < w->len + n + 1)
         cap *= 2;
-    grown = w->buf == w->inline_buf ? malloc(cap) : realloc(w->buf, cap);
+    if (w->buf != w->inline_buf) {
+        grown = realloc(w->buf, cap);
+    } else {
+        grown = malloc(cap);
+        if (grown)
+            memcpy(grown, w->inline_buf, w->len);
+    }
     if (!grown) {
         w->failed = 1;
         return -1;
     }
-    if (w->buf == w->inline_buf)
-        memcpy(grown, w->buf, w->len);
     w->buf = grown;
     w->cap = cap;
     return 0;

@@ -37,6 +37,7 @@ struct ingest_cfg {
     const char *topic_tokens;
     const char *webhook_keys;
     long linger_ms;
+    const char *compression;
     struct wtoken_keyring keys; /* parsed from webhook_keys */
 };
 
@@ -81,6 +82,10 @@ static const struct cfg_var ingest_vars[] = {
      offsetof(struct ingest_cfg, webhook_keys), 0, 0},
     {"PRODUCER_LINGER_MS", CFG_INT, "1", "producer linger.ms: batching against latency",
      offsetof(struct ingest_cfg, linger_ms), 0, 1000},
+    {"PRODUCER_COMPRESSION", CFG_STR, "lz4",
+     "producer compression.type (none, gzip, snappy, lz4, zstd): CPU here and on the broker "
+     "against bytes on the wire and on disk",
+     offsetof(struct ingest_cfg, compression), 0, 0},
 };
 #define INGEST_NVARS (sizeof(ingest_vars) / sizeof(ingest_vars[0]))
 
@@ -180,8 +185,10 @@ static void ingest_drain(struct webhook *wh, long drain_ms)
 static int ingest_open(struct ingest_cfg *cfg, struct ingest_state *st)
 {
     char err[512], timeout[24], linger[24];
-    const struct kafka_kv extra[] = {
-        {"message.timeout.ms", timeout}, {"linger.ms", linger}, {NULL, NULL}};
+    const struct kafka_kv extra[] = {{"message.timeout.ms", timeout},
+                                     {"linger.ms", linger},
+                                     {"compression.type", cfg->compression},
+                                     {NULL, NULL}};
     const struct webhook_cfg wcfg = {
         .addr = cfg->http_addr,
         .port = (unsigned)cfg->http_port,

@@ -30,7 +30,7 @@ struct webhook {
     /* One thread (webhook_run's caller) runs libmicrohttpd's handlers and the delivery
      * reports: a batch of reports resumes its connections, and their answers are sent, in one
      * loop iteration, with no lock and no wake-up of another thread. */
-    int epfd;      /* libmicrohttpd's epoll fd and dr_pipe[0] */
+    int epfd;       /* libmicrohttpd's epoll fd and dr_pipe[0] */
     int dr_pipe[2]; /* librdkafka writes a byte when the producer's main queue gets reports */
     atomic_int in_flight;
     atomic_int stopping;
@@ -222,7 +222,8 @@ static int wh_produce(struct wh_req *req, const char *topic, const char *key, co
                             RD_KAFKA_V_OPAQUE(&t->dr), RD_KAFKA_V_END);
     req->stage = WH_WAITING;
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        /* Not enqueued (queue full, unknown topic): the headers and the ticket are still ours; the handler, called again, answers 503. */
+        /* Not enqueued (queue full, unknown topic): the headers and the ticket are still ours; the
+         * handler, called again, answers 503. */
         req->outcome = err;
         MHD_resume_connection(req->conn);
         rd_kafka_headers_destroy(hdrs);
@@ -473,8 +474,7 @@ static int wh_pipe(int fds[2])
 /* librdkafka signals delivery reports on a pipe that the loop's epoll watches. */
 static int wh_watch(struct webhook *wh, char *err, size_t errlen)
 {
-    const union MHD_DaemonInfo *info =
-        MHD_get_daemon_info(wh->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(wh->daemon, MHD_DAEMON_INFO_EPOLL_FD);
     struct epoll_event mhd_ev = {.events = EPOLLIN, .data.fd = -1};
     struct epoll_event dr_ev = {.events = EPOLLIN, .data.fd = 0};
     rd_kafka_queue_t *mainq;
@@ -488,8 +488,7 @@ static int wh_watch(struct webhook *wh, char *err, size_t errlen)
     dr_ev.data.fd = wh->dr_pipe[0];
     if (epoll_ctl(wh->epfd, EPOLL_CTL_ADD, info->epoll_fd, &mhd_ev) < 0 ||
         epoll_ctl(wh->epfd, EPOLL_CTL_ADD, wh->dr_pipe[0], &dr_ev) < 0) {
-        snprintf(err, errlen, "webhook server: cannot watch its descriptors: %s",
-                 strerror(errno));
+        snprintf(err, errlen, "webhook server: cannot watch its descriptors: %s", strerror(errno));
         return -1;
     }
     mainq = rd_kafka_queue_get_main(wh->producer);

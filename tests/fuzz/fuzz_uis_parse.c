@@ -40,8 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         j = event_build(&ev, "t", "2026-12-02T00:00:00.000000Z", "e");
         s = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
         jsonw_init(&w);
-        if (s == NULL ||
-            event_write(&ev, "t", "2026-12-02T00:00:00.000000Z", "e", &w) < 0 ||
+        if (s == NULL || event_write(&ev, "t", "2026-12-02T00:00:00.000000Z", "e", &w) < 0 ||
             strcmp(jsonw_finish(&w, &len), s) != 0)
             abort(); /* the webhook's text differs from jansson's */
         jsonw_release(&w);

@@ -100,8 +100,8 @@ static void test_jsonw_refuses_invalid_utf8(void **state)
 
 static void test_jsonw_nesting_and_numbers(void **state)
 {
-    json_t *o = json_pack("{s:[s,s], s:[], s:n, s:I, s:I, s:{s:i}}", "a", "x", "y", "b", "c",
-                          "d", (json_int_t)604800, "e", (json_int_t)-3, "f", "g", 0);
+    json_t *o = json_pack("{s:[s,s], s:[], s:n, s:I, s:I, s:{s:i}}", "a", "x", "y", "b", "c", "d",
+                          (json_int_t)604800, "e", (json_int_t)-3, "f", "g", 0);
     char *want = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     struct jsonw w;
     const char *got;
