@@ -64,30 +64,37 @@ static void jsonw_sep(struct jsonw *w)
     w->need_comma = 1;
 }
 
-void jsonw_object_open(struct jsonw *w)
+static void jsonw_open(struct jsonw *w, const char *bracket)
 {
     jsonw_sep(w);
-    jsonw_raw(w, "{", 1);
+    jsonw_raw(w, bracket, 1);
     w->need_comma = 0;
+}
+
+static void jsonw_close(struct jsonw *w, const char *bracket)
+{
+    jsonw_raw(w, bracket, 1);
+    w->need_comma = 1;
+}
+
+void jsonw_object_open(struct jsonw *w)
+{
+    jsonw_open(w, "{");
 }
 
 void jsonw_object_close(struct jsonw *w)
 {
-    jsonw_raw(w, "}", 1);
-    w->need_comma = 1;
+    jsonw_close(w, "}");
 }
 
 void jsonw_array_open(struct jsonw *w)
 {
-    jsonw_sep(w);
-    jsonw_raw(w, "[", 1);
-    w->need_comma = 0;
+    jsonw_open(w, "[");
 }
 
 void jsonw_array_close(struct jsonw *w)
 {
-    jsonw_raw(w, "]", 1);
-    w->need_comma = 1;
+    jsonw_close(w, "]");
 }
 
 /* Bytes of the UTF-8 sequence at s (1-4), or 0 when it is not valid UTF-8 (overlong forms,
