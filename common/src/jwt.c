@@ -102,7 +102,7 @@ int jwt_hs256_sign(const unsigned char *key, size_t keylen, const char *tenant, 
     return jwt_sign(key, keylen, NULL, tenant, user, 0, exp, out, outlen);
 }
 
-int jwt_keyring_sign(const struct jwt_keyring *kr, const char *tenant, const char *user, long gen,
+int jwt_keyring_sign(const struct keyring *kr, const char *tenant, const char *user, long gen,
                      long exp, char *out, size_t outlen)
 {
     if (!kr || kr->n == 0)
@@ -122,23 +122,8 @@ static int jwt_copy_str(const json_t *v, char *dst, size_t cap)
     return jstr_copy(v, dst, cap);
 }
 
-static int jwt_kid_valid(const char *kid, size_t n)
-{
-    /* kid need not end at n: it may be the "kid" of "kid:secret" */
-    return n > 0 && n <= JWT_KID_MAX && b64url_alphabet(kid, n);
-}
-
-static const struct jwt_key *jwt_keyring_find(const struct jwt_keyring *kr, const char *kid)
-{
-    for (size_t i = 0; i < kr->n; i++) {
-        if (strcmp(kr->keys[i].kid, kid) == 0)
-            return &kr->keys[i];
-    }
-    return NULL;
-}
-
 /* Verify under key, or under the key of kr that the header's kid names when kr is set. */
-static int jwt_verify(const struct jwt_keyring *kr, const unsigned char *key, size_t keylen,
+static int jwt_verify(const struct keyring *kr, const unsigned char *key, size_t keylen,
                       const char *token, long now, struct jwt_claims *claims, char *err,
                       size_t errlen)
 {
@@ -169,10 +154,10 @@ static int jwt_verify(const struct jwt_keyring *kr, const unsigned char *key, si
     rc = rc && !json_object_get(hdr, "crit");
     jkid = json_object_get(hdr, "kid");
     if (rc && jkid) {
-        rc =
-            json_is_string(jkid) && jwt_kid_valid(json_string_value(jkid), json_string_length(jkid))
-                ? 1
-                : -1;
+        rc = json_is_string(jkid) && keyring_kid_valid(json_string_value(jkid),
+                                                       json_string_length(jkid), JWT_KID_MAX)
+                 ? 1
+                 : -1;
         if (rc == 1)
             memcpy(kid, json_string_value(jkid), json_string_length(jkid) + 1);
     }
@@ -182,7 +167,7 @@ static int jwt_verify(const struct jwt_keyring *kr, const unsigned char *key, si
     if (rc < 0)
         return jwt_fail(JWT_EFORMAT, err, errlen, "token kid is not a key id");
     if (kr) {
-        const struct jwt_key *k = jwt_keyring_find(kr, kid);
+        const struct keyring_key *k = keyring_find(kr, kid, strlen(kid));
 
         if (!k)
             return jwt_fail(JWT_ESIG, err, errlen, "token key id is unknown");
@@ -244,7 +229,7 @@ int jwt_hs256_verify(const unsigned char *key, size_t keylen, const char *token,
     return jwt_verify(NULL, key, keylen, token, now, claims, err, errlen);
 }
 
-int jwt_keyring_verify(const struct jwt_keyring *kr, const char *token, long now,
+int jwt_keyring_verify(const struct keyring *kr, const char *token, long now,
                        struct jwt_claims *claims, char *err, size_t errlen)
 {
     if (!kr || kr->n == 0)
@@ -252,51 +237,9 @@ int jwt_keyring_verify(const struct jwt_keyring *kr, const char *token, long now
     return jwt_verify(kr, NULL, 0, token, now, claims, err, errlen);
 }
 
-int jwt_keyring_parse(const char *spec, struct jwt_keyring *kr, char *err, size_t errlen)
+int jwt_keyring_parse(const char *spec, struct keyring *kr, char *err, size_t errlen)
 {
-    const char *p = spec;
+    static const struct keyring_rules rules = {JWT_KID_MAX, JWT_SECRET_MAX, 1};
 
-    memset(kr, 0, sizeof(*kr));
-    while (p && *p) {
-        size_t item = strcspn(p, ",");
-        const char *colon = memchr(p, ':', item);
-        const char *secret = colon ? colon + 1 : p;
-        struct jwt_key *k;
-        long n;
-
-        if (kr->n == JWT_MAX_KEYS) {
-            snprintf(err, errlen, "more than %d keys", JWT_MAX_KEYS);
-            return -1;
-        }
-        k = &kr->keys[kr->n];
-        if (colon && !jwt_kid_valid(p, (size_t)(colon - p))) {
-            snprintf(err, errlen,
-                     "key %zu: expected kid:base64secret with a kid of 1-%d characters "
-                     "[A-Za-z0-9_-]",
-                     kr->n + 1, JWT_KID_MAX);
-            return -1;
-        }
-        if (colon)
-            memcpy(k->kid, p, (size_t)(colon - p));
-        if (jwt_keyring_find(kr, k->kid)) {
-            snprintf(err, errlen, "key %zu: kid '%s' given twice", kr->n + 1,
-                     k->kid[0] ? k->kid : "(none)");
-            return -1;
-        }
-        n = b64_decode(secret, item - (size_t)(secret - p), k->secret, sizeof(k->secret));
-        if (n < 16) {
-            snprintf(err, errlen, "key %zu: secret must be base64 of 16 to %d bytes", kr->n + 1,
-                     JWT_SECRET_MAX);
-            memset(kr, 0, sizeof(*kr));
-            return -1;
-        }
-        k->len = (size_t)n;
-        kr->n++;
-        p += item + (p[item] == ',');
-    }
-    if (kr->n == 0) {
-        snprintf(err, errlen, "no keys given");
-        return -1;
-    }
-    return 0;
+    return keyring_parse(spec, &rules, kr, err, errlen);
 }

@@ -13,11 +13,6 @@
 #define WTOKEN_MAC_B64        43 /* 32 bytes in base64url without padding */
 #define WTOKEN_VERSION_DIGITS 19 /* at most 19 digits always fit 64 bits */
 
-static int wtoken_kid_valid(const char *kid, size_t n)
-{
-    return n > 0 && n <= WTOKEN_KID_MAX && b64url_alphabet(kid, n);
-}
-
 int wtoken_tenant_valid(const char *tenant)
 {
     size_t n = tenant ? strlen(tenant) : 0;
@@ -33,57 +28,14 @@ int wtoken_tenant_valid(const char *tenant)
     return 1;
 }
 
-int wtoken_keyring_parse(const char *spec, struct wtoken_keyring *kr, char *err, size_t errlen)
+int wtoken_keyring_parse(const char *spec, struct keyring *kr, char *err, size_t errlen)
 {
-    const char *p = spec;
+    static const struct keyring_rules rules = {WTOKEN_KID_MAX, WTOKEN_SECRET_MAX, 0};
 
-    memset(kr, 0, sizeof(*kr));
-    while (p && *p) {
-        size_t item = strcspn(p, ",");
-        const char *colon = memchr(p, ':', item);
-        struct wtoken_key *k;
-        long n;
-
-        if (kr->n == WTOKEN_MAX_KEYS) {
-            snprintf(err, errlen, "more than %d keys", WTOKEN_MAX_KEYS);
-            return -1;
-        }
-        if (!colon || !wtoken_kid_valid(p, (size_t)(colon - p))) {
-            snprintf(err, errlen,
-                     "key %zu: expected kid:base64secret with a kid of 1-%d "
-                     "characters [A-Za-z0-9_-]",
-                     kr->n + 1, WTOKEN_KID_MAX);
-            return -1;
-        }
-        k = &kr->keys[kr->n];
-        memcpy(k->kid, p, (size_t)(colon - p));
-        n = b64_decode(colon + 1, item - (size_t)(colon - p) - 1, k->secret, sizeof(k->secret));
-        if (n < 16) {
-            snprintf(err, errlen, "key '%s': secret must be base64 of 16 to 64 bytes", k->kid);
-            return -1;
-        }
-        k->secret_len = (size_t)n;
-        kr->n++;
-        p += item + (p[item] == ',');
-    }
-    if (kr->n == 0) {
-        snprintf(err, errlen, "no keys given");
-        return -1;
-    }
-    return 0;
+    return keyring_parse(spec, &rules, kr, err, errlen);
 }
 
-static const struct wtoken_key *wtoken_find(const struct wtoken_keyring *kr, const char *kid,
-                                            size_t n)
-{
-    for (size_t i = 0; i < kr->n; i++) {
-        if (strlen(kr->keys[i].kid) == n && memcmp(kr->keys[i].kid, kid, n) == 0)
-            return &kr->keys[i];
-    }
-    return NULL;
-}
-
-static int wtoken_mac(const struct wtoken_key *k, const char *tenant, unsigned long version,
+static int wtoken_mac(const struct keyring_key *k, const char *tenant, unsigned long version,
                       char out[WTOKEN_MAC_B64 + 1])
 {
     unsigned char msg[128];
@@ -93,16 +45,15 @@ static int wtoken_mac(const struct wtoken_key *k, const char *tenant, unsigned l
 
     if (n < 0 || (size_t)n >= sizeof(msg))
         return -1;
-    if (!HMAC(EVP_sha256(), k->secret, (int)k->secret_len, msg, (size_t)n, mac, &maclen) ||
-        maclen != 32)
+    if (!HMAC(EVP_sha256(), k->secret, (int)k->len, msg, (size_t)n, mac, &maclen) || maclen != 32)
         return -1;
     return b64_encode(mac, 32, out, WTOKEN_MAC_B64 + 1, 1) == WTOKEN_MAC_B64 ? 0 : -1;
 }
 
-int wtoken_mint(const struct wtoken_keyring *kr, const char *kid, const char *tenant,
+int wtoken_mint(const struct keyring *kr, const char *kid, const char *tenant,
                 unsigned long version, char *out, size_t outlen)
 {
-    const struct wtoken_key *k = wtoken_find(kr, kid, strlen(kid));
+    const struct keyring_key *k = keyring_find(kr, kid, strlen(kid));
     char mac[WTOKEN_MAC_B64 + 1];
     int n;
 
@@ -113,11 +64,11 @@ int wtoken_mint(const struct wtoken_keyring *kr, const char *kid, const char *te
     return (n < 0 || (size_t)n >= outlen) ? -1 : 0;
 }
 
-int wtoken_verify(const struct wtoken_keyring *kr, const char *tenant, const char *token,
+int wtoken_verify(const struct keyring *kr, const char *tenant, const char *token,
                   unsigned long *version)
 {
-    static const struct wtoken_key dummy = {"", {0}, 32};
-    const struct wtoken_key *k;
+    static const struct keyring_key dummy = {"", {0}, 32};
+    const struct keyring_key *k;
     char expect[WTOKEN_MAC_B64 + 1];
     const char *dot1, *dot2, *given;
     char *end = NULL;
@@ -142,7 +93,7 @@ int wtoken_verify(const struct wtoken_keyring *kr, const char *tenant, const cha
     ver = strtoul(dot1 + 1, &end, 10);
     if (end != dot2 || ver == 0 || errno == ERANGE)
         return -1;
-    k = wtoken_find(kr, token, (size_t)(dot1 - token));
+    k = keyring_find(kr, token, (size_t)(dot1 - token));
     /* An unknown kid still costs one HMAC so that timing does not tell kids apart. */
     if (!k) {
         k = &dummy;
@@ -159,8 +110,8 @@ int wtoken_verify(const struct wtoken_keyring *kr, const char *tenant, const cha
     return 0;
 }
 
-int wtoken_verify_cached(struct wtoken_cache *cache, const struct wtoken_keyring *kr,
-                         const char *tenant, const char *token, unsigned long *version)
+int wtoken_verify_cached(struct wtoken_cache *cache, const struct keyring *kr, const char *tenant,
+                         const char *token, unsigned long *version)
 {
     unsigned h = 2166136261u; /* FNV-1a of the tenant picks the slot */
     struct wtoken_cache_slot *s;

@@ -18,7 +18,7 @@
 struct admin_tokens {
     rd_kafka_t *producer; /* borrowed */
     const char *topic;
-    const struct wtoken_keyring *keys;
+    const struct keyring *keys;
     const char *key_id;
 };
 

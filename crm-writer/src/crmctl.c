@@ -279,7 +279,7 @@ static int ctl_migrate(const struct ctl_cfg *cfg, int argc, char **argv)
 
 /* ---- tenant ---- */
 
-static int ctl_tokens(const struct ctl_cfg *cfg, struct wtoken_keyring *kr, struct admin_tokens *tk,
+static int ctl_tokens(const struct ctl_cfg *cfg, struct keyring *kr, struct admin_tokens *tk,
                       char *err, size_t errlen)
 {
     if (!cfg->webhook_keys[0] || !cfg->webhook_key_id[0]) {
@@ -326,7 +326,7 @@ static int ctl_tenant_install(const struct ctl_cfg *cfg, int argc, char **argv)
         {"--uis-api-key", NULL, 1, 0},
     };
     struct tenant_settings s;
-    struct wtoken_keyring kr;
+    struct keyring kr;
     struct admin_tokens tk = {0};
     json_t *file = NULL;
     const char *pos[1];
@@ -403,7 +403,7 @@ static int ctl_tenant_install(const struct ctl_cfg *cfg, int argc, char **argv)
 
 static int ctl_tenant_token(const struct ctl_cfg *cfg, int argc, char **argv)
 {
-    struct wtoken_keyring kr;
+    struct keyring kr;
     struct admin_tokens tk = {0};
     const char *pos[1];
     size_t npos;
@@ -771,7 +771,7 @@ static int ctl_popup_token(const struct ctl_cfg *cfg, int argc, char **argv)
     const char *pos[2];
     size_t npos;
     char err[512], token[1024];
-    static struct jwt_keyring keys;
+    static struct keyring keys;
     long long uid;
     PGconn *conn;
     int rc;

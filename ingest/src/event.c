@@ -1,6 +1,7 @@
 #include "event.h"
 
 #include "common/b64.h"
+#include "common/call_key.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,13 +86,7 @@ int event_write(const struct uis_event *ev, const char *tenant, const char *rece
 
 int event_key(const struct uis_event *ev, const char *tenant, char *out, size_t outlen)
 {
-    int n;
-
-    if (ev->from_number[0])
-        n = snprintf(out, outlen, "%s:%s", tenant, ev->from_number);
-    else
-        n = snprintf(out, outlen, "%s:call:%s", tenant, ev->call_id);
-    return (n < 0 || (size_t)n >= outlen) ? -1 : 0;
+    return call_key_format(out, outlen, tenant, ev->from_number, ev->call_id);
 }
 
 const char *event_ce_type(const struct uis_event *ev)

@@ -38,7 +38,7 @@ struct ingest_cfg {
     const char *webhook_keys;
     long linger_ms;
     const char *compression;
-    struct wtoken_keyring keys; /* parsed from webhook_keys */
+    struct keyring keys; /* parsed from webhook_keys */
 };
 
 static const struct cfg_var ingest_vars[] = {

@@ -24,7 +24,7 @@ struct webhook {
     struct webhook_cfg cfg;
     struct MHD_Daemon *daemon;
     rd_kafka_t *producer;
-    const struct wtoken_keyring *keys;
+    const struct keyring *keys;
     struct token_map *tokens;
     struct webhook_metrics *mx;
     /* One thread (webhook_run's caller) runs libmicrohttpd's handlers and the delivery
@@ -515,7 +515,7 @@ static void wh_unwatch(struct webhook *wh)
 }
 
 struct webhook *webhook_start(const struct webhook_cfg *cfg, rd_kafka_t *producer,
-                              const struct wtoken_keyring *keys, struct token_map *tokens,
+                              const struct keyring *keys, struct token_map *tokens,
                               struct webhook_metrics *mx, char *err, size_t errlen)
 {
     struct webhook *wh = calloc(1, sizeof(*wh));

@@ -43,7 +43,7 @@ struct webhook;
  * polled by webhook_run only: every function here runs on the one thread that calls
  * webhook_run. Returns NULL with the reason in err. */
 struct webhook *webhook_start(const struct webhook_cfg *cfg, rd_kafka_t *producer,
-                              const struct wtoken_keyring *keys, struct token_map *tokens,
+                              const struct keyring *keys, struct token_map *tokens,
                               struct webhook_metrics *mx, char *err, size_t errlen);
 
 /* One iteration of the server's loop: wait up to timeout_ms for HTTP traffic or delivery

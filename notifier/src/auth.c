@@ -39,7 +39,7 @@ enum auth_source auth_pick(const char *authorization, const char *cookie, const 
     return AUTH_NONE;
 }
 
-int auth_verify(const struct jwt_keyring *keys, const char *token, size_t len, long now,
+int auth_verify(const struct keyring *keys, const char *token, size_t len, long now,
                 struct auth_user *who, char *err, size_t errlen)
 {
     char buf[AUTH_TOKEN_MAX];

@@ -27,7 +27,7 @@ enum auth_source auth_pick(const char *authorization, const char *cookie, const 
 /* Verify token (len bytes) under the key of keys its kid names at now. The sub claim must be a
  * decimal user id. Returns 0 and fills who, or -1 with a lowercase reason in err that is safe to
  * show the client (it never echoes the token). */
-int auth_verify(const struct jwt_keyring *keys, const char *token, size_t len, long now,
+int auth_verify(const struct keyring *keys, const char *token, size_t len, long now,
                 struct auth_user *who, char *err, size_t errlen);
 
 /* The routing key "tenant\x1fuser" the hub files users under; returns its length or -1. */

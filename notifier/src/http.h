@@ -9,18 +9,18 @@
 
 struct hub;
 struct calls;
-struct jwt_keyring;
+struct keyring;
 struct hub_ops;
 struct http;
 
 struct http_cfg {
     const char *addr;
     unsigned port;
-    const struct jwt_keyring *keys; /* popup token keys; kept by the caller */
-    const char *cors;               /* cors.h: "", "*" or a list of origins */
-    unsigned conn_limit;            /* sockets the library accepts (above the hub's stream limit, so
-                                       refusals can still be answered) */
-    unsigned per_ip_limit;          /* connections from one address, 0: no limit */
+    const struct keyring *keys; /* popup token keys; kept by the caller */
+    const char *cors;           /* cors.h: "", "*" or a list of origins */
+    unsigned conn_limit;        /* sockets the library accepts (above the hub's stream limit, so
+                                   refusals can still be answered) */
+    unsigned per_ip_limit;      /* connections from one address, 0: no limit */
     unsigned idle_timeout_s;
     size_t conn_memory; /* per-connection buffer pool */
     long retry_after_s;

@@ -48,7 +48,7 @@ struct notifier_cfg {
     const char *topic_call_requests;
     long calls_in_flight;
     long calls_in_flight_s;
-    struct jwt_keyring keys; /* parsed from jwt_secret */
+    struct keyring keys; /* parsed from jwt_secret */
 };
 
 #define NCFG(f) offsetof(struct notifier_cfg, f)

@@ -28,11 +28,11 @@ static int popup_word(const json_t *v, const char *const *words, int nwords)
 int popup_parse(const char *buf, size_t len, struct popup_msg *out, char *err, size_t errlen)
 {
     static const char *const actions[] = {"show", "update", "close"};
-    static const char *const states[] = {"ringing", "in_call", "closed"};
     json_error_t jerr;
     json_t *root;
     const json_t *uid;
-    int a, s;
+    enum popup_state s;
+    int a;
 
     memset(out, 0, sizeof(*out));
     root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -55,16 +55,16 @@ int popup_parse(const char *buf, size_t len, struct popup_msg *out, char *err, s
     }
     snprintf(out->user, sizeof(out->user), "%" JSON_INTEGER_FORMAT, json_integer_value(uid));
     a = popup_word(json_object_get(root, "action"), actions, 3);
-    s = popup_word(json_object_get(root, "state"), states, 3);
-    if (a < 0 || s < 0) {
+    s = popup_state_parse(json_string_value(json_object_get(root, "state")));
+    if (a < 0 || s == POPUP_STATE_NONE) {
         json_decref(root);
         return popup_fail(out, err, errlen,
                           a < 0 ? "action is not show, update or close"
                                 : "state is not ringing, in_call or closed");
     }
     out->action = (enum popup_action)a;
-    out->state = (enum popup_state)(s + 1);
-    if ((out->action == POPUP_CLOSE) != (out->state == POPUP_CLOSED)) {
+    out->state = s;
+    if ((out->action == POPUP_CLOSE) != (out->state == POPUP_STATE_CLOSED)) {
         json_decref(root);
         return popup_fail(out, err, errlen,
                           "action and state disagree (close goes with closed, only close)");
@@ -96,17 +96,4 @@ enum popup_verdict popup_judge(unsigned seen, enum popup_state cur, enum popup_a
     if (seen && state < cur)
         return POPUP_STALE;
     return POPUP_ACCEPT;
-}
-
-const char *popup_state_name(enum popup_state s)
-{
-    switch (s) {
-    case POPUP_RINGING:
-        return "ringing";
-    case POPUP_IN_CALL:
-        return "in_call";
-    case POPUP_CLOSED:
-        return "closed";
-    }
-    return "unknown";
 }

@@ -5,13 +5,13 @@
 
 #include <stddef.h>
 
+#include "common/popup_state.h"
+
 #define POPUP_ID_MAX     256
 #define POPUP_TENANT_MAX 128
 #define POPUP_USER_MAX   24
 
 enum popup_action { POPUP_SHOW, POPUP_UPDATE, POPUP_CLOSE };
-/* Ranks: a popup moves only forward, ringing < in_call < closed. */
-enum popup_state { POPUP_RINGING = 1, POPUP_IN_CALL = 2, POPUP_CLOSED = 3 };
 
 struct popup_msg {
     char popup_id[POPUP_ID_MAX];
@@ -42,7 +42,5 @@ enum popup_verdict popup_judge(unsigned seen, enum popup_state cur, enum popup_a
 
 /* The bit popup_judge tests for (action, state). */
 unsigned popup_seen_bit(enum popup_action action, enum popup_state state);
-
-const char *popup_state_name(enum popup_state s);
 
 #endif

@@ -149,12 +149,12 @@ int replay_offer(struct replay_user *u, const struct popup_msg *m, const struct 
 {
     struct replay_popup *p = replay_find_popup(u, m->popup_id);
     enum popup_verdict v =
-        popup_judge(p ? p->seen : 0, p ? p->cur : POPUP_RINGING, m->action, m->state);
+        popup_judge(p ? p->seen : 0, p ? p->cur : POPUP_STATE_RINGING, m->action, m->state);
     char *json = NULL;
 
     if (v != POPUP_ACCEPT)
         return (int)v;
-    if (m->state != POPUP_CLOSED) {
+    if (m->state != POPUP_STATE_CLOSED) {
         json = strdup(m->json);
         if (!json)
             return -1;

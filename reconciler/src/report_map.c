@@ -1,5 +1,6 @@
 #include "report_map.h"
 
+#include "common/call_key.h"
 #include "common/ids.h"
 #include "common/phone.h"
 
@@ -153,7 +154,6 @@ static int rm_emit(struct rm_ctx *x, const char *state, const char *leg, const c
     struct rm_event *e;
     int64_t us;
     size_t k = 0;
-    int n;
 
     if (x->n >= x->max || x->to_utc(x->time_ctx, at_local, &us) < 0) {
         json_decref(urls);
@@ -169,9 +169,7 @@ static int rm_emit(struct rm_ctx *x, const char *state, const char *leg, const c
         json_decref(urls);
         return -1;
     }
-    n = x->from[0] ? snprintf(e->key, sizeof(e->key), "%s:%s", x->tenant, x->from)
-                   : snprintf(e->key, sizeof(e->key), "%s:call:%s", x->tenant, c->call_id);
-    if (n < 0 || (size_t)n >= sizeof(e->key)) {
+    if (call_key_format(e->key, sizeof(e->key), x->tenant, x->from, c->call_id) < 0) {
         json_decref(urls);
         return -1;
     }

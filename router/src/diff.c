@@ -18,21 +18,6 @@ void rt_msgs_clear(struct rt_msgs *m)
     memset(m, 0, sizeof(*m));
 }
 
-const char *rt_popup_state_name(enum rt_popup_state s)
-{
-    switch (s) {
-    case RT_POPUP_RINGING:
-        return "ringing";
-    case RT_POPUP_IN_CALL:
-        return "in_call";
-    case RT_POPUP_CLOSED:
-        return "closed";
-    case RT_POPUP_NONE:
-        break;
-    }
-    return "none";
-}
-
 /* Append a message; value is stolen (decref'd in every case). */
 static int rt_msgs_add(struct rt_msgs *m, enum rt_topic topic, const char *key, const char *id,
                        const char *ce_type, json_t *value)
@@ -246,24 +231,24 @@ static json_t *rt_user_json(const struct rt_tenant *t, int64_t id)
 
 static int rt_emit_popup(struct rt_msgs *out, const struct rt_facts *f, const struct rt_event *ev,
                          const struct rt_tenant *t, const struct rt_party *cp,
-                         const struct rt_outcome *o, int64_t user, enum rt_popup_state from,
-                         enum rt_popup_state to)
+                         const struct rt_outcome *o, int64_t user, enum popup_state from,
+                         enum popup_state to)
 {
-    const char *action = from == RT_POPUP_NONE   ? "show"
-                         : to == RT_POPUP_CLOSED ? "close"
-                                                 : "update";
+    const char *action = from == POPUP_STATE_NONE   ? "show"
+                         : to == POPUP_STATE_CLOSED ? "close"
+                                                    : "update";
     char popup_id[160], msg_id[176], key[160], ce_type[48];
     json_t *msg;
     int known = f->caller[0] && cp->found;
 
     snprintf(popup_id, sizeof(popup_id), "%s:%s:%lld", ev->tenant, ev->call_id, (long long)user);
-    snprintf(msg_id, sizeof(msg_id), "%s:%s", popup_id, rt_popup_state_name(to));
+    snprintf(msg_id, sizeof(msg_id), "%s:%s", popup_id, popup_state_name(to));
     snprintf(key, sizeof(key), "%s:%s", ev->tenant, ev->call_id);
     snprintf(ce_type, sizeof(ce_type), "ru.crm.popup.%s", action);
     msg = json_pack(
         "{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o}",
         "popup_id", popup_id, "tenant", ev->tenant, "user_id", (json_int_t)user, "call_id",
-        ev->call_id, "action", action, "state", rt_popup_state_name(to), "event_id", ev->event_id,
+        ev->call_id, "action", action, "state", popup_state_name(to), "event_id", ev->event_id,
         "caller", rt_number_json(f->caller), "virtual_number", rt_number_json(f->virt),
         "counterparty",
         known ? json_pack("{s:I, s:s}", "id", (json_int_t)cp->id, "name", cp->name ? cp->name : "")
@@ -300,10 +285,10 @@ static int rt_diff_popups(struct rt_facts *f, const struct rt_event *ev, const s
         j += b <= a;
     }
     for (size_t i = 0; rc == 0 && i < k; i++) {
-        enum rt_popup_state sent = rt_facts_sent(f, users[i]);
-        enum rt_popup_state want = rt_outcome_popup(o, users[i], sent);
+        enum popup_state sent = rt_facts_sent(f, users[i]);
+        enum popup_state want = rt_outcome_popup(o, users[i], sent);
 
-        if (want <= sent || (sent == RT_POPUP_NONE && want == RT_POPUP_CLOSED))
+        if (want <= sent || (sent == POPUP_STATE_NONE && want == POPUP_STATE_CLOSED))
             continue;
         rc = rt_emit_popup(out, f, ev, t, cp, o, users[i], sent, want);
         if (rc == 0)
@@ -377,7 +362,7 @@ int rt_step(struct rt_facts *facts, const struct rt_event *ev, const char *in_ke
 int rt_facts_popup_open(const struct rt_facts *f)
 {
     for (size_t i = 0; i < f->n_sent; i++) {
-        if (f->sent[i].state == RT_POPUP_RINGING || f->sent[i].state == RT_POPUP_IN_CALL)
+        if (f->sent[i].state == POPUP_STATE_RINGING || f->sent[i].state == POPUP_STATE_IN_CALL)
             return 1;
     }
     return 0;

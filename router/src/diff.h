@@ -54,7 +54,4 @@ int rt_quiet_step(struct rt_facts *facts, const char *tenant, const char *call_i
 /* 1 when some user's popup of the call is still ringing or in call. */
 int rt_facts_popup_open(const struct rt_facts *f);
 
-/* "show", "update", "close" / "ringing", "in_call", "closed". */
-const char *rt_popup_state_name(enum rt_popup_state s);
-
 #endif

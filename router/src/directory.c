@@ -79,15 +79,17 @@ static int rt_tenant_load(PGconn *conn, const char *tenant, struct rt_tenant *t,
         PQclear(res);
         return 1;
     }
-    t->notify_responsible_only = rt_bool(res, 0, PQfnumber(res, "notify_responsible_only"));
-    t->create_contact_on_call = rt_bool(res, 0, PQfnumber(res, "create_contact_on_call"));
-    t->add_call_to_last_active_deal =
+    t->settings.notify_responsible_only =
+        rt_bool(res, 0, PQfnumber(res, "notify_responsible_only"));
+    t->settings.create_contact_on_call = rt_bool(res, 0, PQfnumber(res, "create_contact_on_call"));
+    t->settings.add_call_to_last_active_deal =
         rt_bool(res, 0, PQfnumber(res, "add_call_to_last_active_deal"));
-    t->create_missed_call_task = rt_bool(res, 0, PQfnumber(res, "create_missed_call_task"));
-    t->unknown_to_fixed_counterparty =
+    t->settings.create_missed_call_task =
+        rt_bool(res, 0, PQfnumber(res, "create_missed_call_task"));
+    t->settings.unknown_to_fixed_counterparty =
         rt_bool(res, 0, PQfnumber(res, "unknown_to_fixed_counterparty"));
-    t->fixed_counterparty_id = rt_int8(res, 0, PQfnumber(res, "fixed_counterparty_id"));
-    t->settings_version = rt_int8(res, 0, PQfnumber(res, "settings_version"));
+    t->settings.fixed_counterparty_id = rt_int8(res, 0, PQfnumber(res, "fixed_counterparty_id"));
+    t->settings.version = rt_int8(res, 0, PQfnumber(res, "settings_version"));
     PQclear(res);
 
     res = rt_query1(conn, "SELECT id, name FROM users WHERE tenant_id = $1", tenant, "users", err,
@@ -201,7 +203,7 @@ int rt_directory_tenant(struct rt_directory *d, PGconn *conn, const char *tenant
 
         if (!res)
             return -1;
-        if (PQntuples(res) == 1 && rt_int8(res, 0, 0) == e->t.settings_version) {
+        if (PQntuples(res) == 1 && rt_int8(res, 0, 0) == e->t.settings.version) {
             PQclear(res);
             e->checked_us = now;
             *out = &e->t;

@@ -154,13 +154,7 @@ int rt_pin_settle(struct rt_pin *p, const struct rt_tenant *t, const struct rt_p
         return 0;
     memset(&head, 0, sizeof(head));
     head.set = 1;
-    head.settings_version = t->settings_version;
-    head.notify_responsible_only = t->notify_responsible_only;
-    head.create_contact_on_call = t->create_contact_on_call;
-    head.add_call_to_last_active_deal = t->add_call_to_last_active_deal;
-    head.create_missed_call_task = t->create_missed_call_task;
-    head.unknown_to_fixed_counterparty = t->unknown_to_fixed_counterparty;
-    head.fixed_counterparty_id = t->fixed_counterparty_id;
+    head.settings = t->settings;
     head.n_employees = t->n_employees;
     head.employees = t->employees;
     if (cp && cp->found) {
@@ -181,13 +175,7 @@ void rt_pin_view(const struct rt_pin *p, const struct rt_tenant *t, struct rt_te
     memset(cv, 0, sizeof(*cv));
     if (!p->set)
         return;
-    tv->settings_version = p->settings_version;
-    tv->notify_responsible_only = p->notify_responsible_only;
-    tv->create_contact_on_call = p->create_contact_on_call;
-    tv->add_call_to_last_active_deal = p->add_call_to_last_active_deal;
-    tv->create_missed_call_task = p->create_missed_call_task;
-    tv->unknown_to_fixed_counterparty = p->unknown_to_fixed_counterparty;
-    tv->fixed_counterparty_id = p->fixed_counterparty_id;
+    tv->settings = p->settings;
     tv->n_employees = p->n_employees;
     tv->employees = p->employees;
     tv->n_exts = p->n_ext_users;
@@ -276,15 +264,15 @@ static size_t rt_sent_find(const struct rt_facts *f, int64_t user_id, int *found
     return lo;
 }
 
-enum rt_popup_state rt_facts_sent(const struct rt_facts *f, int64_t user_id)
+enum popup_state rt_facts_sent(const struct rt_facts *f, int64_t user_id)
 {
     int found;
     size_t i = rt_sent_find(f, user_id, &found);
 
-    return found ? f->sent[i].state : RT_POPUP_NONE;
+    return found ? f->sent[i].state : POPUP_STATE_NONE;
 }
 
-int rt_facts_set_sent(struct rt_facts *f, int64_t user_id, enum rt_popup_state state)
+int rt_facts_set_sent(struct rt_facts *f, int64_t user_id, enum popup_state state)
 {
     int found;
     size_t i = rt_sent_find(f, user_id, &found);
@@ -295,7 +283,7 @@ int rt_facts_set_sent(struct rt_facts *f, int64_t user_id, enum rt_popup_state s
             f->sent[i].state = state;
         return 0;
     }
-    if (state == RT_POPUP_NONE)
+    if (state == POPUP_STATE_NONE)
         return 0;
     grown = realloc(f->sent, (f->n_sent + 1) * sizeof(*f->sent));
     if (!grown)
@@ -491,14 +479,15 @@ static json_t *rt_pin_to_json(const struct rt_pin *p)
                          p->cp_name ? p->cp_name : "", "responsible", (json_int_t)p->cp_responsible,
                          "deal_id", (json_int_t)p->cp_deal_id, "deal_title", p->deal_title)
              : json_null();
-    return json_pack(
-        "{s:I, s:b, s:b, s:b, s:b, s:b, s:I, s:o, s:o, s:o}", "settings_version",
-        (json_int_t)p->settings_version, "notify_responsible_only", p->notify_responsible_only,
-        "create_contact_on_call", p->create_contact_on_call, "add_call_to_last_active_deal",
-        p->add_call_to_last_active_deal, "create_missed_call_task", p->create_missed_call_task,
-        "unknown_to_fixed_counterparty", p->unknown_to_fixed_counterparty, "fixed_counterparty_id",
-        (json_int_t)p->fixed_counterparty_id, "employees", emp, "counterparty", cp, "ext_users",
-        exts);
+    return json_pack("{s:I, s:b, s:b, s:b, s:b, s:b, s:I, s:o, s:o, s:o}", "settings_version",
+                     (json_int_t)p->settings.version, "notify_responsible_only",
+                     p->settings.notify_responsible_only, "create_contact_on_call",
+                     p->settings.create_contact_on_call, "add_call_to_last_active_deal",
+                     p->settings.add_call_to_last_active_deal, "create_missed_call_task",
+                     p->settings.create_missed_call_task, "unknown_to_fixed_counterparty",
+                     p->settings.unknown_to_fixed_counterparty, "fixed_counterparty_id",
+                     (json_int_t)p->settings.fixed_counterparty_id, "employees", emp,
+                     "counterparty", cp, "ext_users", exts);
 fail:
     json_decref(emp);
     json_decref(exts);
@@ -524,15 +513,17 @@ static int rt_pin_parse(json_t *j, struct rt_pin *p, char *err, size_t errlen)
         return -1;
     }
     p->set = 1;
-    p->settings_version = rt_json_int(j, "settings_version", 0);
-    p->notify_responsible_only = json_is_true(json_object_get(j, "notify_responsible_only"));
-    p->create_contact_on_call = json_is_true(json_object_get(j, "create_contact_on_call"));
-    p->add_call_to_last_active_deal =
+    p->settings.version = rt_json_int(j, "settings_version", 0);
+    p->settings.notify_responsible_only =
+        json_is_true(json_object_get(j, "notify_responsible_only"));
+    p->settings.create_contact_on_call = json_is_true(json_object_get(j, "create_contact_on_call"));
+    p->settings.add_call_to_last_active_deal =
         json_is_true(json_object_get(j, "add_call_to_last_active_deal"));
-    p->create_missed_call_task = json_is_true(json_object_get(j, "create_missed_call_task"));
-    p->unknown_to_fixed_counterparty =
+    p->settings.create_missed_call_task =
+        json_is_true(json_object_get(j, "create_missed_call_task"));
+    p->settings.unknown_to_fixed_counterparty =
         json_is_true(json_object_get(j, "unknown_to_fixed_counterparty"));
-    p->fixed_counterparty_id = rt_json_int(j, "fixed_counterparty_id", 0);
+    p->settings.fixed_counterparty_id = rt_json_int(j, "fixed_counterparty_id", 0);
     p->employees = calloc(json_array_size(emp) + 1, sizeof(*p->employees));
     if (!p->employees)
         goto oom;
@@ -704,15 +695,15 @@ static int rt_facts_parse(json_t *j, struct rt_facts *f, char *err, size_t errle
     }
     json_object_foreach(sent, key, v)
     {
-        enum rt_popup_state st = RT_POPUP_NONE;
+        enum popup_state st = POPUP_STATE_NONE;
         char *end;
         long long uid = strtoll(key, &end, 10);
 
-        for (int s = 1; s <= RT_POPUP_CLOSED; s++) {
+        for (int s = 1; s <= POPUP_STATE_CLOSED; s++) {
             if (json_is_string(v) && strcmp(json_string_value(v), rt_popup_names[s]) == 0)
-                st = (enum rt_popup_state)s;
+                st = (enum popup_state)s;
         }
-        if (*end || uid <= 0 || st == RT_POPUP_NONE || rt_facts_set_sent(f, uid, st) < 0) {
+        if (*end || uid <= 0 || st == POPUP_STATE_NONE || rt_facts_set_sent(f, uid, st) < 0) {
             snprintf(err, errlen, "facts.sent: bad entry for user %s", key);
             return -1;
         }

@@ -12,12 +12,12 @@
 
 #include <jansson.h>
 
+#include "common/popup_state.h"
+
 #include "event.h"
 #include "tenant.h"
 
 /* A user's popup for the call only moves forward along this order. */
-enum rt_popup_state { RT_POPUP_NONE = 0, RT_POPUP_RINGING, RT_POPUP_IN_CALL, RT_POPUP_CLOSED };
-
 /* What the call's first decision saw, pinned so that later events of the same call are decided
  * against the same world (docs/decisions.md "One call, one truth"): the tenant's settings and
  * employees, the counterparty found for the caller (a counterparty this very call creates, or
@@ -25,13 +25,7 @@ enum rt_popup_state { RT_POPUP_NONE = 0, RT_POPUP_RINGING, RT_POPUP_IN_CALL, RT_
  * user as it stood when the extension first appeared in the call. Merging keeps dst's pin. */
 struct rt_pin {
     int set;
-    int64_t settings_version;
-    int notify_responsible_only;
-    int create_contact_on_call;
-    int add_call_to_last_active_deal;
-    int create_missed_call_task;
-    int unknown_to_fixed_counterparty;
-    int64_t fixed_counterparty_id;
+    struct rt_settings settings;
     size_t n_employees;
     int64_t *employees; /* owned, in order */
     int cp_found;
@@ -46,7 +40,7 @@ struct rt_pin {
 
 struct rt_sent {
     int64_t user_id;
-    enum rt_popup_state state;
+    enum popup_state state;
 };
 
 struct rt_facts {
@@ -93,11 +87,11 @@ int rt_facts_merge(struct rt_facts *dst, const struct rt_facts *src);
 /* dst := dst ⊔ facts(ev). */
 int rt_facts_add_event(struct rt_facts *dst, const struct rt_event *ev);
 
-/* The popup state user has been sent (RT_POPUP_NONE when none). */
-enum rt_popup_state rt_facts_sent(const struct rt_facts *f, int64_t user_id);
+/* The popup state user has been sent (POPUP_STATE_NONE when none). */
+enum popup_state rt_facts_sent(const struct rt_facts *f, int64_t user_id);
 
 /* Record that user was sent state (kept only when it moves forward). Returns 0 or -1. */
-int rt_facts_set_sent(struct rt_facts *f, int64_t user_id, enum rt_popup_state state);
+int rt_facts_set_sent(struct rt_facts *f, int64_t user_id, enum popup_state state);
 
 /* Pin the call's first decision: t's settings and employees and the counterparty cp (NULL or
  * not found: none). No-op when already set. Returns 0 or -1 (out of memory). */

@@ -12,7 +12,7 @@ void rt_outcome_clear(struct rt_outcome *o)
 }
 
 /* Add user with state; a user named twice keeps the furthest state. */
-static int rt_outcome_put(struct rt_outcome *o, int64_t user_id, enum rt_popup_state state)
+static int rt_outcome_put(struct rt_outcome *o, int64_t user_id, enum popup_state state)
 {
     size_t i = 0;
     struct rt_sent *grown;
@@ -37,14 +37,14 @@ static int rt_outcome_put(struct rt_outcome *o, int64_t user_id, enum rt_popup_s
     return 0;
 }
 
-enum rt_popup_state rt_outcome_popup(const struct rt_outcome *o, int64_t user_id,
-                                     enum rt_popup_state sent)
+enum popup_state rt_outcome_popup(const struct rt_outcome *o, int64_t user_id,
+                                  enum popup_state sent)
 {
     for (size_t i = 0; i < o->n_popups; i++) {
         if (o->popups[i].user_id == user_id)
             return o->popups[i].state;
     }
-    return o->others == RT_POPUP_NONE ? sent : o->others;
+    return o->others == POPUP_STATE_NONE ? sent : o->others;
 }
 
 /* Popup targets of one ringing leg (ext "" for a leg without extension), SPEC §4 1-3. */
@@ -53,13 +53,13 @@ static int rt_leg_targets(const struct rt_tenant *t, const struct rt_party *cp, 
 {
     int64_t user;
 
-    if (t->notify_responsible_only && cp->found && cp->responsible)
-        return rt_outcome_put(o, cp->responsible, RT_POPUP_RINGING);
+    if (t->settings.notify_responsible_only && cp->found && cp->responsible)
+        return rt_outcome_put(o, cp->responsible, POPUP_STATE_RINGING);
     user = rt_tenant_ext_user(t, ext);
     if (user)
-        return rt_outcome_put(o, user, RT_POPUP_RINGING);
+        return rt_outcome_put(o, user, POPUP_STATE_RINGING);
     for (size_t i = 0; i < t->n_employees; i++) {
-        if (rt_outcome_put(o, t->employees[i], RT_POPUP_RINGING) < 0)
+        if (rt_outcome_put(o, t->employees[i], POPUP_STATE_RINGING) < 0)
             return -1;
     }
     return 0;
@@ -73,14 +73,14 @@ static int rt_decide_popups(const struct rt_facts *f, const struct rt_tenant *t,
      * closes for good too: a notification after it (a late recording) completes the contact
      * but shows nobody a popup for a call that went silent. */
     if (rt_facts_ended_us(f) || f->late || f->quiet_us) {
-        o->others = RT_POPUP_CLOSED;
+        o->others = POPUP_STATE_CLOSED;
         return 0;
     }
     if (f->answered_us) {
-        o->others = RT_POPUP_CLOSED;
-        return rt_outcome_put(o, o->answered_by, RT_POPUP_IN_CALL);
+        o->others = POPUP_STATE_CLOSED;
+        return rt_outcome_put(o, o->answered_by, POPUP_STATE_IN_CALL);
     }
-    o->others = RT_POPUP_NONE;
+    o->others = POPUP_STATE_NONE;
     if (!f->ringing_us || f->out) /* an outgoing call rings the client, not the CRM */
         return 0;
     if (f->ring_noext && rt_leg_targets(t, cp, "", o) < 0)
@@ -112,8 +112,8 @@ static void rt_decide_counterparty(const struct rt_facts *f, const struct rt_ten
                                    const struct rt_party *cp, struct rt_outcome *o)
 {
     /* Guide §2.2.5: the fixed counterparty acts only with contacts on and an id set. */
-    int fixed = t->unknown_to_fixed_counterparty && t->fixed_counterparty_id > 0 &&
-                t->create_contact_on_call;
+    int fixed = t->settings.unknown_to_fixed_counterparty &&
+                t->settings.fixed_counterparty_id > 0 && t->settings.create_contact_on_call;
 
     memset(&o->cp, 0, sizeof(o->cp));
     if (f->caller[0] && cp->found) {
@@ -121,7 +121,7 @@ static void rt_decide_counterparty(const struct rt_facts *f, const struct rt_ten
         o->cp.id = cp->id;
     } else if (fixed) {
         o->cp.mode = RT_CP_FIXED;
-        o->cp.id = t->fixed_counterparty_id;
+        o->cp.id = t->settings.fixed_counterparty_id;
     } else if (f->caller[0]) {
         o->cp.mode = RT_CP_CREATE;
         o->cp.responsible = rt_create_responsible(f, t, o->answered_by);
@@ -151,8 +151,8 @@ int rt_decide(const struct rt_facts *f, const struct rt_tenant *t, const struct 
         o->answered_by = rt_outgoing_caller(f, t);
     rt_decide_counterparty(f, t, cp, o);
     existing = o->cp.mode == RT_CP_EXISTING;
-    o->contact = t->create_contact_on_call;
-    if (t->add_call_to_last_active_deal && f->hangup_us) {
+    o->contact = t->settings.create_contact_on_call;
+    if (t->settings.add_call_to_last_active_deal && f->hangup_us) {
         if (existing && cp->deal_id) {
             o->history = 1;
             o->deal_id = cp->deal_id;
@@ -162,11 +162,11 @@ int rt_decide(const struct rt_facts *f, const struct rt_tenant *t, const struct 
     }
     /* A missed call is one that ended without a talk (rt_facts_state): a MISSED beside an
      * ANSWERED or a recording is a contradiction, never a task. */
-    if (t->create_missed_call_task && strcmp(o->state, "missed") == 0 && !f->out) {
+    if (t->settings.create_missed_call_task && strcmp(o->state, "missed") == 0 && !f->out) {
         o->task = 1;
         o->assignee = existing && cp->responsible ? cp->responsible : rt_tenant_first_employee(t);
         o->task_cp = o->cp;
-        if (!t->create_contact_on_call && o->task_cp.mode != RT_CP_EXISTING)
+        if (!t->settings.create_contact_on_call && o->task_cp.mode != RT_CP_EXISTING)
             memset(&o->task_cp, 0, sizeof(o->task_cp)); /* RT_CP_NONE */
     }
     if (rt_decide_popups(f, t, cp, o) < 0) {

@@ -22,9 +22,9 @@ struct rt_outcome {
     /* Desired popup state of the users the rules name, sorted by user id (owned). */
     size_t n_popups;
     struct rt_sent *popups;
-    /* Every other user who was sent a popup: RT_POPUP_NONE leaves it as it is, RT_POPUP_CLOSED
-     * closes it. */
-    enum rt_popup_state others;
+    /* Every other user who was sent a popup: POPUP_STATE_NONE leaves it as it is,
+     * POPUP_STATE_CLOSED closes it. */
+    enum popup_state others;
     int contact;         /* a contact document is wanted */
     const char *state;   /* contact state: "ringing" ... (static) */
     int64_t answered_by; /* extension user of the answer, 0: none */
@@ -47,7 +47,7 @@ int rt_decide(const struct rt_facts *f, const struct rt_tenant *t, const struct 
 void rt_outcome_clear(struct rt_outcome *o);
 
 /* The desired state of user (listed or others), given what was sent. */
-enum rt_popup_state rt_outcome_popup(const struct rt_outcome *o, int64_t user_id,
-                                     enum rt_popup_state sent);
+enum popup_state rt_outcome_popup(const struct rt_outcome *o, int64_t user_id,
+                                  enum popup_state sent);
 
 #endif

@@ -19,15 +19,20 @@ struct rt_ext {
     int64_t user_id;
 };
 
-struct rt_tenant {
-    char id[RT_TENANT_LEN];
-    int64_t settings_version;
+/* The tenant's plugin settings the rules read (a call pins them at its first decision). */
+struct rt_settings {
+    int64_t version; /* tenants.settings_version */
     int notify_responsible_only;
     int create_contact_on_call;
     int add_call_to_last_active_deal;
     int create_missed_call_task;
     int unknown_to_fixed_counterparty;
     int64_t fixed_counterparty_id; /* 0: not set */
+};
+
+struct rt_tenant {
+    char id[RT_TENANT_LEN];
+    struct rt_settings settings;
     size_t n_users;
     struct rt_user *users; /* sorted by id */
     size_t n_employees;

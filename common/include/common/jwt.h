@@ -8,10 +8,11 @@
 
 #include <stddef.h>
 
+#include "common/keyring.h"
+
 #define JWT_TENANT_MAX 128
 #define JWT_SUB_MAX    128
 #define JWT_KID_MAX    32
-#define JWT_MAX_KEYS   8
 #define JWT_SECRET_MAX 128
 
 /* Verified claims; plain buffers, nothing to free. */
@@ -25,17 +26,6 @@ struct jwt_claims {
 
 /* Signing and verification keys: the first signs, every one verifies the tokens whose kid
  * names it; the one key without a kid (if any) verifies tokens without one. */
-struct jwt_key {
-    char kid[JWT_KID_MAX + 1];
-    unsigned char secret[JWT_SECRET_MAX];
-    size_t len;
-};
-
-struct jwt_keyring {
-    size_t n;
-    struct jwt_key keys[JWT_MAX_KEYS];
-};
-
 enum jwt_error {
     JWT_OK = 0,
     JWT_EINVAL = -1,   /* bad arguments or out buffer too small */
@@ -64,16 +54,16 @@ int jwt_hs256_verify(const unsigned char *key, size_t keylen, const char *token,
  * [A-Za-z0-9_-], secrets of 16 to JWT_SECRET_MAX bytes); an item without "kid:" is the one
  * key without a kid (so a plain base64 secret, the old form, still works). Returns 0, or -1
  * with the reason in err (never quoting a secret). */
-int jwt_keyring_parse(const char *spec, struct jwt_keyring *kr, char *err, size_t errlen);
+int jwt_keyring_parse(const char *spec, struct keyring *kr, char *err, size_t errlen);
 
 /* Sign with the first key of kr, its kid in the header; gen > 0 adds the gen claim. Returns
  * the token length (> 0) or a negative enum jwt_error. */
-int jwt_keyring_sign(const struct jwt_keyring *kr, const char *tenant, const char *user, long gen,
+int jwt_keyring_sign(const struct keyring *kr, const char *tenant, const char *user, long gen,
                      long exp, char *out, size_t outlen);
 
 /* jwt_hs256_verify under the key the token's kid names (JWT_ESIG "token key id is unknown"
  * when none does). gen must be a positive integer when present. */
-int jwt_keyring_verify(const struct jwt_keyring *kr, const char *token, long now,
+int jwt_keyring_verify(const struct keyring *kr, const char *token, long now,
                        struct jwt_claims *claims, char *err, size_t errlen);
 
 #endif

@@ -8,33 +8,24 @@
 
 #include <stddef.h>
 
-#define WTOKEN_MAX_KEYS 8
-#define WTOKEN_KID_MAX  16
-#define WTOKEN_LEN      96
+#include "common/keyring.h"
 
-struct wtoken_key {
-    char kid[WTOKEN_KID_MAX + 1];
-    unsigned char secret[64];
-    size_t secret_len;
-};
-
-struct wtoken_keyring {
-    size_t n;
-    struct wtoken_key keys[WTOKEN_MAX_KEYS];
-};
+#define WTOKEN_KID_MAX    16
+#define WTOKEN_SECRET_MAX 64
+#define WTOKEN_LEN        96
 
 /* Parse "kid:base64secret[,kid:base64secret...]" (secrets of 16 to 64 bytes, kids of
  * [A-Za-z0-9_-]). Returns 0, or -1 with the reason in err (which never quotes a secret). */
-int wtoken_keyring_parse(const char *spec, struct wtoken_keyring *kr, char *err, size_t errlen);
+int wtoken_keyring_parse(const char *spec, struct keyring *kr, char *err, size_t errlen);
 
 /* Mint the token for tenant at version under key kid. Returns 0 or -1 (unknown kid, bad tenant,
  * short buffer). */
-int wtoken_mint(const struct wtoken_keyring *kr, const char *kid, const char *tenant,
+int wtoken_mint(const struct keyring *kr, const char *kid, const char *tenant,
                 unsigned long version, char *out, size_t outlen);
 
 /* Check token for tenant in constant time with respect to the secret. Returns 0 and the token's
  * version, or -1 for any mismatch (the caller must not tell which). */
-int wtoken_verify(const struct wtoken_keyring *kr, const char *tenant, const char *token,
+int wtoken_verify(const struct keyring *kr, const char *tenant, const char *token,
                   unsigned long *version);
 
 /* Tokens wtoken_verify accepted, so that a busy tenant's requests skip the HMAC. Only a token
@@ -54,8 +45,8 @@ struct wtoken_cache {
 };
 
 /* wtoken_verify through cache: the same answers, remembered. */
-int wtoken_verify_cached(struct wtoken_cache *cache, const struct wtoken_keyring *kr,
-                         const char *tenant, const char *token, unsigned long *version);
+int wtoken_verify_cached(struct wtoken_cache *cache, const struct keyring *kr, const char *tenant,
+                         const char *token, unsigned long *version);
 
 /* A tenant id is 1..63 characters of [a-z0-9_-], starting with a letter or digit. */
 int wtoken_tenant_valid(const char *tenant);

@@ -236,7 +236,7 @@ static void test_keyring_rotation(void **state)
     static const char new_ring[] = "k2:ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=,"
                                    "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
     static const char only_new[] = "k2:ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=";
-    struct jwt_keyring a, b, c;
+    struct keyring a, b, c;
     char t1[512], t2[512], err[128];
     struct jwt_claims cl;
 
@@ -274,7 +274,7 @@ static void test_keyring_parse_errors(void **state)
         ("k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=,"
          "k1:ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA="), /* kid twice */
     };
-    struct jwt_keyring kr;
+    struct keyring kr;
     char err[128];
 
     (void)state;

@@ -15,7 +15,7 @@
 
 static void test_mint_verify(void **state)
 {
-    struct wtoken_keyring kr;
+    struct keyring kr;
     char err[128], tok[WTOKEN_LEN];
     unsigned long ver = 0;
 
@@ -30,7 +30,7 @@ static void test_mint_verify(void **state)
 
 static void test_refusals(void **state)
 {
-    struct wtoken_keyring kr, other;
+    struct keyring kr, other;
     char err[128], tok[WTOKEN_LEN], bad[WTOKEN_LEN];
     unsigned long ver = 0;
 
@@ -58,7 +58,7 @@ static void test_refusals(void **state)
 
 static void test_keyring_errors_never_quote_secret(void **state)
 {
-    struct wtoken_keyring kr;
+    struct keyring kr;
     char err[128];
 
     (void)state;
@@ -85,7 +85,7 @@ static void test_tenant_ids(void **state)
 
 static void test_cache_same_answers(void **state)
 {
-    struct wtoken_keyring kr, none = {0};
+    struct keyring kr, none = {0};
     struct wtoken_cache cache;
     char tok[WTOKEN_LEN], other[WTOKEN_LEN], err[128];
     unsigned long v = 0;
@@ -121,7 +121,7 @@ static void test_version_canonical_digits(void **state)
     static const char *const spellings[] = {
         "+1", " 1", "\t1", "-18446744073709551615", "01", "1 ", "0x1", "18446744073709551617",
     };
-    struct wtoken_keyring kr;
+    struct keyring kr;
     char err[128], tok[WTOKEN_LEN], alt[WTOKEN_LEN * 2];
     unsigned long ver = 0;
     const char *mac;

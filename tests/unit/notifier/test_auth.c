@@ -14,7 +14,7 @@ static const unsigned char key[] = "notifier-test-key-0123456789abcd";
 #define NOW    1700000000L
 
 /* The same key as a keyring (the one key without kid, as a plain POPUP_JWT_SECRET gives). */
-static struct jwt_keyring ring;
+static struct keyring ring;
 
 static void test_pick_order(void **state)
 {

@@ -29,7 +29,7 @@ static void test_parse_good(void **state)
     assert_string_equal(m.tenant, "acme");
     assert_string_equal(m.user, "5");
     assert_int_equal(m.action, POPUP_SHOW);
-    assert_int_equal(m.state, POPUP_RINGING);
+    assert_int_equal(m.state, POPUP_STATE_RINGING);
     /* one line, the other fields kept, UTF-8 kept */
     assert_null(strchr(m.json, '\n'));
     assert_non_null(strstr(m.json, "\"ООО Ромашка\""));
@@ -83,33 +83,34 @@ static void test_parse_bad(void **state)
 static void test_judge(void **state)
 {
     unsigned seen = 0;
-    enum popup_state cur = POPUP_RINGING;
+    enum popup_state cur = POPUP_STATE_RINGING;
 
     (void)state;
-    assert_int_equal(popup_judge(seen, cur, POPUP_SHOW, POPUP_RINGING), POPUP_ACCEPT);
-    seen |= popup_seen_bit(POPUP_SHOW, POPUP_RINGING);
-    assert_int_equal(popup_judge(seen, cur, POPUP_SHOW, POPUP_RINGING), POPUP_DUPLICATE);
-    assert_int_equal(popup_judge(seen, cur, POPUP_UPDATE, POPUP_RINGING), POPUP_ACCEPT);
-    assert_int_equal(popup_judge(seen, cur, POPUP_UPDATE, POPUP_IN_CALL), POPUP_ACCEPT);
-    seen |= popup_seen_bit(POPUP_UPDATE, POPUP_IN_CALL);
-    cur = POPUP_IN_CALL;
-    assert_int_equal(popup_judge(seen, cur, POPUP_UPDATE, POPUP_IN_CALL), POPUP_DUPLICATE);
-    assert_int_equal(popup_judge(seen, cur, POPUP_UPDATE, POPUP_RINGING), POPUP_STALE);
-    assert_int_equal(popup_judge(seen, cur, POPUP_CLOSE, POPUP_CLOSED), POPUP_ACCEPT);
-    seen |= popup_seen_bit(POPUP_CLOSE, POPUP_CLOSED);
-    cur = POPUP_CLOSED;
-    assert_int_equal(popup_judge(seen, cur, POPUP_CLOSE, POPUP_CLOSED), POPUP_DUPLICATE);
-    assert_int_equal(popup_judge(seen, cur, POPUP_SHOW, POPUP_RINGING), POPUP_DUPLICATE);
-    assert_int_equal(popup_judge(seen, cur, POPUP_UPDATE, POPUP_RINGING), POPUP_STALE);
-    assert_int_equal(popup_judge(seen, cur, POPUP_SHOW, POPUP_IN_CALL), POPUP_STALE);
+    assert_int_equal(popup_judge(seen, cur, POPUP_SHOW, POPUP_STATE_RINGING), POPUP_ACCEPT);
+    seen |= popup_seen_bit(POPUP_SHOW, POPUP_STATE_RINGING);
+    assert_int_equal(popup_judge(seen, cur, POPUP_SHOW, POPUP_STATE_RINGING), POPUP_DUPLICATE);
+    assert_int_equal(popup_judge(seen, cur, POPUP_UPDATE, POPUP_STATE_RINGING), POPUP_ACCEPT);
+    assert_int_equal(popup_judge(seen, cur, POPUP_UPDATE, POPUP_STATE_IN_CALL), POPUP_ACCEPT);
+    seen |= popup_seen_bit(POPUP_UPDATE, POPUP_STATE_IN_CALL);
+    cur = POPUP_STATE_IN_CALL;
+    assert_int_equal(popup_judge(seen, cur, POPUP_UPDATE, POPUP_STATE_IN_CALL), POPUP_DUPLICATE);
+    assert_int_equal(popup_judge(seen, cur, POPUP_UPDATE, POPUP_STATE_RINGING), POPUP_STALE);
+    assert_int_equal(popup_judge(seen, cur, POPUP_CLOSE, POPUP_STATE_CLOSED), POPUP_ACCEPT);
+    seen |= popup_seen_bit(POPUP_CLOSE, POPUP_STATE_CLOSED);
+    cur = POPUP_STATE_CLOSED;
+    assert_int_equal(popup_judge(seen, cur, POPUP_CLOSE, POPUP_STATE_CLOSED), POPUP_DUPLICATE);
+    assert_int_equal(popup_judge(seen, cur, POPUP_SHOW, POPUP_STATE_RINGING), POPUP_DUPLICATE);
+    assert_int_equal(popup_judge(seen, cur, POPUP_UPDATE, POPUP_STATE_RINGING), POPUP_STALE);
+    assert_int_equal(popup_judge(seen, cur, POPUP_SHOW, POPUP_STATE_IN_CALL), POPUP_STALE);
     /* answered first: shown straight in call */
-    assert_int_equal(popup_judge(0, POPUP_RINGING, POPUP_SHOW, POPUP_IN_CALL), POPUP_ACCEPT);
+    assert_int_equal(popup_judge(0, POPUP_STATE_RINGING, POPUP_SHOW, POPUP_STATE_IN_CALL),
+                     POPUP_ACCEPT);
     /* all nine bits are distinct */
     {
         unsigned all = 0;
 
         for (int a = POPUP_SHOW; a <= POPUP_CLOSE; a++)
-            for (int s = POPUP_RINGING; s <= POPUP_CLOSED; s++) {
+            for (int s = POPUP_STATE_RINGING; s <= POPUP_STATE_CLOSED; s++) {
                 unsigned b = popup_seen_bit((enum popup_action)a, (enum popup_state)s);
 
                 assert_int_equal(all & b, 0);

@@ -64,10 +64,11 @@ static void test_replay_after_last(void **state)
     char got[256];
 
     (void)state;
-    assert_int_equal(offer(u, "a", POPUP_SHOW, POPUP_RINGING, 0, 10, 1000, 1), POPUP_ACCEPT);
-    assert_int_equal(offer(u, "b", POPUP_SHOW, POPUP_RINGING, 1, 4, 1001, 2), POPUP_ACCEPT);
-    assert_int_equal(offer(u, "a", POPUP_UPDATE, POPUP_IN_CALL, 0, 11, 1002, 3), POPUP_ACCEPT);
-    assert_int_equal(offer(u, "a", POPUP_CLOSE, POPUP_CLOSED, 0, 12, 1003, 4), POPUP_ACCEPT);
+    assert_int_equal(offer(u, "a", POPUP_SHOW, POPUP_STATE_RINGING, 0, 10, 1000, 1), POPUP_ACCEPT);
+    assert_int_equal(offer(u, "b", POPUP_SHOW, POPUP_STATE_RINGING, 1, 4, 1001, 2), POPUP_ACCEPT);
+    assert_int_equal(offer(u, "a", POPUP_UPDATE, POPUP_STATE_IN_CALL, 0, 11, 1002, 3),
+                     POPUP_ACCEPT);
+    assert_int_equal(offer(u, "a", POPUP_CLOSE, POPUP_STATE_CLOSED, 0, 12, 1003, 4), POPUP_ACCEPT);
     since(u, 0, 10, got, sizeof(got));
     assert_string_equal(got, "1-4,0-11,0-12");
     since(u, 0, 11, got, sizeof(got));
@@ -86,11 +87,13 @@ static void test_duplicates_and_stale_not_buffered(void **state)
     char got[256];
 
     (void)state;
-    offer(u, "a", POPUP_SHOW, POPUP_RINGING, 0, 1, 1000, 1);
-    offer(u, "a", POPUP_UPDATE, POPUP_IN_CALL, 0, 2, 1001, 2);
-    assert_int_equal(offer(u, "a", POPUP_SHOW, POPUP_RINGING, 0, 3, 1002, 3), POPUP_DUPLICATE);
-    assert_int_equal(offer(u, "a", POPUP_UPDATE, POPUP_IN_CALL, 0, 4, 1003, 4), POPUP_DUPLICATE);
-    assert_int_equal(offer(u, "a", POPUP_UPDATE, POPUP_RINGING, 0, 5, 1004, 5), POPUP_STALE);
+    offer(u, "a", POPUP_SHOW, POPUP_STATE_RINGING, 0, 1, 1000, 1);
+    offer(u, "a", POPUP_UPDATE, POPUP_STATE_IN_CALL, 0, 2, 1001, 2);
+    assert_int_equal(offer(u, "a", POPUP_SHOW, POPUP_STATE_RINGING, 0, 3, 1002, 3),
+                     POPUP_DUPLICATE);
+    assert_int_equal(offer(u, "a", POPUP_UPDATE, POPUP_STATE_IN_CALL, 0, 4, 1003, 4),
+                     POPUP_DUPLICATE);
+    assert_int_equal(offer(u, "a", POPUP_UPDATE, POPUP_STATE_RINGING, 0, 5, 1004, 5), POPUP_STALE);
     assert_int_equal(replay_count(u), 2);
     since(u, 0, 1, got, sizeof(got));
     assert_string_equal(got, "0-2");
@@ -106,10 +109,10 @@ static void test_order_is_by_timestamp_across_partitions(void **state)
 
     (void)state;
     /* read back at start (seq 0), partition by partition */
-    offer(u, "a", POPUP_SHOW, POPUP_RINGING, 0, 1, 1000, 0);
-    offer(u, "a", POPUP_CLOSE, POPUP_CLOSED, 0, 2, 3000, 0);
-    offer(u, "b", POPUP_SHOW, POPUP_RINGING, 1, 1, 2000, 0);
-    offer(u, "b", POPUP_CLOSE, POPUP_CLOSED, 1, 2, 4000, 0);
+    offer(u, "a", POPUP_SHOW, POPUP_STATE_RINGING, 0, 1, 1000, 0);
+    offer(u, "a", POPUP_CLOSE, POPUP_STATE_CLOSED, 0, 2, 3000, 0);
+    offer(u, "b", POPUP_SHOW, POPUP_STATE_RINGING, 1, 1, 2000, 0);
+    offer(u, "b", POPUP_CLOSE, POPUP_STATE_CLOSED, 1, 2, 4000, 0);
     since(u, 0, 1, got, sizeof(got));
     assert_string_equal(got, "1-1,0-2,1-2");
     since(u, 1, 1, got, sizeof(got));
@@ -125,9 +128,9 @@ static void test_late_arrival_is_replayed(void **state)
     char got[256];
 
     (void)state;
-    offer(u, "a", POPUP_SHOW, POPUP_RINGING, 0, 1, 1000, 1);
-    offer(u, "b", POPUP_SHOW, POPUP_RINGING, 1, 1, 2000, 2); /* the client's last id */
-    offer(u, "c", POPUP_SHOW, POPUP_RINGING, 2, 1, 1500, 3); /* stamped earlier, came later */
+    offer(u, "a", POPUP_SHOW, POPUP_STATE_RINGING, 0, 1, 1000, 1);
+    offer(u, "b", POPUP_SHOW, POPUP_STATE_RINGING, 1, 1, 2000, 2); /* the client's last id */
+    offer(u, "c", POPUP_SHOW, POPUP_STATE_RINGING, 2, 1, 1500, 3); /* stamped earlier, came later */
     since(u, 1, 1, got, sizeof(got));
     assert_string_equal(got, "2-1");
     since(u, 0, 1, got, sizeof(got));
@@ -145,11 +148,11 @@ static void test_bounded_and_snapshot(void **state)
     char got[256], *snap;
 
     (void)state;
-    offer(u, "a", POPUP_SHOW, POPUP_RINGING, 0, 1, 1000, 1);
-    offer(u, "b", POPUP_SHOW, POPUP_RINGING, 0, 2, 1001, 2);
-    offer(u, "b", POPUP_UPDATE, POPUP_IN_CALL, 0, 3, 1002, 3);
-    offer(u, "c", POPUP_SHOW, POPUP_RINGING, 0, 4, 1003, 4);
-    offer(u, "c", POPUP_CLOSE, POPUP_CLOSED, 0, 5, 1004, 5);
+    offer(u, "a", POPUP_SHOW, POPUP_STATE_RINGING, 0, 1, 1000, 1);
+    offer(u, "b", POPUP_SHOW, POPUP_STATE_RINGING, 0, 2, 1001, 2);
+    offer(u, "b", POPUP_UPDATE, POPUP_STATE_IN_CALL, 0, 3, 1002, 3);
+    offer(u, "c", POPUP_SHOW, POPUP_STATE_RINGING, 0, 4, 1003, 4);
+    offer(u, "c", POPUP_CLOSE, POPUP_STATE_CLOSED, 0, 5, 1004, 5);
     assert_int_equal(replay_count(u), 3);
     since(u, 0, 1, got, sizeof(got));
     assert_string_equal(got, "MISS");
@@ -190,9 +193,9 @@ static void test_prune(void **state)
     char *snap;
 
     (void)state;
-    offer(u, "a", POPUP_SHOW, POPUP_RINGING, 0, 1, 1000, 1);
-    offer(u, "b", POPUP_SHOW, POPUP_RINGING, 0, 2, 5000, 2);
-    offer(u, "b", POPUP_CLOSE, POPUP_CLOSED, 0, 3, 6000, 3);
+    offer(u, "a", POPUP_SHOW, POPUP_STATE_RINGING, 0, 1, 1000, 1);
+    offer(u, "b", POPUP_SHOW, POPUP_STATE_RINGING, 0, 2, 5000, 2);
+    offer(u, "b", POPUP_CLOSE, POPUP_STATE_CLOSED, 0, 3, 6000, 3);
     assert_int_equal(replay_prune(u, 2000, 0), 0);
     assert_int_equal(replay_count(u), 2);
     snap = replay_snapshot(u, &newest, &has);
@@ -215,16 +218,17 @@ static void test_popup_memory_bound(void **state)
     char *snap;
 
     (void)state;
-    offer(u, "a", POPUP_SHOW, POPUP_RINGING, 0, 1, 1000, 1);
-    offer(u, "b", POPUP_SHOW, POPUP_RINGING, 0, 2, 1001, 2);
-    offer(u, "b", POPUP_CLOSE, POPUP_CLOSED, 0, 3, 1002, 3);
-    offer(u, "c", POPUP_SHOW, POPUP_RINGING, 0, 4, 1003, 4); /* forgets b, keeps a */
+    offer(u, "a", POPUP_SHOW, POPUP_STATE_RINGING, 0, 1, 1000, 1);
+    offer(u, "b", POPUP_SHOW, POPUP_STATE_RINGING, 0, 2, 1001, 2);
+    offer(u, "b", POPUP_CLOSE, POPUP_STATE_CLOSED, 0, 3, 1002, 3);
+    offer(u, "c", POPUP_SHOW, POPUP_STATE_RINGING, 0, 4, 1003, 4); /* forgets b, keeps a */
     snap = replay_snapshot(u, &newest, &has);
     assert_non_null(strstr(snap, "\"popup_id\":\"a\""));
     assert_non_null(strstr(snap, "\"popup_id\":\"c\""));
     free(snap);
     /* a still remembered: its duplicate is suppressed */
-    assert_int_equal(offer(u, "a", POPUP_SHOW, POPUP_RINGING, 0, 5, 1004, 5), POPUP_DUPLICATE);
+    assert_int_equal(offer(u, "a", POPUP_SHOW, POPUP_STATE_RINGING, 0, 5, 1004, 5),
+                     POPUP_DUPLICATE);
     replay_user_free(u);
 }
 

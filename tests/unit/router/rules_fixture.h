@@ -23,10 +23,10 @@ static inline struct rt_tenant fx_tenant(void)
 
     memset(&t, 0, sizeof(t));
     snprintf(t.id, sizeof(t.id), "acme");
-    t.settings_version = 1;
-    t.create_contact_on_call = 1;
-    t.add_call_to_last_active_deal = 1;
-    t.create_missed_call_task = 1;
+    t.settings.version = 1;
+    t.settings.create_contact_on_call = 1;
+    t.settings.add_call_to_last_active_deal = 1;
+    t.settings.create_missed_call_task = 1;
     t.n_users = sizeof(fx_users) / sizeof(fx_users[0]);
     t.users = fx_users;
     t.n_employees = 2;

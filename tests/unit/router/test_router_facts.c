@@ -128,13 +128,13 @@ static void merge_is_associative_and_commutative(void **state)
     rt_facts_init(&c);
     rt_facts_add_event(&a, &evs[0]);
     rt_facts_add_event(&a, &evs[5]);
-    rt_facts_set_sent(&a, 1, RT_POPUP_RINGING);
+    rt_facts_set_sent(&a, 1, POPUP_STATE_RINGING);
     rt_facts_add_event(&b, &evs[2]);
-    rt_facts_set_sent(&b, 1, RT_POPUP_CLOSED);
-    rt_facts_set_sent(&b, 2, RT_POPUP_IN_CALL);
+    rt_facts_set_sent(&b, 1, POPUP_STATE_CLOSED);
+    rt_facts_set_sent(&b, 2, POPUP_STATE_IN_CALL);
     rt_facts_add_event(&c, &evs[1]);
     rt_facts_add_event(&c, &evs[3]);
-    rt_facts_set_sent(&c, 2, RT_POPUP_RINGING);
+    rt_facts_set_sent(&c, 2, POPUP_STATE_RINGING);
 
     assert_int_equal(rt_facts_copy(&ab_c, &a), 0);
     rt_facts_merge(&ab_c, &b);
@@ -154,9 +154,9 @@ static void merge_is_associative_and_commutative(void **state)
     rt_facts_merge(&tmp, &tmp); /* idempotent */
     s2 = facts_text(&tmp);
     assert_string_equal(s1, s2);
-    assert_int_equal(rt_facts_sent(&tmp, 1), RT_POPUP_CLOSED);
-    assert_int_equal(rt_facts_sent(&tmp, 2), RT_POPUP_IN_CALL);
-    assert_int_equal(rt_facts_sent(&tmp, 3), RT_POPUP_NONE);
+    assert_int_equal(rt_facts_sent(&tmp, 1), POPUP_STATE_CLOSED);
+    assert_int_equal(rt_facts_sent(&tmp, 2), POPUP_STATE_IN_CALL);
+    assert_int_equal(rt_facts_sent(&tmp, 3), POPUP_STATE_NONE);
     free(s1);
     free(s2);
     rt_facts_clear(&a);
@@ -173,10 +173,10 @@ static void sent_moves_forward_only(void **state)
 
     (void)state;
     rt_facts_init(&f);
-    assert_int_equal(rt_facts_set_sent(&f, 5, RT_POPUP_IN_CALL), 0);
-    assert_int_equal(rt_facts_set_sent(&f, 5, RT_POPUP_RINGING), 0);
-    assert_int_equal(rt_facts_sent(&f, 5), RT_POPUP_IN_CALL);
-    assert_int_equal(rt_facts_set_sent(&f, 6, RT_POPUP_NONE), 0);
+    assert_int_equal(rt_facts_set_sent(&f, 5, POPUP_STATE_IN_CALL), 0);
+    assert_int_equal(rt_facts_set_sent(&f, 5, POPUP_STATE_RINGING), 0);
+    assert_int_equal(rt_facts_sent(&f, 5), POPUP_STATE_IN_CALL);
+    assert_int_equal(rt_facts_set_sent(&f, 6, POPUP_STATE_NONE), 0);
     assert_int_equal(f.n_sent, 1);
     rt_facts_clear(&f);
 }
@@ -196,7 +196,7 @@ static void json_round_trip(void **state)
     rt_facts_init(&g);
     for (int i = 0; i < NEV; i++)
         rt_facts_add_event(&f, &evs[i]);
-    rt_facts_set_sent(&f, 12345678901LL, RT_POPUP_CLOSED);
+    rt_facts_set_sent(&f, 12345678901LL, POPUP_STATE_CLOSED);
     j = rt_facts_to_json(&f);
     assert_int_equal(rt_facts_from_json(j, &g, err, sizeof(err)), 0);
     json_decref(j);
@@ -204,7 +204,7 @@ static void json_round_trip(void **state)
     s2 = facts_text(&g);
     assert_string_equal(s1, s2);
     assert_int_equal(g.out, 1);
-    assert_int_equal(rt_facts_sent(&g, 12345678901LL), RT_POPUP_CLOSED);
+    assert_int_equal(rt_facts_sent(&g, 12345678901LL), POPUP_STATE_CLOSED);
     free(s1);
     free(s2);
 

@@ -341,7 +341,7 @@ static void every_order_and_duplicate(void **state)
         for (int nro = 0; nro < 2; nro++) {
             struct setup s = {fx_tenant(), fx_party(known, known ? 7 : 0, known ? 9 : 0)};
 
-            s.t.notify_responsible_only = nro;
+            s.t.settings.notify_responsible_only = nro;
             for (int i = 0; i < 4; i++) {
                 int idx[MAXEV] = {0, 1, 2, 3, 4, 5, 6, 7}, dup[MAXEV] = {0};
                 struct ctx c = {&s, &sc[i], NULL, 0};

@@ -46,10 +46,10 @@ static void no_ringing_popup_then_in_call_for_the_caller(void **state)
     struct rt_outcome o;
 
     (void)state;
-    t.notify_responsible_only = 1; /* would send an incoming call to Roza (7) */
+    t.settings.notify_responsible_only = 1; /* would send an incoming call to Roza (7) */
     decide(&t, &p, evs, 1, &o);
     assert_int_equal(o.n_popups, 0);
-    assert_int_equal(o.others, RT_POPUP_NONE);
+    assert_int_equal(o.others, POPUP_STATE_NONE);
     assert_int_equal(o.answered_by, 2);
     assert_string_equal(o.state, "ringing");
     assert_int_equal(o.cp.mode, RT_CP_EXISTING);
@@ -57,12 +57,12 @@ static void no_ringing_popup_then_in_call_for_the_caller(void **state)
     decide(&t, &p, evs, 2, &o);
     assert_int_equal(o.n_popups, 1);
     assert_int_equal(o.popups[0].user_id, 2);
-    assert_int_equal(o.popups[0].state, RT_POPUP_IN_CALL);
-    assert_int_equal(o.others, RT_POPUP_CLOSED);
+    assert_int_equal(o.popups[0].state, POPUP_STATE_IN_CALL);
+    assert_int_equal(o.others, POPUP_STATE_CLOSED);
     rt_outcome_clear(&o);
     decide(&t, &p, evs, 3, &o);
     assert_int_equal(o.n_popups, 0);
-    assert_int_equal(o.others, RT_POPUP_CLOSED);
+    assert_int_equal(o.others, POPUP_STATE_CLOSED);
     assert_string_equal(o.state, "completed");
     assert_int_equal(o.answered_by, 2);
     assert_int_equal(o.history, 1);
@@ -86,7 +86,7 @@ static void unanswered_is_no_missed_call(void **state)
     assert_int_equal(o.cp.responsible, 1);
     rt_outcome_clear(&o);
     /* Contacts off: nothing can create a counterparty from an outgoing call. */
-    t.create_contact_on_call = 0;
+    t.settings.create_contact_on_call = 0;
     decide(&t, &none, evs, 2, &o);
     assert_int_equal(o.contact, 0);
     assert_int_equal(o.task, 0);

@@ -43,9 +43,9 @@ static void popups_text(const struct rt_outcome *o, char *out, size_t outlen)
 
     out[0] = '\0';
     for (size_t i = 0; i < o->n_popups; i++)
-        n += (size_t)snprintf(out + n, outlen - n, "%s%lld:%s", i ? "," : "",
-                              (long long)o->popups[i].user_id,
-                              rt_popup_state_name(o->popups[i].state));
+        n +=
+            (size_t)snprintf(out + n, outlen - n, "%s%lld:%s", i ? "," : "",
+                             (long long)o->popups[i].user_id, popup_state_name(o->popups[i].state));
 }
 
 struct combo {
@@ -75,12 +75,12 @@ static void check_combo(const struct combo *c)
              "fixed=%d hidden=%d",
              c->nro, c->cp, c->ext, c->st, c->contact, c->deal_on, c->has_deal, c->task_on,
              c->fixed, c->hidden);
-    t.notify_responsible_only = c->nro;
-    t.create_contact_on_call = c->contact;
-    t.add_call_to_last_active_deal = c->deal_on;
-    t.create_missed_call_task = c->task_on;
-    t.unknown_to_fixed_counterparty = c->fixed != FIXED_OFF;
-    t.fixed_counterparty_id = c->fixed == FIXED_ON ? 5 : 0;
+    t.settings.notify_responsible_only = c->nro;
+    t.settings.create_contact_on_call = c->contact;
+    t.settings.add_call_to_last_active_deal = c->deal_on;
+    t.settings.create_missed_call_task = c->task_on;
+    t.settings.unknown_to_fixed_counterparty = c->fixed != FIXED_OFF;
+    t.settings.fixed_counterparty_id = c->fixed == FIXED_ON ? 5 : 0;
     rt_facts_init(&f);
     assert_int_equal(rt_facts_add_event(&f, &ev), 0);
     assert_int_equal(rt_decide(&f, &t, &p, &o), 0);
@@ -90,17 +90,17 @@ static void check_combo(const struct combo *c)
     switch (c->st) {
     case RT_RINGING:
         want_popups = ringing_targets[c->nro][c->hidden ? CP_NOT_FOUND : c->cp][c->ext];
-        if (o.others != RT_POPUP_NONE)
+        if (o.others != POPUP_STATE_NONE)
             fail_msg("%s: ringing must leave other popups alone", where);
         break;
     case RT_ANSWERED:
         want_popups = answered_popups[c->ext];
-        if (o.others != RT_POPUP_CLOSED)
+        if (o.others != POPUP_STATE_CLOSED)
             fail_msg("%s: answer must close the others", where);
         break;
     default:
         want_popups = "";
-        if (o.others != RT_POPUP_CLOSED)
+        if (o.others != POPUP_STATE_CLOSED)
             fail_msg("%s: end must close every popup", where);
     }
     if (strcmp(got, want_popups) != 0)
@@ -195,7 +195,7 @@ static void found_after_the_fact(void **state)
         late[i].late = 1;
     decide_events(&t, &none, late, 1, got, sizeof(got), &o);
     assert_string_equal(got, "");
-    assert_int_equal(o.others, RT_POPUP_CLOSED);
+    assert_int_equal(o.others, POPUP_STATE_CLOSED);
     assert_string_equal(o.state, "ringing");
     assert_int_equal(o.cp.responsible, 2); /* the rung leg's user, as the webhooks would give */
     rt_outcome_clear(&o);
@@ -228,7 +228,7 @@ static void group_ringing(void **state)
     decide_events(&t, &none, some, 2, got, sizeof(got), &o);
     assert_string_equal(got, "1:ringing,3:ringing,4:ringing");
     rt_outcome_clear(&o);
-    t.notify_responsible_only = 1;
+    t.settings.notify_responsible_only = 1;
     decide_events(&t, &resp, legs, 3, got, sizeof(got), &o);
     assert_string_equal(got, "7:ringing");
     rt_outcome_clear(&o);
@@ -237,11 +237,11 @@ static void group_ringing(void **state)
     rt_outcome_clear(&o);
     decide_events(&t, &none, legs, 4, got, sizeof(got), &o);
     assert_string_equal(got, "2:in_call");
-    assert_int_equal(o.others, RT_POPUP_CLOSED);
+    assert_int_equal(o.others, POPUP_STATE_CLOSED);
     assert_int_equal(o.answered_by, 2);
     assert_int_equal(o.cp.responsible, 2); /* the answering leg's user */
-    assert_int_equal(rt_outcome_popup(&o, 1, RT_POPUP_RINGING), RT_POPUP_CLOSED);
-    assert_int_equal(rt_outcome_popup(&o, 2, RT_POPUP_RINGING), RT_POPUP_IN_CALL);
+    assert_int_equal(rt_outcome_popup(&o, 1, POPUP_STATE_RINGING), POPUP_STATE_CLOSED);
+    assert_int_equal(rt_outcome_popup(&o, 2, POPUP_STATE_RINGING), POPUP_STATE_IN_CALL);
     rt_outcome_clear(&o);
 }
 
@@ -281,7 +281,7 @@ static void nothing_before_any_event(void **state)
     assert_int_equal(rt_decide(&f, &t, NULL, &o), 0);
     assert_int_equal(o.contact, 0);
     assert_int_equal(o.n_popups, 0);
-    assert_int_equal(o.others, RT_POPUP_NONE);
+    assert_int_equal(o.others, POPUP_STATE_NONE);
     rt_outcome_clear(&o);
 }
 

@@ -143,7 +143,7 @@ static void counterparty_pinned_at_first_decision(void **state)
     struct fold got;
 
     (void)state;
-    t.notify_responsible_only = 1;
+    t.settings.notify_responsible_only = 1;
     rt_facts_init(&f);
     run(&f, evs, 3, ts, ps, &got);
     /* The second leg reaches its own extension user, not the first leg's (the stub's
@@ -237,7 +237,7 @@ static void no_contact_no_counterparty(void **state)
     struct fold got;
 
     (void)state;
-    t.create_contact_on_call = 0;
+    t.settings.create_contact_on_call = 0;
     run_same(evs, 2, &t, &none, &got);
     assert_int_equal(got.task, 1);
     assert_string_equal(got.task_cp_mode, "none");
@@ -245,7 +245,7 @@ static void no_contact_no_counterparty(void **state)
     run_same(evs, 2, &t, &known, &got);
     assert_string_equal(got.task_cp_mode, "existing");
     assert_int_equal(got.task_assignee, 7);
-    t.create_contact_on_call = 1;
+    t.settings.create_contact_on_call = 1;
     run_same(evs, 2, &t, &none, &got);
     assert_string_equal(got.task_cp_mode, "create");
 }
@@ -265,15 +265,15 @@ static void settings_pinned_at_first_notification(void **state)
     struct fold got;
 
     (void)state;
-    after.create_missed_call_task = 0;
+    after.settings.create_missed_call_task = 0;
     after.exts = remapped;
-    after.settings_version = 2;
+    after.settings.version = 2;
     rt_facts_init(&f);
     run(&f, evs, 3, ts, ps, &got);
     assert_int_equal(got.task, 1); /* the call began with tasks on */
     /* 101 was pinned to user 1 at the first leg; 102 first appeared after the change. */
     assert_string_equal(got.popups, "1:ringing,1:closed,");
-    assert_int_equal(f.pin.settings_version, 1);
+    assert_int_equal(f.pin.settings.version, 1);
     rt_facts_clear(&f);
     /* A call that begins after the change follows it. */
     rt_facts_init(&f);
