@@ -24,6 +24,66 @@ json_t *event_build(const struct uis_event *ev, const char *tenant, const char *
     return obj;
 }
 
+static void event_string_or_null(struct jsonw *w, const char *key, const char *s)
+{
+    jsonw_key(w, key);
+    if (s[0] != '\0')
+        jsonw_string(w, s);
+    else
+        jsonw_null(w);
+}
+
+/* Member for member what uis_event_to_json and event_build make, in their order. */
+int event_write(const struct uis_event *ev, const char *tenant, const char *received_at,
+                const char *event_id, struct jsonw *w)
+{
+    const char *state = uis_state_name(ev->state);
+    const char *direction = uis_direction_name(ev->direction);
+    size_t len;
+
+    if (ev->call_id[0] == '\0' || !state || !direction)
+        return -1;
+    jsonw_object_open(w);
+    jsonw_key(w, "call_id");
+    jsonw_string(w, ev->call_id);
+    jsonw_key(w, "call_state");
+    jsonw_string(w, state);
+    jsonw_key(w, "direction");
+    jsonw_string(w, direction);
+    event_string_or_null(w, "from_number", ev->from_number);
+    jsonw_key(w, "from_number_raw");
+    jsonw_string(w, ev->from_number_raw);
+    event_string_or_null(w, "diversion", ev->diversion);
+    jsonw_key(w, "diversion_raw");
+    jsonw_string(w, ev->diversion_raw);
+    event_string_or_null(w, "user_extension", ev->user_extension);
+    jsonw_key(w, "call_record_urls");
+    jsonw_array_open(w);
+    for (size_t i = 0; i < ev->n_call_record_urls; i++)
+        jsonw_string(w, ev->call_record_urls[i]);
+    jsonw_array_close(w);
+    if (ev->talk_s >= 0) {
+        jsonw_key(w, "talk_duration");
+        jsonw_int(w, ev->talk_s);
+    }
+    if (ev->total_s >= 0) {
+        jsonw_key(w, "total_duration");
+        jsonw_int(w, ev->total_s);
+    }
+    if (ev->wait_s >= 0) {
+        jsonw_key(w, "wait_duration");
+        jsonw_int(w, ev->wait_s);
+    }
+    jsonw_key(w, "tenant");
+    jsonw_string(w, tenant);
+    jsonw_key(w, "received_at");
+    jsonw_string(w, received_at);
+    jsonw_key(w, "event_id");
+    jsonw_string(w, event_id);
+    jsonw_object_close(w);
+    return jsonw_finish(w, &len) ? 0 : -1;
+}
+
 int event_key(const struct uis_event *ev, const char *tenant, char *out, size_t outlen)
 {
     return call_key_format(out, outlen, tenant, ev->from_number, ev->call_id);

@@ -7,11 +7,19 @@
 
 #include <jansson.h>
 
+#include "jsonw.h"
 #include "uis_parse.h"
 
 /* The normalised event of SPEC §5 with its envelope. Returns a new reference or NULL. */
 json_t *event_build(const struct uis_event *ev, const char *tenant, const char *received_at,
                     const char *event_id);
+
+/* The same event as event_build, written as the bytes json_dumps(JSON_COMPACT |
+ * JSON_PRESERVE_ORDER) gives for it, into w (initialised by the caller), without a tree: the
+ * webhook's hot path. Returns 0, or -1 when ev was not filled by uis_parse or a string is not
+ * valid UTF-8 (event_build gives NULL for the same events); w may then hold a failure. */
+int event_write(const struct uis_event *ev, const char *tenant, const char *received_at,
+                const char *event_id, struct jsonw *w);
 
 /* "{tenant}:{from_number}", or "{tenant}:call:{call_id}" for a hidden number: all events of one
  * caller stay in one partition, in order. Returns 0 or -1 when out is too small. */

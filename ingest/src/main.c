@@ -24,7 +24,6 @@ struct ingest_cfg {
     struct common_cfg common;
     const char *http_addr;
     long http_port;
-    long http_threads;
     long max_body;
     long conn_limit;
     long per_ip_limit;
@@ -38,6 +37,7 @@ struct ingest_cfg {
     const char *topic_tokens;
     const char *webhook_keys;
     long linger_ms;
+    const char *compression;
     struct keyring keys; /* parsed from webhook_keys */
 };
 
@@ -47,8 +47,6 @@ static const struct cfg_var ingest_vars[] = {
      offsetof(struct ingest_cfg, http_addr), 0, 0},
     {"HTTP_PORT", CFG_INT, "8080", "webhook port", offsetof(struct ingest_cfg, http_port), 1,
      65535},
-    {"HTTP_THREADS", CFG_INT, "2", "HTTP worker threads (epoll thread pool)",
-     offsetof(struct ingest_cfg, http_threads), 1, 64},
     {"MAX_BODY_BYTES", CFG_INT, "65536",
      "largest body accepted; larger gets 413 (with CONN_MEMORY_BYTES, bounded so that a refused "
      "body always fits on the rejected topic)",
@@ -84,6 +82,10 @@ static const struct cfg_var ingest_vars[] = {
      offsetof(struct ingest_cfg, webhook_keys), 0, 0},
     {"PRODUCER_LINGER_MS", CFG_INT, "1", "producer linger.ms: batching against latency",
      offsetof(struct ingest_cfg, linger_ms), 0, 1000},
+    {"PRODUCER_COMPRESSION", CFG_STR, "lz4",
+     "producer compression.type (none, gzip, snappy, lz4, zstd): CPU here and on the broker "
+     "against bytes on the wire and on disk",
+     offsetof(struct ingest_cfg, compression), 0, 0},
 };
 #define INGEST_NVARS (sizeof(ingest_vars) / sizeof(ingest_vars[0]))
 
@@ -161,17 +163,19 @@ static int ingest_check(int argc, char **argv)
 }
 
 /* Wait up to drain_ms for the requests in flight, and in any case until no connection is
- * suspended: each waiting request is answered by its delivery report or, at the latest, by
- * webhook_expire at its delivery deadline, so the drain covers the deadline whatever DRAIN_MS
- * says and libmicrohttpd is never stopped with a request still waiting. */
-static void ingest_drain(struct webhook *wh, rd_kafka_t *producer, long drain_ms)
+ * suspended: each waiting request is answered by its delivery report or, at the latest, at its
+ * delivery deadline, so the drain covers the deadline whatever DRAIN_MS says and libmicrohttpd
+ * is never stopped with a request still waiting. */
+static void ingest_drain(struct webhook *wh, long drain_ms)
 {
     int64_t until = ids_mono_us() + (int64_t)drain_ms * 1000;
 
     webhook_quiesce(wh);
     while (webhook_in_flight(wh) > 0 && (ids_mono_us() < until || webhook_suspended(wh) > 0)) {
-        rd_kafka_poll(producer, 20);
-        webhook_expire(wh);
+        if (webhook_run(wh, 20) < 0) {
+            log_error("webhook server failed while draining", NULL);
+            break;
+        }
     }
     log_info("draining done", json_pack("{s:i}", "left_in_flight", webhook_in_flight(wh)));
 }
@@ -181,12 +185,13 @@ static void ingest_drain(struct webhook *wh, rd_kafka_t *producer, long drain_ms
 static int ingest_open(struct ingest_cfg *cfg, struct ingest_state *st)
 {
     char err[512], timeout[24], linger[24];
-    const struct kafka_kv extra[] = {
-        {"message.timeout.ms", timeout}, {"linger.ms", linger}, {NULL, NULL}};
+    const struct kafka_kv extra[] = {{"message.timeout.ms", timeout},
+                                     {"linger.ms", linger},
+                                     {"compression.type", cfg->compression},
+                                     {NULL, NULL}};
     const struct webhook_cfg wcfg = {
         .addr = cfg->http_addr,
         .port = (unsigned)cfg->http_port,
-        .threads = (unsigned)cfg->http_threads,
         .max_body = (size_t)cfg->max_body,
         .conn_limit = (unsigned)cfg->conn_limit,
         .per_ip_limit = (unsigned)cfg->per_ip_limit,
@@ -224,16 +229,19 @@ static int ingest_open(struct ingest_cfg *cfg, struct ingest_state *st)
     return 0;
 }
 
-/* The poll loop runs the delivery reports that resume suspended requests; on a signal (0) or
- * a fatal producer error (1), the requests in flight are drained. */
+/* The webhook server's loop, which also runs the delivery reports that resume suspended
+ * requests; on a signal (0), a fatal producer error or a failed loop (1), the requests in
+ * flight are drained. */
 static int ingest_run(const struct ingest_cfg *cfg, struct ingest_state *st)
 {
     int64_t next_gauge = 0;
     char err[512];
 
     while (!sig_stop_requested()) {
-        rd_kafka_poll(st->producer, 20);
-        webhook_expire(st->wh);
+        if (webhook_run(st->wh, 20) < 0) {
+            log_error("webhook server failed", NULL);
+            break;
+        }
         ops_http_heartbeat(st->ops.http);
         if (kafka_fatal(st->producer, err, sizeof(err))) {
             log_error("kafka producer failed", json_pack("{s:s}", "reason", err));
@@ -245,7 +253,7 @@ static int ingest_run(const struct ingest_cfg *cfg, struct ingest_state *st)
         }
     }
     log_info("stopping", json_pack("{s:i}", "in_flight", webhook_in_flight(st->wh)));
-    ingest_drain(st->wh, st->producer, cfg->drain_ms);
+    ingest_drain(st->wh, cfg->drain_ms);
     return sig_stop_requested() ? 0 : 1;
 }
 

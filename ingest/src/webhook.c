@@ -9,13 +9,15 @@
 #include "route.h"
 #include "uis_parse.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 struct webhook {
@@ -25,15 +27,17 @@ struct webhook {
     const struct keyring *keys;
     struct token_map *tokens;
     struct webhook_metrics *mx;
+    /* One thread (webhook_run's caller) runs libmicrohttpd's handlers and the delivery
+     * reports: a batch of reports resumes its connections, and their answers are sent, in one
+     * loop iteration, with no lock and no wake-up of another thread. */
+    int epfd;       /* libmicrohttpd's epoll fd and dr_pipe[0] */
+    int dr_pipe[2]; /* librdkafka writes a byte when the producer's main queue gets reports */
     atomic_int in_flight;
     atomic_int stopping;
-    /* Requests waiting for a delivery report, oldest first (deadlines are in the same order).
-     * The lock also orders suspend/produce on an HTTP thread before resume on the poll thread. */
-    pthread_mutex_t lock;
+    /* Requests waiting for a delivery report, oldest first (deadlines are in the same order). */
     struct wh_ticket *head, *tail;
-    /* Connections suspended and not yet back in a handler (under lock). libmicrohttpd must not
-     * be stopped while one exists: the drain waits for 0, and after webhook_quiesce none is
-     * added. */
+    /* Connections suspended and not yet back in a handler. libmicrohttpd must not be stopped
+     * while one exists: the drain waits for 0, and after webhook_quiesce none is added. */
     int suspended;
 };
 
@@ -130,7 +134,7 @@ static void wh_unlink(struct webhook *wh, struct wh_ticket *t)
     t->prev = t->next = NULL;
 }
 
-/* With wh->lock held: give req its outcome and wake its connection. */
+/* Give req its outcome and wake its connection (answered in this loop iteration's MHD_run). */
 static void wh_finish(struct webhook *wh, struct wh_ticket *t, rd_kafka_resp_err_t outcome)
 {
     struct wh_req *req = t->req;
@@ -145,32 +149,24 @@ static void wh_finish(struct webhook *wh, struct wh_ticket *t, rd_kafka_resp_err
     MHD_resume_connection(req->conn);
 }
 
-/* Runs on the thread that polls the producer. */
+/* Runs in webhook_run's rd_kafka_poll (or the producer's close, once the server is gone and
+ * every ticket detached). */
 static void wh_delivered(struct kafka_delivery *d)
 {
     struct wh_ticket *t = d->ctx;
-    struct webhook *wh;
 
-    if (!t->req) { /* answered by the deadline already */
-        free(t);
-        return;
-    }
-    wh = t->req->wh;
-    pthread_mutex_lock(&wh->lock);
-    wh_finish(wh, t, d->err);
-    pthread_mutex_unlock(&wh->lock);
+    if (t->req) /* else answered by the deadline already */
+        wh_finish(t->req->wh, t, d->err);
     free(t);
 }
 
-void webhook_expire(struct webhook *wh)
+static void wh_expire(struct webhook *wh)
 {
     int64_t now = ids_mono_us();
 
-    pthread_mutex_lock(&wh->lock);
     /* The ticket stays with its message (detached) until the delivery report frees it. */
     while (wh->head && wh->head->deadline_us <= now)
         wh_finish(wh, wh->head, RD_KAFKA_RESP_ERR__MSG_TIMED_OUT);
-    pthread_mutex_unlock(&wh->lock);
 }
 
 static enum MHD_Result wh_collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -183,11 +179,12 @@ static enum MHD_Result wh_collect_header(void *cls, enum MHD_ValueKind kind, con
     return MHD_YES;
 }
 
-/* Produce value and suspend the connection until its delivery report or the deadline (a
- * produce error resumes it at once with that outcome). Returns 0 when suspended, -1 when nothing
- * happened (out of memory) or -2 (shutting down), and the caller answers now. */
+/* Produce the len bytes of text (copied into the message) and suspend the connection until its
+ * delivery report or the deadline (a produce error resumes it at once with that outcome).
+ * Returns 0 when suspended, -1 when nothing happened (out of memory) or -2 (shutting down), and
+ * the caller answers now. */
 static int wh_produce(struct wh_req *req, const char *topic, const char *key, const char *ce_type,
-                      json_t *value)
+                      const char *text, size_t len)
 {
     struct webhook *wh = req->wh;
     struct traceparent tp;
@@ -196,28 +193,21 @@ static int wh_produce(struct wh_req *req, const char *topic, const char *key, co
     rd_kafka_headers_t *hdrs;
     rd_kafka_resp_err_t err;
     struct wh_ticket *t;
-    char *text = json_dumps(value, JSON_COMPACT | JSON_PRESERVE_ORDER);
 
-    if (!text)
-        return -1;
     tp_continue(MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "traceparent"), &tp);
     snprintf(source, sizeof(source), "/v1/uis/%s", req->route.tenant);
     t = calloc(1, sizeof(*t));
     if (!t || ce_attrs_init(&ce, req->event_id, ce_type, source, &tp) < 0 ||
         !(hdrs = ce_headers_new(&ce))) {
         free(t);
-        free(text);
         return -1;
     }
     t->req = req;
     t->deadline_us = req->start_us + (int64_t)wh->cfg.deadline_ms * 1000;
     t->dr.done = wh_delivered;
     t->dr.ctx = t;
-    pthread_mutex_lock(&wh->lock);
     if (atomic_load(&wh->stopping)) {
         /* Shutting down: nothing may be suspended any more (webhook_quiesce). */
-        pthread_mutex_unlock(&wh->lock);
-        free(text);
         rd_kafka_headers_destroy(hdrs);
         free(t);
         return -2;
@@ -227,17 +217,15 @@ static int wh_produce(struct wh_req *req, const char *topic, const char *key, co
     req->suspended = 1;
     wh->suspended++;
     err = rd_kafka_producev(wh->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
-                            RD_KAFKA_V_VALUE(text, strlen(text)),
-                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE), RD_KAFKA_V_HEADERS(hdrs),
+                            RD_KAFKA_V_VALUE((void *)text, len),
+                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
                             RD_KAFKA_V_OPAQUE(&t->dr), RD_KAFKA_V_END);
     req->stage = WH_WAITING;
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        /* Not enqueued (queue full, unknown topic): the value, the headers and the ticket are
-         * still ours; the handler, called again, answers 503. */
+        /* Not enqueued (queue full, unknown topic): the headers and the ticket are still ours; the
+         * handler, called again, answers 503. */
         req->outcome = err;
         MHD_resume_connection(req->conn);
-        pthread_mutex_unlock(&wh->lock);
-        free(text);
         rd_kafka_headers_destroy(hdrs);
         free(t);
         return 0;
@@ -249,7 +237,6 @@ static int wh_produce(struct wh_req *req, const char *topic, const char *key, co
         wh->head = t;
     wh->tail = t;
     req->ticket = t;
-    pthread_mutex_unlock(&wh->lock);
     return 0;
 }
 
@@ -259,6 +246,7 @@ static enum MHD_Result wh_refuse(struct wh_req *req, unsigned status)
     char received_at[IDS_TIME_LEN];
     json_t *headers = json_object();
     json_t *value;
+    char *text;
     int rc;
 
     MHD_get_connection_values(req->conn, MHD_HEADER_KIND, wh_collect_header, headers);
@@ -274,9 +262,12 @@ static enum MHD_Result wh_refuse(struct wh_req *req, unsigned status)
                                           "status", (int)status, "reason", req->perr.reason));
     req->refused = 1;
     req->refusal_status = status;
-    rc = wh_produce(req, req->wh->cfg.topic_rejected, req->route.tenant, "ru.uis.call.rejected",
-                    value);
+    text = json_dumps(value, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(value);
+    rc = text ? wh_produce(req, req->wh->cfg.topic_rejected, req->route.tenant,
+                           "ru.uis.call.rejected", text, strlen(text))
+              : -1;
+    free(text);
     return rc == -2 ? wh_unavailable(req, "shutting down")
            : rc < 0 ? wh_unavailable(req, "out of memory")
                     : MHD_YES;
@@ -287,7 +278,9 @@ static enum MHD_Result wh_accept(struct wh_req *req)
     struct uis_event ev;
     char received_at[IDS_TIME_LEN];
     char key[128];
-    json_t *value;
+    struct jsonw value;
+    const char *text = NULL;
+    size_t len = 0;
     int rc;
 
     if (req->total > req->wh->cfg.max_body) {
@@ -303,9 +296,11 @@ static enum MHD_Result wh_accept(struct wh_req *req)
     if (rc != UIS_OK)
         return wh_refuse(req, MHD_HTTP_BAD_REQUEST);
     ids_rfc3339(ids_now_us(), received_at);
-    value = event_build(&ev, req->route.tenant, received_at, req->event_id);
-    if (!value || event_key(&ev, req->route.tenant, key, sizeof(key)) < 0) {
-        json_decref(value);
+    jsonw_init(&value);
+    if (event_write(&ev, req->route.tenant, received_at, req->event_id, &value) < 0 ||
+        !(text = jsonw_finish(&value, &len)) ||
+        event_key(&ev, req->route.tenant, key, sizeof(key)) < 0) {
+        jsonw_release(&value);
         uis_event_release(&ev);
         return wh_unavailable(req, "out of memory");
     }
@@ -314,8 +309,8 @@ static enum MHD_Result wh_accept(struct wh_req *req)
                   json_pack("{s:s, s:s, s:s, s:s, s:o}", "tenant", req->route.tenant, "event_id",
                             req->event_id, "call_id", ev.call_id, "state", uis_state_name(ev.state),
                             "from", log_phone(ev.from_number)));
-    rc = wh_produce(req, req->wh->cfg.topic_events, key, event_ce_type(&ev), value);
-    json_decref(value);
+    rc = wh_produce(req, req->wh->cfg.topic_events, key, event_ce_type(&ev), text, len);
+    jsonw_release(&value);
     uis_event_release(&ev);
     return rc == -2 ? wh_unavailable(req, "shutting down")
            : rc < 0 ? wh_unavailable(req, "out of memory")
@@ -341,7 +336,8 @@ static enum MHD_Result wh_answer(struct wh_req *req)
     }
 }
 
-/* Per HTTP thread: a busy tenant's token is checked with HMAC once, not on every request. */
+/* Per HTTP thread (there is one): a busy tenant's token is checked with HMAC once, not on every
+ * request. */
 static _Thread_local struct wtoken_cache wh_tokens_seen;
 
 static int wh_authorized(struct webhook *wh, const struct route *route)
@@ -356,12 +352,10 @@ static int wh_authorized(struct webhook *wh, const struct route *route)
 /* A suspended connection is back (its handler runs again, or it completes). */
 static void wh_unsuspended(struct webhook *wh, struct wh_req *req)
 {
-    pthread_mutex_lock(&wh->lock);
     if (req->suspended) {
         req->suspended = 0;
         wh->suspended--;
     }
-    pthread_mutex_unlock(&wh->lock);
 }
 
 static enum MHD_Result wh_handle(void *cls, struct MHD_Connection *conn, const char *url,
@@ -461,6 +455,65 @@ int webhook_metrics_init(struct webhook_metrics *mx, struct metrics_registry *re
     return (mx->requests && mx->refusals && mx->delivery && mx->in_flight) ? 0 : -1;
 }
 
+/* A pipe whose ends never block (librdkafka drops a signal to a full one: one byte is
+ * enough) and are not inherited. pipe2 is not POSIX. Returns 0 or -1 (errno set). */
+static int wh_pipe(int fds[2])
+{
+    if (pipe(fds) < 0)
+        return -1;
+    for (int i = 0; i < 2; i++) {
+        int fl = fcntl(fds[i], F_GETFL);
+
+        if (fl < 0 || fcntl(fds[i], F_SETFL, fl | O_NONBLOCK) < 0 ||
+            fcntl(fds[i], F_SETFD, FD_CLOEXEC) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* librdkafka signals delivery reports on a pipe that the loop's epoll watches. */
+static int wh_watch(struct webhook *wh, char *err, size_t errlen)
+{
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(wh->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+    struct epoll_event mhd_ev = {.events = EPOLLIN, .data.fd = -1};
+    struct epoll_event dr_ev = {.events = EPOLLIN, .data.fd = 0};
+    rd_kafka_queue_t *mainq;
+
+    wh->dr_pipe[0] = wh->dr_pipe[1] = -1;
+    wh->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (!info || wh->epfd < 0 || wh_pipe(wh->dr_pipe) < 0) {
+        snprintf(err, errlen, "webhook server: cannot set up its event loop: %s", strerror(errno));
+        return -1;
+    }
+    dr_ev.data.fd = wh->dr_pipe[0];
+    if (epoll_ctl(wh->epfd, EPOLL_CTL_ADD, info->epoll_fd, &mhd_ev) < 0 ||
+        epoll_ctl(wh->epfd, EPOLL_CTL_ADD, wh->dr_pipe[0], &dr_ev) < 0) {
+        snprintf(err, errlen, "webhook server: cannot watch its descriptors: %s", strerror(errno));
+        return -1;
+    }
+    mainq = rd_kafka_queue_get_main(wh->producer);
+    rd_kafka_queue_io_event_enable(mainq, wh->dr_pipe[1], "1", 1);
+    rd_kafka_queue_destroy(mainq);
+    return 0;
+}
+
+/* Undo wh_watch: librdkafka must not write to the pipe once it is closed. */
+static void wh_unwatch(struct webhook *wh)
+{
+    rd_kafka_queue_t *mainq;
+
+    if (wh->dr_pipe[1] >= 0) {
+        mainq = rd_kafka_queue_get_main(wh->producer);
+        rd_kafka_queue_io_event_enable(mainq, -1, NULL, 0);
+        rd_kafka_queue_destroy(mainq);
+        close(wh->dr_pipe[1]);
+    }
+    if (wh->dr_pipe[0] >= 0)
+        close(wh->dr_pipe[0]);
+    if (wh->epfd >= 0)
+        close(wh->epfd);
+}
+
 struct webhook *webhook_start(const struct webhook_cfg *cfg, rd_kafka_t *producer,
                               const struct keyring *keys, struct token_map *tokens,
                               struct webhook_metrics *mx, char *err, size_t errlen)
@@ -483,11 +536,11 @@ struct webhook *webhook_start(const struct webhook_cfg *cfg, rd_kafka_t *produce
     wh->keys = keys;
     wh->tokens = tokens;
     wh->mx = mx;
-    pthread_mutex_init(&wh->lock, NULL);
+    wh->epfd = wh->dr_pipe[0] = wh->dr_pipe[1] = -1;
+    /* No thread of libmicrohttpd's own: webhook_run drives it. */
     wh->daemon = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC,
-        (uint16_t)cfg->port, NULL, NULL, wh_handle, wh, MHD_OPTION_SOCK_ADDR, &sin,
-        MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, MHD_OPTION_CONNECTION_LIMIT, cfg->conn_limit,
+        MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC, (uint16_t)cfg->port, NULL, NULL,
+        wh_handle, wh, MHD_OPTION_SOCK_ADDR, &sin, MHD_OPTION_CONNECTION_LIMIT, cfg->conn_limit,
         MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         cfg->conn_memory, MHD_OPTION_NOTIFY_COMPLETED, wh_completed, wh,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
@@ -495,19 +548,42 @@ struct webhook *webhook_start(const struct webhook_cfg *cfg, rd_kafka_t *produce
     if (!wh->daemon) {
         snprintf(err, errlen, "webhook server: cannot listen on %s:%u (port in use?)", cfg->addr,
                  cfg->port);
-        pthread_mutex_destroy(&wh->lock);
         free(wh);
+        return NULL;
+    }
+    if (wh_watch(wh, err, errlen) < 0) {
+        webhook_stop(wh);
         return NULL;
     }
     return wh;
 }
 
+int webhook_run(struct webhook *wh, int timeout_ms)
+{
+    struct epoll_event evs[2];
+    MHD_UNSIGNED_LONG_LONG mhd_ms;
+    char drained[64];
+    int n;
+
+    if (MHD_get_timeout(wh->daemon, &mhd_ms) == MHD_YES && mhd_ms < (unsigned)timeout_ms)
+        timeout_ms = (int)mhd_ms;
+    n = epoll_wait(wh->epfd, evs, 2, timeout_ms);
+    if (n < 0 && errno != EINTR)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        /* Emptied before the poll: a report queued after it writes again. */
+        if (evs[i].data.fd == wh->dr_pipe[0])
+            while (read(wh->dr_pipe[0], drained, sizeof(drained)) > 0)
+                ;
+    }
+    rd_kafka_poll(wh->producer, 0);
+    wh_expire(wh);
+    return MHD_run(wh->daemon) == MHD_YES ? 0 : -1;
+}
+
 void webhook_quiesce(struct webhook *wh)
 {
-    /* Under the lock: a request past wh_produce's check is suspended and counted already. */
-    pthread_mutex_lock(&wh->lock);
     atomic_store(&wh->stopping, 1);
-    pthread_mutex_unlock(&wh->lock);
     MHD_socket fd = MHD_quiesce_daemon(wh->daemon);
 
     if (fd != MHD_INVALID_SOCKET)
@@ -521,19 +597,14 @@ int webhook_in_flight(struct webhook *wh)
 
 int webhook_suspended(struct webhook *wh)
 {
-    int n;
-
-    pthread_mutex_lock(&wh->lock);
-    n = wh->suspended;
-    pthread_mutex_unlock(&wh->lock);
-    return n;
+    return wh->suspended;
 }
 
 void webhook_stop(struct webhook *wh)
 {
     if (!wh)
         return;
+    wh_unwatch(wh);
     MHD_stop_daemon(wh->daemon);
-    pthread_mutex_destroy(&wh->lock);
     free(wh);
 }

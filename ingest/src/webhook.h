@@ -15,7 +15,6 @@
 struct webhook_cfg {
     const char *addr;
     unsigned port;
-    unsigned threads;
     size_t max_body;
     unsigned conn_limit;
     unsigned per_ip_limit; /* connections from one address, 0: no limit */
@@ -40,15 +39,18 @@ int webhook_metrics_init(struct webhook_metrics *mx, struct metrics_registry *re
 struct webhook;
 
 /* Start listening. Every pointer is borrowed and must outlive the server; the producer must
- * have been made by kafka_producer_new (its delivery reports resume the connections) and be
- * polled by the caller. Returns NULL with the reason in err. */
+ * have been made by kafka_producer_new (its delivery reports resume the connections) and is
+ * polled by webhook_run only: every function here runs on the one thread that calls
+ * webhook_run. Returns NULL with the reason in err. */
 struct webhook *webhook_start(const struct webhook_cfg *cfg, rd_kafka_t *producer,
                               const struct keyring *keys, struct token_map *tokens,
                               struct webhook_metrics *mx, char *err, size_t errlen);
 
-/* Answer 503 to every request whose delivery deadline passed. Call from the thread that polls
- * the producer, after each poll. */
-void webhook_expire(struct webhook *wh);
+/* One iteration of the server's loop: wait up to timeout_ms for HTTP traffic or delivery
+ * reports, run the reports (resuming their connections), answer 503 to every request whose
+ * delivery deadline passed, then let libmicrohttpd read, call the handlers and send the
+ * answers. Returns 0, or -1 when the loop cannot go on (epoll or libmicrohttpd failed). */
+int webhook_run(struct webhook *wh, int timeout_ms);
 
 /* Stop accepting new connections and suspending requests (a request that reaches Kafka from
  * now on gets 503 at once); requests already waiting go on. */
@@ -59,7 +61,7 @@ int webhook_in_flight(struct webhook *wh);
 
 /* Requests whose connection is suspended (waiting for their delivery report or deadline, or
  * answered and not yet picked up by their HTTP thread). After webhook_quiesce it only falls,
- * and webhook_expire brings it to 0 within the delivery deadline. */
+ * and webhook_run brings it to 0 within the delivery deadline. */
 int webhook_suspended(struct webhook *wh);
 
 /* Close every connection and free. Call after webhook_quiesce, once webhook_suspended() is 0

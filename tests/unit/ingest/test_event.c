@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -140,6 +141,80 @@ static void test_rejected_worst_case_fits(void **state)
     assert_true(event_rejected_max_size(16777216, 16384) > EVENT_RECORD_MAX);
 }
 
+/* The webhook's text (event_write) is byte for byte jansson's dump of event_build: the fixtures
+ * and bodies with durations, escapes and UTF-8 in the raw values. */
+static void assert_write_is_dump(const char *body, size_t len)
+{
+    struct uis_event ev;
+    struct uis_error err;
+    struct jsonw w;
+    json_t *j;
+    char *want;
+    const char *got;
+    size_t n;
+
+    assert_int_equal(uis_parse(body, len, &ev, &err), UIS_OK);
+    j = event_build(&ev, "acme", "2026-11-25T11:40:10.123456Z", "e-\"1\"");
+    want = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    assert_non_null(want);
+    jsonw_init(&w);
+    assert_int_equal(event_write(&ev, "acme", "2026-11-25T11:40:10.123456Z", "e-\"1\"", &w), 0);
+    got = jsonw_finish(&w, &n);
+    assert_non_null(got);
+    assert_string_equal(got, want);
+    jsonw_release(&w);
+    free(want);
+    json_decref(j);
+    uis_event_release(&ev);
+}
+
+static void test_write_is_dump(void **state)
+{
+    static const char *const fixtures[] = {
+        "01-ringing-guide-template.body", "02-answered-unquoted.body",
+        "03-hangup-quoted.body",          "04-missed.body",
+        "06-hangup-two-links-crlf.body",  "07-ringing-formatted-numbers.body",
+    };
+    static const char *const bodies[] = {
+        "{\"call_id\":7,\"call_state\":\"FINISHED\",\"direction\":\"out\",\"from_number\":null,"
+        "\"talk_time_duration\":95,\"total_time_duration\":100,\"wait_time_duration\":0}",
+        "{\"call_id\":8,\"call_state\":\"RINGING\",\"direction\":\"in\","
+        "\"from_number\":\"+7 (903) 111-22-33\\t\",\"diversion\":\"\\u0442\u0435\u043b 8 800 "
+        "555-35-35\"}",
+        "{\"call_id\":9,\"call_state\":\"HANGUP\",\"direction\":\"in\",\"from_number\":79031112233,"
+        "\"call_record_urls\":[\"https://x/\\\"q\\\"/\",\"https://y/\u0436\"]}",
+    };
+    const char *dir = getenv("FIXTURES_DIR");
+    char path[1024], buf[65536];
+
+    (void)state;
+    assert_non_null(dir);
+    for (size_t i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++) {
+        FILE *f;
+        size_t len;
+
+        snprintf(path, sizeof(path), "%s/%s", dir, fixtures[i]);
+        f = fopen(path, "rb");
+        assert_non_null(f);
+        len = fread(buf, 1, sizeof(buf), f);
+        fclose(f);
+        assert_write_is_dump(buf, len);
+    }
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++)
+        assert_write_is_dump(bodies[i], strlen(bodies[i]));
+}
+
+static void test_write_refuses_unfilled(void **state)
+{
+    struct uis_event ev = {0};
+    struct jsonw w;
+
+    (void)state;
+    jsonw_init(&w);
+    assert_int_equal(event_write(&ev, "acme", "t", "e", &w), -1);
+    jsonw_release(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -148,6 +223,8 @@ int main(void)
         cmocka_unit_test(test_rejected_text_and_binary),
         cmocka_unit_test(test_rejected_headers_allow_list),
         cmocka_unit_test(test_rejected_worst_case_fits),
+        cmocka_unit_test(test_write_is_dump),
+        cmocka_unit_test(test_write_refuses_unfilled),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
