@@ -292,6 +292,46 @@ static void hub_abort(struct hub *h, struct hub_conn *c, struct hub_wake *w)
     hub_wake_add(w, c);
 }
 
+/* Count one chunk whose bytes all went to a stream (now: 0 until read once). */
+static void hub_sent(struct hub *h, const struct sse_chunk *chunk, int kind, int64_t *now)
+{
+    if (kind == HUB_LIVE) {
+        if (!*now)
+            *now = ids_now_ms();
+        metrics_observe(h->m_latency, NULL,
+                        (double)(*now > chunk->ts_ms ? *now - chunk->ts_ms : 0) / 1000.0);
+    }
+    if (kind != HUB_START)
+        metrics_inc(h->m_delivered, "live");
+    else if (chunk->ts_ms)
+        metrics_inc(h->m_delivered, "replay");
+}
+
+/* Hand chunk to c: straight to its socket when the stream is suspended with nothing queued
+ * (no resume: see hub_ops), else queued for the HTTP thread, which is woken. -1 when out of
+ * memory (nothing was done). */
+static int hub_deliver(struct hub *h, struct hub_conn *c, struct sse_chunk *chunk, int kind,
+                       struct hub_wake *w, int64_t *now)
+{
+    if (c->suspended && c->qn == 0 && h->ops.write) {
+        int rc = h->ops.write(c->handle, chunk->data, chunk->len);
+
+        if (rc > 0) {
+            hub_sent(h, chunk, kind, now);
+            c->last_write_ms = *now ? *now : ids_now_ms();
+            return 0;
+        }
+        if (rc < 0) {
+            hub_abort(h, c, w); /* nothing queued: nothing dropped but this chunk */
+            return 0;
+        }
+    }
+    if (hub_push(c, chunk, kind) < 0)
+        return -1;
+    hub_wake_add(w, c);
+    return 0;
+}
+
 int hub_publish(struct hub *h, const struct popup_msg *m, const struct evid *id, int64_t ts_ms,
                 int live)
 {
@@ -300,6 +340,7 @@ int hub_publish(struct hub *h, const struct popup_msg *m, const struct evid *id,
     struct sse_chunk *chunk;
     struct hub_user *u;
     struct hub_wake w;
+    int64_t now = 0;
     int v;
 
     if (auth_user_key(m->tenant, m->user, key, sizeof(key)) < 0 ||
@@ -317,12 +358,10 @@ int hub_publish(struct hub *h, const struct popup_msg *m, const struct evid *id,
             if (c->closing)
                 continue;
             if (c->pub_queued >= h->cfg.queue_max ||
-                hub_push(c, chunk, live ? HUB_LIVE : HUB_PUBLISHED) < 0) {
+                hub_deliver(h, c, chunk, live ? HUB_LIVE : HUB_PUBLISHED, &w, &now) < 0) {
                 metrics_inc(h->m_dropped, NULL);
                 hub_abort(h, c, &w);
-                continue;
             }
-            hub_wake_add(&w, c);
         }
     }
     if (v >= 0)
@@ -488,18 +527,8 @@ ssize_t hub_read(struct hub *h, struct hub_conn *c, char *buf, size_t max)
         c->qoff += n;
         if (c->qoff < s->chunk->len)
             break;
-        if (s->kind == HUB_LIVE) {
-            if (!now)
-                now = ids_now_ms();
-            metrics_observe(h->m_latency, NULL,
-                            (double)(now > s->chunk->ts_ms ? now - s->chunk->ts_ms : 0) / 1000.0);
-        }
-        if (s->kind != HUB_START) {
-            metrics_inc(h->m_delivered, "live");
-            c->pub_queued--;
-        } else if (s->chunk->ts_ms) {
-            metrics_inc(h->m_delivered, "replay");
-        }
+        hub_sent(h, s->chunk, s->kind, &now);
+        c->pub_queued -= s->kind != HUB_START;
         sse_chunk_unref(s->chunk);
         c->qhead = (c->qhead + 1) % c->qcap;
         c->qn--;
@@ -552,6 +581,7 @@ static void hub_prune(struct hub *h, int64_t now_ms)
 void hub_tick(struct hub *h, int64_t now_ms)
 {
     struct hub_wake w;
+    int64_t now = now_ms;
 
     HUB_WAKE_INIT(w);
     pthread_mutex_lock(&h->mu);
@@ -564,10 +594,8 @@ void hub_tick(struct hub *h, int64_t now_ms)
         } else if (c->qn == 0 && now_ms - c->last_write_ms >= h->cfg.heartbeat_ms) {
             /* A suspended stream never notices a vanished client: the heartbeat's write
              * does, and lets the library release it. */
-            if (hub_push(c, h->heartbeat, HUB_START) == 0) {
+            if (hub_deliver(h, c, h->heartbeat, HUB_START, &w, &now) == 0)
                 c->last_write_ms = now_ms;
-                hub_wake_add(&w, c);
-            }
         }
     }
     if (now_ms - h->last_prune_ms >= HUB_PRUNE_EVERY) {

@@ -34,10 +34,17 @@ struct hub_cfg {
 
 /* The HTTP edge. suspend runs inside hub_read, under the hub lock, on the thread reading that
  * stream; resume runs outside the lock on any thread, only for a stream that was suspended
- * (so it is still alive: a suspended stream is never torn down by the HTTP library). */
+ * (so it is still alive: a suspended stream is never torn down by the HTTP library).
+ *
+ * write (may be NULL) writes one event's bytes straight to a suspended stream's socket, under
+ * the hub lock, on any thread: it returns 1 when all of them went, 0 when none did (the hub
+ * then queues them and resumes the stream, as without write), -1 when the stream is unusable
+ * (client gone, or only part went: the hub cuts it off, the client replays on reconnect).
+ * Resuming costs libmicrohttpd a walk over every suspended stream; writing does not. */
 struct hub_ops {
     void (*suspend)(void *handle);
     void (*resume)(void *handle);
+    int (*write)(void *handle, const char *data, size_t len);
 };
 
 /* Registers its metrics in reg (kept by the caller, outliving the hub). NULL on failure. */
