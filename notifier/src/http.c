@@ -26,7 +26,7 @@
 
 #define HTTP_STREAM_PATH "/v1/popups/stream"
 #define HTTP_CALLS_PATH  "/v1/calls"
-#define HTTP_BLOCK       512 /* only HTTP/1.0 streams use it: chunked ones write into the pool */
+#define HTTP_BLOCK       512  /* only HTTP/1.0 streams use it: chunked ones write into the pool */
 #define HTTP_DIRECT_MAX  4096 /* larger events go through libmicrohttpd (http_write) */
 
 struct http {
@@ -189,8 +189,7 @@ static void http_stream_free(void *cls)
     free(st);
 }
 
-static enum MHD_Result http_stream(struct http *s, struct MHD_Connection *conn,
-                                   const char *version)
+static enum MHD_Result http_stream(struct http *s, struct MHD_Connection *conn, const char *version)
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
@@ -234,8 +233,10 @@ static enum MHD_Result http_stream(struct http *s, struct MHD_Connection *conn,
         return http_json(s, conn, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable",
                          rc == HUB_CLOSING ? "shutting down" : "too many streams");
     }
-    resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, HTTP_BLOCK, http_stream_read, st,
-                                             http_stream_free);
+    /* The block is allocated with every response but used only by HTTP/1.0 streams (chunked
+     * ones are read straight into the connection's pool): 512 bytes a stream saved. */
+    resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, st->chunked ? 1 : HTTP_BLOCK,
+                                             http_stream_read, st, http_stream_free);
     if (!resp) {
         http_stream_free(st);
         return MHD_NO;

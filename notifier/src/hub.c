@@ -229,7 +229,7 @@ static void hub_user_drop(struct hub *h, struct hub_user *u)
 static int hub_push(struct hub_conn *c, struct sse_chunk *chunk, int kind)
 {
     if (c->qn == c->qcap) {
-        size_t ncap = c->qcap ? c->qcap * 2 : 8;
+        size_t ncap = c->qcap ? c->qcap * 2 : 4;
         struct hub_slot *nq = malloc(ncap * sizeof(*nq));
 
         if (!nq)
