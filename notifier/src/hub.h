@@ -85,8 +85,8 @@ ssize_t hub_read(struct hub *h, struct hub_conn *c, char *buf, size_t max);
 /* The stream is gone (the HTTP library released it). Frees c. */
 void hub_disconnect(struct hub *h, struct hub_conn *c);
 
-/* Once a second or so: heartbeats for idle streams, the end of streams whose token expired,
- * and forgetting users with nothing left to remember. */
+/* Every quarter of a second or so: heartbeats for idle streams, the end of streams whose token
+ * expired, and forgetting users with nothing left to remember. */
 void hub_tick(struct hub *h, int64_t now_ms);
 
 /* A popup-users record (revoke.h): remember the user's lowest accepted token generation and
