@@ -427,6 +427,45 @@ static void test_direct_write_keeps_stream_suspended(void **state)
     hub_disconnect(f->hub, c);
 }
 
+/* Ticks visit the streams by last write: each gets one heartbeat per interval, and a stream
+ * whose token ran out while it kept busy ends at its next write. */
+static void test_tick_order_and_expiry_at_write(void **state)
+{
+    struct fixture *f = *state;
+    struct fake_stream s1, s2, s3;
+    struct hub_conn *c1 = connect_as(f->hub, "acme", "50", NULL, &s1, HUB_CONNECTED);
+    struct hub_conn *c2 = connect_as(f->hub, "acme", "51", NULL, &s2, HUB_CONNECTED);
+    struct auth_user who = {.tenant = "acme", .user = "52", .exp = time(NULL) - 1};
+    struct hub_conn *c3 = NULL;
+    struct evid none = {0, 0};
+    char buf[4096];
+    int64_t t = now_ms();
+
+    memset(&s3, 0, sizeof(s3));
+    assert_int_equal(hub_connect(f->hub, &who, 0, &none, &s3, &c3), HUB_CONNECTED);
+    drain(f->hub, c1, buf, sizeof(buf));
+    drain(f->hub, c2, buf, sizeof(buf));
+    drain(f->hub, c3, buf, sizeof(buf));
+    s1.socket = s2.socket = s3.socket = 1;
+
+    publish(f->hub, "acme", 52, "e1", "show", "ringing", 0, 1, POPUP_ACCEPT);
+    assert_int_equal(s3.wired, 0); /* not written: the token ran out */
+    assert_int_equal(s3.resumes, 1);
+    assert_int_equal(hub_read(f->hub, c3, buf, sizeof(buf)), HUB_READ_END);
+    hub_disconnect(f->hub, c3);
+
+    hub_tick(f->hub, t + cfg.heartbeat_ms + 100);
+    assert_string_equal(s1.wire, ": hb\n\n");
+    assert_string_equal(s2.wire, ": hb\n\n");
+    hub_tick(f->hub, t + cfg.heartbeat_ms + 200); /* nobody due again yet */
+    assert_int_equal(s1.wired + s2.wired, 12);
+    hub_tick(f->hub, t + 2 * cfg.heartbeat_ms + 100);
+    assert_int_equal(s1.wired + s2.wired, 24);
+    assert_int_equal(s1.resumes + s2.resumes, 0);
+    hub_disconnect(f->hub, c1);
+    hub_disconnect(f->hub, c2);
+}
+
 /* Ending a stream (expiry, revocation, shutdown) still resumes it: only the HTTP library can
  * end the response. */
 static void test_direct_streams_still_end(void **state)
@@ -457,6 +496,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_direct_write_keeps_stream_suspended, setup_direct,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_direct_streams_still_end, setup_direct, teardown),
+        cmocka_unit_test_setup_teardown(test_tick_order_and_expiry_at_write, setup_direct,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
