@@ -1,7 +1,8 @@
 /* The hub: users (tenant, user) with their replay memory and open streams, and what moves
  * between them. The Kafka side publishes popups, the HTTP side opens streams, reads their
  * bytes and closes them; every operation takes one lock, and no HTTP-library call happens
- * under it except the suspend of the very stream being read (see hub_ops).
+ * under it except the suspend of the very stream being read and the socket writes to
+ * suspended streams (see hub_ops).
  *
  * A popup goes only to the streams filed under its own (tenant, user_id): routing is the
  * lookup, so another user's or tenant's popups cannot reach a stream. */
