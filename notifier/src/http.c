@@ -11,8 +11,13 @@
 #include "event_id.h"
 #include "hub.h"
 
+#include <errno.h>
+#include <linux/sockios.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +27,8 @@
 
 #define HTTP_STREAM_PATH "/v1/popups/stream"
 #define HTTP_CALLS_PATH  "/v1/calls"
-#define HTTP_BLOCK       512 /* only HTTP/1.0 streams use it: chunked ones write into the pool */
+#define HTTP_BLOCK       512  /* only HTTP/1.0 streams use it: chunked ones write into the pool */
+#define HTTP_DIRECT_MAX  4096 /* larger events go through libmicrohttpd (http_write) */
 
 struct http {
     struct MHD_Daemon *daemon;
@@ -34,21 +40,74 @@ struct http {
 struct http_stream {
     struct http *srv;
     struct hub_conn *hc;
+    struct MHD_Connection *conn;
+    int fd;
+    int chunked; /* HTTP/1.1: the body is chunked; HTTP/1.0: it ends with the connection */
 };
 
 static void http_suspend(void *handle)
 {
-    MHD_suspend_connection(handle);
+    struct http_stream *st = handle;
+
+    MHD_suspend_connection(st->conn);
 }
 
 static void http_resume(void *handle)
 {
-    MHD_resume_connection(handle);
+    struct http_stream *st = handle;
+
+    MHD_resume_connection(st->conn);
+}
+
+/* A suspended stream's socket is idle in libmicrohttpd: it wrote everything it had before it
+ * asked for more (and suspended), and neither reads, writes nor closes the socket until the
+ * stream is resumed. So an event goes straight to the socket, framed as the library frames
+ * its own chunks, and the stream stays suspended. Only a frame that surely fits is written:
+ * a socket with bytes still unsent or unacknowledged, or a large event, is left to the
+ * library (0) — a frame cut in the middle could not be finished by it. */
+static int http_write(void *handle, const char *data, size_t len)
+{
+    struct http_stream *st = handle;
+    char head[24], b;
+    struct iovec iov[3];
+    struct msghdr msg = {0};
+    size_t total = len;
+    ssize_t n;
+    int outq = 0;
+
+    if (st->fd < 0)
+        return 0;
+    /* The client hung up: what the library would see on its next read. */
+    n = recv(st->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+        return -1;
+    if (len > HTTP_DIRECT_MAX || ioctl(st->fd, SIOCOUTQ, &outq) < 0 || outq > 0)
+        return 0;
+    iov[0] = (struct iovec){(void *)data, len};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = 1;
+    if (st->chunked) {
+        int hl = snprintf(head, sizeof(head), "%zx\r\n", len);
+
+        iov[0] = (struct iovec){head, (size_t)hl};
+        iov[1] = (struct iovec){(void *)data, len};
+        iov[2] = (struct iovec){"\r\n", 2};
+        msg.msg_iovlen = 3;
+        total = (size_t)hl + len + 2;
+    }
+    do {
+        n = sendmsg(st->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n == (ssize_t)total)
+        return 1;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return 0;
+    return -1;
 }
 
 const struct hub_ops *http_hub_ops(void)
 {
-    static const struct hub_ops ops = {http_suspend, http_resume};
+    static const struct hub_ops ops = {http_suspend, http_resume, http_write};
 
     return &ops;
 }
@@ -131,8 +190,10 @@ static void http_stream_free(void *cls)
     free(st);
 }
 
-static enum MHD_Result http_stream(struct http *s, struct MHD_Connection *conn)
+static enum MHD_Result http_stream(struct http *s, struct MHD_Connection *conn, const char *version)
 {
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     const char *token;
     size_t toklen;
     struct auth_user who;
@@ -158,7 +219,11 @@ static enum MHD_Result http_stream(struct http *s, struct MHD_Connection *conn)
     if (!st)
         return http_json(s, conn, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "out of memory");
     st->srv = s;
-    rc = hub_connect(s->hub, &who, last_state, &last, conn, &st->hc);
+    st->conn = conn;
+    st->fd = ci ? ci->connect_fd : -1;
+    /* What libmicrohttpd 0.9.75 does for a response of unknown size (setup_reply_properties). */
+    st->chunked = strcmp(version, MHD_HTTP_VERSION_1_0) != 0;
+    rc = hub_connect(s->hub, &who, last_state, &last, st, &st->hc);
     if (rc != HUB_CONNECTED) {
         free(st);
         if (rc == HUB_REVOKED)
@@ -169,8 +234,10 @@ static enum MHD_Result http_stream(struct http *s, struct MHD_Connection *conn)
         return http_json(s, conn, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable",
                          rc == HUB_CLOSING ? "shutting down" : "too many streams");
     }
-    resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, HTTP_BLOCK, http_stream_read, st,
-                                             http_stream_free);
+    /* The block is allocated with every response but used only by HTTP/1.0 streams (chunked
+     * ones are read straight into the connection's pool): 512 bytes a stream saved. */
+    resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, st->chunked ? 1 : HTTP_BLOCK,
+                                             http_stream_read, st, http_stream_free);
     if (!resp) {
         http_stream_free(st);
         return MHD_NO;
@@ -391,7 +458,6 @@ static enum MHD_Result http_handle(void *cls, struct MHD_Connection *conn, const
 {
     struct http *s = cls;
 
-    (void)version;
     if (*con_cls == NULL) {
         *con_cls = &http_seen;
         if (s->cfg.calls && strcmp(url, HTTP_CALLS_PATH) == 0 &&
@@ -414,7 +480,7 @@ static enum MHD_Result http_handle(void *cls, struct MHD_Connection *conn, const
                                   "Authorization, Last-Event-ID, Cache-Control");
         if (strcmp(method, MHD_HTTP_METHOD_GET) != 0)
             return http_json(s, conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", NULL);
-        return http_stream(s, conn);
+        return http_stream(s, conn, version);
     }
     if (strcmp(url, HTTP_CALLS_PATH) == 0) {
         if (strcmp(method, MHD_HTTP_METHOD_OPTIONS) == 0)

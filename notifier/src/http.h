@@ -1,7 +1,8 @@
 /* The HTTP edge (libmicrohttpd, one epoll thread): the SSE stream GET /v1/popups/stream, its
  * CORS preflight, POST /v1/calls (click-to-call, calls.h), and the popup page compiled into the
  * binary (/ and /popup). Streams are responses fed by a content reader that suspends the connection
- * when the hub has nothing queued, so 10,000 idle streams cost no thread and no wake-up. */
+ * when the hub has nothing queued, so 10,000 idle streams cost no thread and no wake-up; events
+ * for a suspended stream are written straight to its socket (http_write), without resuming it. */
 #ifndef NOTIFIER_HTTP_H
 #define NOTIFIER_HTTP_H
 

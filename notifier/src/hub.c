@@ -29,7 +29,7 @@ struct hub_conn {
     struct hub_user *user;
     void *handle;
     struct hub_conn *prev, *next;         /* the user's streams */
-    struct hub_conn *all_prev, *all_next; /* every stream */
+    struct hub_conn *all_prev, *all_next; /* every stream, oldest last write first */
     struct hub_slot *q;                   /* ring of queued chunks */
     size_t qhead, qn, qcap;
     size_t qoff;       /* bytes of the head chunk already read */
@@ -55,7 +55,7 @@ struct hub {
     struct hub_ops ops;
     struct hub_user **buckets;
     size_t nbuckets, nusers;
-    struct hub_conn *all;
+    struct hub_conn *all, *all_tail; /* by last write: a tick visits only the streams due */
     size_t nconns;
     uint64_t seq;
     int closing;
@@ -226,10 +226,44 @@ static void hub_user_drop(struct hub *h, struct hub_user *u)
     metrics_set(h->m_users, NULL, (double)h->nusers);
 }
 
+static void hub_all_remove(struct hub *h, struct hub_conn *c)
+{
+    if (c->all_prev)
+        c->all_prev->all_next = c->all_next;
+    else
+        h->all = c->all_next;
+    if (c->all_next)
+        c->all_next->all_prev = c->all_prev;
+    else
+        h->all_tail = c->all_prev;
+    c->all_prev = c->all_next = NULL;
+}
+
+static void hub_all_append(struct hub *h, struct hub_conn *c)
+{
+    c->all_prev = h->all_tail;
+    c->all_next = NULL;
+    if (h->all_tail)
+        h->all_tail->all_next = c;
+    else
+        h->all = c;
+    h->all_tail = c;
+}
+
+/* c wrote at ms: it moves to the end of the last-write order. */
+static void hub_wrote(struct hub *h, struct hub_conn *c, int64_t ms)
+{
+    c->last_write_ms = ms;
+    if (h->all_tail != c) {
+        hub_all_remove(h, c);
+        hub_all_append(h, c);
+    }
+}
+
 static int hub_push(struct hub_conn *c, struct sse_chunk *chunk, int kind)
 {
     if (c->qn == c->qcap) {
-        size_t ncap = c->qcap ? c->qcap * 2 : 8;
+        size_t ncap = c->qcap ? c->qcap * 2 : 4;
         struct hub_slot *nq = malloc(ncap * sizeof(*nq));
 
         if (!nq)
@@ -292,6 +326,61 @@ static void hub_abort(struct hub *h, struct hub_conn *c, struct hub_wake *w)
     hub_wake_add(w, c);
 }
 
+/* The token ran out: the stream ends cleanly (the client reconnects, gets 401 and asks the
+ * CRM anew). Checked by ticks (streams idle for a heartbeat interval) and by every write. */
+static int hub_expired(struct hub_conn *c, int64_t now_ms, struct hub_wake *w)
+{
+    if (c->exp * 1000 > now_ms)
+        return 0;
+    c->closing = 1;
+    hub_wake_add(w, c);
+    return 1;
+}
+
+/* Count one chunk whose bytes all went to a stream (now: 0 until read once). */
+static void hub_sent(struct hub *h, const struct sse_chunk *chunk, int kind, int64_t *now)
+{
+    if (kind == HUB_LIVE) {
+        if (!*now)
+            *now = ids_now_ms();
+        metrics_observe(h->m_latency, NULL,
+                        (double)(*now > chunk->ts_ms ? *now - chunk->ts_ms : 0) / 1000.0);
+    }
+    if (kind != HUB_START)
+        metrics_inc(h->m_delivered, "live");
+    else if (chunk->ts_ms)
+        metrics_inc(h->m_delivered, "replay");
+}
+
+/* Hand chunk to c: straight to its socket when the stream is suspended with nothing queued
+ * (no resume: see hub_ops), else queued for the HTTP thread, which is woken. -1 when out of
+ * memory (nothing was done). */
+static int hub_deliver(struct hub *h, struct hub_conn *c, struct sse_chunk *chunk, int kind,
+                       struct hub_wake *w, int64_t *now)
+{
+    if (!*now)
+        *now = ids_now_ms();
+    if (hub_expired(c, *now, w))
+        return 0; /* not for an expired token: the client replays it with its new one */
+    if (c->suspended && c->qn == 0 && h->ops.write) {
+        int rc = h->ops.write(c->handle, chunk->data, chunk->len);
+
+        if (rc > 0) {
+            hub_sent(h, chunk, kind, now);
+            hub_wrote(h, c, *now ? *now : ids_now_ms());
+            return 0;
+        }
+        if (rc < 0) {
+            hub_abort(h, c, w); /* nothing queued: nothing dropped but this chunk */
+            return 0;
+        }
+    }
+    if (hub_push(c, chunk, kind) < 0)
+        return -1;
+    hub_wake_add(w, c);
+    return 0;
+}
+
 int hub_publish(struct hub *h, const struct popup_msg *m, const struct evid *id, int64_t ts_ms,
                 int live)
 {
@@ -300,6 +389,7 @@ int hub_publish(struct hub *h, const struct popup_msg *m, const struct evid *id,
     struct sse_chunk *chunk;
     struct hub_user *u;
     struct hub_wake w;
+    int64_t now = 0;
     int v;
 
     if (auth_user_key(m->tenant, m->user, key, sizeof(key)) < 0 ||
@@ -317,12 +407,10 @@ int hub_publish(struct hub *h, const struct popup_msg *m, const struct evid *id,
             if (c->closing)
                 continue;
             if (c->pub_queued >= h->cfg.queue_max ||
-                hub_push(c, chunk, live ? HUB_LIVE : HUB_PUBLISHED) < 0) {
+                hub_deliver(h, c, chunk, live ? HUB_LIVE : HUB_PUBLISHED, &w, &now) < 0) {
                 metrics_inc(h->m_dropped, NULL);
                 hub_abort(h, c, &w);
-                continue;
             }
-            hub_wake_add(&w, c);
         }
     }
     if (v >= 0)
@@ -395,12 +483,7 @@ static void hub_unlink(struct hub *h, struct hub_conn *c)
         u->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    if (c->all_prev)
-        c->all_prev->all_next = c->all_next;
-    else
-        h->all = c->all_next;
-    if (c->all_next)
-        c->all_next->all_prev = c->all_prev;
+    hub_all_remove(h, c);
     u->nconns--;
     h->nconns--;
     metrics_set(h->m_streams, NULL, (double)h->nconns);
@@ -441,10 +524,7 @@ enum hub_connect_result hub_connect(struct hub *h, const struct auth_user *who, 
             u->conns->prev = c;
         u->conns = c;
         u->nconns++;
-        c->all_next = h->all;
-        if (h->all)
-            h->all->all_prev = c;
-        h->all = c;
+        hub_all_append(h, c);
         h->nconns++;
         metrics_set(h->m_streams, NULL, (double)h->nconns);
         if (hub_start(h, c, last_state, last) < 0) {
@@ -488,25 +568,15 @@ ssize_t hub_read(struct hub *h, struct hub_conn *c, char *buf, size_t max)
         c->qoff += n;
         if (c->qoff < s->chunk->len)
             break;
-        if (s->kind == HUB_LIVE) {
-            if (!now)
-                now = ids_now_ms();
-            metrics_observe(h->m_latency, NULL,
-                            (double)(now > s->chunk->ts_ms ? now - s->chunk->ts_ms : 0) / 1000.0);
-        }
-        if (s->kind != HUB_START) {
-            metrics_inc(h->m_delivered, "live");
-            c->pub_queued--;
-        } else if (s->chunk->ts_ms) {
-            metrics_inc(h->m_delivered, "replay");
-        }
+        hub_sent(h, s->chunk, s->kind, &now);
+        c->pub_queued -= s->kind != HUB_START;
         sse_chunk_unref(s->chunk);
         c->qhead = (c->qhead + 1) % c->qcap;
         c->qn--;
         c->qoff = 0;
     }
     if (done) {
-        c->last_write_ms = now ? now : ids_now_ms();
+        hub_wrote(h, c, now ? now : ids_now_ms());
         rc = (ssize_t)done;
     } else if (c->closing) {
         rc = HUB_READ_END;
@@ -552,23 +622,24 @@ static void hub_prune(struct hub *h, int64_t now_ms)
 void hub_tick(struct hub *h, int64_t now_ms)
 {
     struct hub_wake w;
+    int64_t now = now_ms;
 
     HUB_WAKE_INIT(w);
     pthread_mutex_lock(&h->mu);
-    for (struct hub_conn *c = h->all; c; c = c->all_next) {
+    /* Oldest write first: the walk ends at the first stream that wrote within the heartbeat
+     * interval (those written now move behind it), so a tick costs the streams due, not all. */
+    for (struct hub_conn *c = h->all, *next; c; c = next) {
+        next = c->all_next;
+        if (now_ms - c->last_write_ms < h->cfg.heartbeat_ms)
+            break;
         if (c->closing)
             continue;
-        if (c->exp * 1000 <= now_ms) {
-            c->closing = 1; /* the client reconnects, gets 401 and asks the CRM anew */
-            hub_wake_add(&w, c);
-        } else if (c->qn == 0 && now_ms - c->last_write_ms >= h->cfg.heartbeat_ms) {
-            /* A suspended stream never notices a vanished client: the heartbeat's write
-             * does, and lets the library release it. */
-            if (hub_push(c, h->heartbeat, HUB_START) == 0) {
-                c->last_write_ms = now_ms;
-                hub_wake_add(&w, c);
-            }
-        }
+        if (hub_expired(c, now_ms, &w))
+            continue;
+        /* A suspended stream never notices a vanished client: the heartbeat's write does,
+         * and lets the library release it. */
+        if (c->qn == 0 && hub_deliver(h, c, h->heartbeat, HUB_START, &w, &now) == 0 && !c->closing)
+            hub_wrote(h, c, now_ms);
     }
     if (now_ms - h->last_prune_ms >= HUB_PRUNE_EVERY) {
         h->last_prune_ms = now_ms;

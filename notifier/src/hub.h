@@ -1,7 +1,8 @@
 /* The hub: users (tenant, user) with their replay memory and open streams, and what moves
  * between them. The Kafka side publishes popups, the HTTP side opens streams, reads their
  * bytes and closes them; every operation takes one lock, and no HTTP-library call happens
- * under it except the suspend of the very stream being read (see hub_ops).
+ * under it except the suspend of the very stream being read and the socket writes to
+ * suspended streams (see hub_ops).
  *
  * A popup goes only to the streams filed under its own (tenant, user_id): routing is the
  * lookup, so another user's or tenant's popups cannot reach a stream. */
@@ -34,10 +35,17 @@ struct hub_cfg {
 
 /* The HTTP edge. suspend runs inside hub_read, under the hub lock, on the thread reading that
  * stream; resume runs outside the lock on any thread, only for a stream that was suspended
- * (so it is still alive: a suspended stream is never torn down by the HTTP library). */
+ * (so it is still alive: a suspended stream is never torn down by the HTTP library).
+ *
+ * write (may be NULL) writes one event's bytes straight to a suspended stream's socket, under
+ * the hub lock, on any thread: it returns 1 when all of them went, 0 when none did (the hub
+ * then queues them and resumes the stream, as without write), -1 when the stream is unusable
+ * (client gone, or only part went: the hub cuts it off, the client replays on reconnect).
+ * Resuming costs libmicrohttpd a walk over every suspended stream; writing does not. */
 struct hub_ops {
     void (*suspend)(void *handle);
     void (*resume)(void *handle);
+    int (*write)(void *handle, const char *data, size_t len);
 };
 
 /* Registers its metrics in reg (kept by the caller, outliving the hub). NULL on failure. */
@@ -78,8 +86,8 @@ ssize_t hub_read(struct hub *h, struct hub_conn *c, char *buf, size_t max);
 /* The stream is gone (the HTTP library released it). Frees c. */
 void hub_disconnect(struct hub *h, struct hub_conn *c);
 
-/* Once a second or so: heartbeats for idle streams, the end of streams whose token expired,
- * and forgetting users with nothing left to remember. */
+/* Every quarter of a second or so: heartbeats for idle streams, the end of streams whose token
+ * expired, and forgetting users with nothing left to remember. */
 void hub_tick(struct hub *h, int64_t now_ms);
 
 /* A popup-users record (revoke.h): remember the user's lowest accepted token generation and

@@ -21,7 +21,7 @@ struct replay_popup {
 
 struct replay_user {
     struct replay_entry *ring; /* sorted by replay_key_cmp, oldest first */
-    size_t n, cap;
+    size_t n, alloc, cap;      /* grown on demand up to cap: most users never fill it */
     struct replay_popup *pops;
     size_t npops, popcap, popmax;
 };
@@ -38,11 +38,6 @@ struct replay_user *replay_user_new(size_t ring_cap, size_t popups_cap)
     struct replay_user *u = calloc(1, sizeof(*u));
 
     if (!u || ring_cap == 0 || popups_cap == 0) {
-        free(u);
-        return NULL;
-    }
-    u->ring = calloc(ring_cap, sizeof(*u->ring));
-    if (!u->ring) {
         free(u);
         return NULL;
     }
@@ -121,14 +116,36 @@ static int replay_popup_slot(struct replay_user *u)
     return 0;
 }
 
+/* One more slot when the ring is below its cap; on failure it stays as it is (full). */
+static void replay_ring_grow(struct replay_user *u)
+{
+    size_t ncap = u->alloc ? u->alloc * 2 : 4;
+    struct replay_entry *nr;
+
+    if (u->alloc == u->cap)
+        return;
+    if (ncap > u->cap)
+        ncap = u->cap;
+    nr = realloc(u->ring, ncap * sizeof(*nr));
+    if (!nr)
+        return;
+    u->ring = nr;
+    u->alloc = ncap;
+}
+
 static void replay_ring_insert(struct replay_user *u, const struct evid *id, int64_t ts_ms,
                                uint64_t seq, struct sse_chunk *chunk)
 {
     size_t pos = u->n;
 
+    if (u->n == u->alloc)
+        replay_ring_grow(u);
+    if (u->alloc == 0)
+        return; /* out of memory: live delivery goes on, this event is not replayable */
+
     while (pos > 0 && replay_key_cmp(u->ring[pos - 1].ts_ms, &u->ring[pos - 1].id, ts_ms, id) > 0)
         pos--;
-    if (u->n == u->cap) {
+    if (u->n == u->alloc) {
         if (pos == 0)
             return; /* older than everything kept: beyond the buffer already */
         sse_chunk_unref(u->ring[0].chunk);
@@ -274,6 +291,11 @@ int replay_prune(struct replay_user *u, int64_t horizon_ms, int64_t open_horizon
             u->ring[keep++] = u->ring[i];
     }
     u->n = keep;
+    if (keep == 0) {
+        free(u->ring);
+        u->ring = NULL;
+        u->alloc = 0;
+    }
     for (size_t i = u->npops; i-- > 0;) {
         const struct replay_popup *p = &u->pops[i];
 

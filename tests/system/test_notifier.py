@@ -308,3 +308,68 @@ def test_sigterm_ends_streams_cleanly(notifier_factory, secret):
     assert n.stop() == 0
     assert s.closed.wait(5)
     assert s.ended, "the chunked stream was cut instead of ended"
+
+
+def _raw_events(sock, want, want_comments=0, timeout=10):
+    """Read an HTTP/1.0 stream (no chunking: the body is the events) until want events and
+    want_comments comment blocks came; returns (events as dicts of id/event/data, comments)."""
+    sock.settimeout(timeout)
+    buf, events, comments = b"", [], 0
+    while len(events) < want or comments < want_comments:
+        data = sock.recv(65536)
+        assert data, "the stream ended early"
+        buf += data
+        while b"\n\n" in buf:
+            block, buf = buf.split(b"\n\n", 1)
+            if block.startswith(b"HTTP/1."):
+                block = block.split(b"\r\n\r\n", 1)[1]  # the head came with the first events
+            fields = dict(line.split(": ", 1) for line in block.decode().split("\n")
+                          if ": " in line and not line.startswith(":"))
+            if "event" in fields:
+                events.append(fields)
+            elif block.startswith(b":"):
+                comments += 1
+    return events, comments
+
+
+def test_idle_streams_get_events_written_directly(notifier_factory, producer, topic, secret):
+    """An idle stream is left suspended in libmicrohttpd and its events are written straight to
+    its socket (docs/decisions.md, notifier): in chunk frames for HTTP/1.1, raw for HTTP/1.0;
+    an event too large for that goes through libmicrohttpd; the order holds across both."""
+    import socket
+    key = secret[0]
+    n = notifier_factory()
+    t = f"direct{uuid.uuid4().hex[:6]}"
+    s11 = stream(n, key, t, 5)
+    raw = socket.create_connection(("127.0.0.1", n.port), timeout=10)
+    raw.sendall(f"GET /v1/popups/stream?token={popup_token(key, t, 5)} HTTP/1.0\r\n\r\n"
+                .encode())
+    snap, _ = _raw_events(raw, 1)
+    assert snap[0]["event"] == "snapshot"
+    assert snapshot(s11)["data"] == {"popups": []}
+    before = n.metrics()
+    big = "x" * 6000  # over the 4 KiB written directly: libmicrohttpd sends it
+    msgs = [popup(t, 5, "c1", "show", "ringing"),
+            popup(t, 5, "c1", "update", "in_call", note=big),
+            popup(t, 5, "c1", "close", "closed")]
+    ids = produce(producer, topic, msgs)
+    got = s11.take(3)
+    assert [e["id"] for e in got] == ids
+    assert got[1]["data"]["note"] == big
+    got10, _ = _raw_events(raw, 3)
+    assert [e["id"] for e in got10] == ids
+    assert json.loads(got10[1]["data"])["note"] == big
+    # heartbeats go the same way (HEARTBEAT_S=1), and the streams stay open
+    assert _raw_events(raw, 0, 1)[1] == 1
+    deadline = time.time() + 5
+    while s11.comments == 0 and time.time() < deadline:
+        time.sleep(0.1)
+    assert s11.comments >= 1
+    m = n.metrics()
+    assert m['notifier_popups_delivered_total{kind="live"}'] - before.get(
+        'notifier_popups_delivered_total{kind="live"}', 0) == 6
+    assert m["notifier_connections"] == 2
+    raw.close()
+    s11.close()
+    wait_until(lambda: n.metrics()["notifier_connections"] == 0, 10, 0.1,
+               what="the closed streams to be noticed")

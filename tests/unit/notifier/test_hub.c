@@ -15,6 +15,9 @@
 struct fake_stream {
     int suspended;
     int suspends, resumes;
+    int socket; /* with direct_ops: 1 takes writes, 0 refuses them, -1 is broken */
+    char wire[1024];
+    size_t wired;
 };
 
 static void fake_suspend(void *h)
@@ -35,7 +38,23 @@ static void fake_resume(void *h)
     s->resumes++;
 }
 
-static const struct hub_ops fake_ops = {fake_suspend, fake_resume};
+static const struct hub_ops fake_ops = {fake_suspend, fake_resume, NULL};
+
+static int fake_write(void *h, const char *data, size_t len)
+{
+    struct fake_stream *s = h;
+
+    assert_true(s->suspended); /* the socket is the HTTP library's while a stream runs */
+    if (s->socket <= 0)
+        return s->socket;
+    assert_true(s->wired + len < sizeof(s->wire));
+    memcpy(s->wire + s->wired, data, len);
+    s->wired += len;
+    s->wire[s->wired] = '\0';
+    return 1;
+}
+
+static const struct hub_ops direct_ops = {fake_suspend, fake_resume, fake_write};
 
 struct fixture {
     struct metrics_registry *reg;
@@ -68,6 +87,16 @@ static int setup(void **state)
 
     f.reg = metrics_registry_new();
     f.hub = hub_new(&cfg, &fake_ops, f.reg);
+    *state = &f;
+    return f.hub ? 0 : -1;
+}
+
+static int setup_direct(void **state)
+{
+    static struct fixture f;
+
+    f.reg = metrics_registry_new();
+    f.hub = hub_new(&cfg, &direct_ops, f.reg);
     *state = &f;
     return f.hub ? 0 : -1;
 }
@@ -353,6 +382,107 @@ static void test_revoked_streams_end(void **state)
     hub_disconnect(f->hub, other);
 }
 
+/* A suspended stream with nothing queued gets its events written straight to its socket and
+ * stays suspended: no resume, so libmicrohttpd never walks its suspended streams for it. */
+static void test_direct_write_keeps_stream_suspended(void **state)
+{
+    struct fixture *f = *state;
+    struct fake_stream s;
+    struct hub_conn *c = connect_as(f->hub, "acme", "5", NULL, &s, HUB_CONNECTED);
+    char buf[4096];
+
+    assert_int_equal(drain(f->hub, c, buf, sizeof(buf)), 0); /* the start goes as before */
+    assert_true(s.suspended);
+    s.socket = 1;
+    publish(f->hub, "acme", 5, "acme:c1:5", "show", "ringing", 0, 1, POPUP_ACCEPT);
+    publish(f->hub, "acme", 5, "acme:c1:5", "close", "closed", 0, 2, POPUP_ACCEPT);
+    assert_int_equal(s.resumes, 0);
+    assert_true(s.suspended);
+    assert_int_equal(count(s.wire, "event: popup"), 2);
+    assert_non_null(strstr(s.wire, "id: 0-1\n"));
+    assert_true(strstr(s.wire, "id: 0-1\n") < strstr(s.wire, "id: 0-2\n"));
+
+    /* the heartbeat too */
+    s.wired = 0;
+    hub_tick(f->hub, now_ms() + cfg.heartbeat_ms + 1);
+    assert_string_equal(s.wire, ": hb\n\n");
+    assert_int_equal(s.resumes, 0);
+
+    /* a full socket: queued and resumed, the HTTP library writes it */
+    s.socket = 0;
+    s.wired = 0;
+    s.wire[0] = '\0';
+    publish(f->hub, "acme", 5, "acme:c2:5", "show", "ringing", 0, 3, POPUP_ACCEPT);
+    assert_int_equal(s.resumes, 1);
+    assert_int_equal(s.wired, 0);
+    assert_int_equal(drain(f->hub, c, buf, sizeof(buf)), 0);
+    assert_non_null(strstr(buf, "id: 0-3\n"));
+    assert_true(s.suspended);
+
+    /* a broken socket: the stream is cut off (the client replays on reconnect) */
+    s.socket = -1;
+    publish(f->hub, "acme", 5, "acme:c3:5", "show", "ringing", 0, 4, POPUP_ACCEPT);
+    assert_int_equal(s.resumes, 2);
+    assert_int_equal(hub_read(f->hub, c, buf, sizeof(buf)), HUB_READ_ABORT);
+    hub_disconnect(f->hub, c);
+}
+
+/* Ticks visit the streams by last write: each gets one heartbeat per interval, and a stream
+ * whose token ran out while it kept busy ends at its next write. */
+static void test_tick_order_and_expiry_at_write(void **state)
+{
+    struct fixture *f = *state;
+    struct fake_stream s1, s2, s3;
+    struct hub_conn *c1 = connect_as(f->hub, "acme", "50", NULL, &s1, HUB_CONNECTED);
+    struct hub_conn *c2 = connect_as(f->hub, "acme", "51", NULL, &s2, HUB_CONNECTED);
+    struct auth_user who = {.tenant = "acme", .user = "52", .exp = time(NULL) - 1};
+    struct hub_conn *c3 = NULL;
+    struct evid none = {0, 0};
+    char buf[4096];
+    int64_t t = now_ms();
+
+    memset(&s3, 0, sizeof(s3));
+    assert_int_equal(hub_connect(f->hub, &who, 0, &none, &s3, &c3), HUB_CONNECTED);
+    drain(f->hub, c1, buf, sizeof(buf));
+    drain(f->hub, c2, buf, sizeof(buf));
+    drain(f->hub, c3, buf, sizeof(buf));
+    s1.socket = s2.socket = s3.socket = 1;
+
+    publish(f->hub, "acme", 52, "e1", "show", "ringing", 0, 1, POPUP_ACCEPT);
+    assert_int_equal(s3.wired, 0); /* not written: the token ran out */
+    assert_int_equal(s3.resumes, 1);
+    assert_int_equal(hub_read(f->hub, c3, buf, sizeof(buf)), HUB_READ_END);
+    hub_disconnect(f->hub, c3);
+
+    hub_tick(f->hub, t + cfg.heartbeat_ms + 100);
+    assert_string_equal(s1.wire, ": hb\n\n");
+    assert_string_equal(s2.wire, ": hb\n\n");
+    hub_tick(f->hub, t + cfg.heartbeat_ms + 200); /* nobody due again yet */
+    assert_int_equal(s1.wired + s2.wired, 12);
+    hub_tick(f->hub, t + 2 * cfg.heartbeat_ms + 100);
+    assert_int_equal(s1.wired + s2.wired, 24);
+    assert_int_equal(s1.resumes + s2.resumes, 0);
+    hub_disconnect(f->hub, c1);
+    hub_disconnect(f->hub, c2);
+}
+
+/* Ending a stream (expiry, revocation, shutdown) still resumes it: only the HTTP library can
+ * end the response. */
+static void test_direct_streams_still_end(void **state)
+{
+    struct fixture *f = *state;
+    struct fake_stream s;
+    struct hub_conn *c = connect_as(f->hub, "acme", "5", NULL, &s, HUB_CONNECTED);
+    char buf[4096];
+
+    drain(f->hub, c, buf, sizeof(buf));
+    s.socket = 1;
+    hub_close_all(f->hub);
+    assert_int_equal(s.resumes, 1);
+    assert_int_equal(drain(f->hub, c, buf, sizeof(buf)), HUB_READ_END);
+    hub_disconnect(f->hub, c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -363,6 +493,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_heartbeat_expiry_and_close, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revoked_streams_end, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_direct_write_keeps_stream_suspended, setup_direct,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_direct_streams_still_end, setup_direct, teardown),
+        cmocka_unit_test_setup_teardown(test_tick_order_and_expiry_at_write, setup_direct,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,12 +22,18 @@
 
 #define S_POPUPS 20000
 
+struct s_text;
+static int s_ids(struct s_text *t, const char *data, size_t n, long long *last);
+
 /* The HTTP edge of one stream: suspend runs on the reading thread under the hub lock, resume
  * on the publishing thread outside it. */
 struct s_stream {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int suspended;
+    struct s_text *text; /* what the client received, direct writes and reads alike */
+    long long *last;
+    int writes, failed;
 };
 
 static void s_suspend(void *handle)
@@ -49,7 +55,24 @@ static void s_resume(void *handle)
     pthread_mutex_unlock(&s->mu);
 }
 
-static const struct hub_ops s_ops = {s_suspend, s_resume};
+/* The socket: every third write does not fit (the hub queues it and resumes the stream). */
+static int s_write(void *handle, const char *data, size_t len)
+{
+    struct s_stream *s = handle;
+    int rc = 1;
+
+    pthread_mutex_lock(&s->mu);
+    if (!s->suspended)
+        s->failed = 1; /* only a suspended stream's socket is the hub's */
+    if (++s->writes % 3 == 0)
+        rc = 0;
+    else if (s_ids(s->text, data, len, s->last) < 0)
+        s->failed = 1;
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static const struct hub_ops s_ops = {s_suspend, s_resume, s_write};
 
 static const struct hub_cfg s_cfg = {
     .ring_cap = 64,
@@ -147,6 +170,8 @@ static int s_session(struct s_run *r, long long *last, int reads, size_t *bytes)
     pthread_mutex_init(&s.mu, NULL);
     pthread_cond_init(&s.cv, NULL);
     text.used = 0;
+    s.text = &text;
+    s.last = last;
     snprintf(who.tenant, sizeof(who.tenant), "acme");
     snprintf(who.user, sizeof(who.user), "9");
     if (hub_connect(r->hub, &who, *last >= 0 ? 1 : 0, &from, &s, &c) != HUB_CONNECTED)
@@ -172,7 +197,9 @@ static int s_session(struct s_run *r, long long *last, int reads, size_t *bytes)
         if (n < 0)
             break; /* cut off as too slow: reconnect, as a browser does */
         *bytes += (size_t)n;
+        pthread_mutex_lock(&s.mu);
         rc = s_ids(&text, buf, (size_t)n, last);
+        pthread_mutex_unlock(&s.mu);
     }
     /* The HTTP library never tears down a suspended stream: wait for its resume first. */
     pthread_mutex_lock(&s.mu);
@@ -185,6 +212,8 @@ static int s_session(struct s_run *r, long long *last, int reads, size_t *bytes)
     }
     pthread_mutex_unlock(&s.mu);
     hub_disconnect(r->hub, c);
+    if (s.failed)
+        rc = -1;
     pthread_mutex_destroy(&s.mu);
     pthread_cond_destroy(&s.cv);
     return rc;

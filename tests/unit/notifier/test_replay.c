@@ -171,6 +171,32 @@ static void test_bounded_and_snapshot(void **state)
     replay_user_free(u);
 }
 
+/* The ring grows as events come (most users never fill it) and, full, still forgets the
+ * oldest; emptied by a prune it gives its memory back and grows again. */
+static void test_ring_grows_to_its_cap(void **state)
+{
+    struct replay_user *u = replay_user_new(10, 64);
+    char got[256], pid[16];
+
+    (void)state;
+    for (int i = 1; i <= 25; i++) {
+        snprintf(pid, sizeof(pid), "p%d", i);
+        offer(u, pid, POPUP_SHOW, POPUP_RINGING, 0, i, 1000 + i, (uint64_t)i);
+        assert_int_equal(replay_count(u), i < 10 ? i : 10);
+    }
+    since(u, 0, 15, got, sizeof(got));
+    assert_string_equal(got, "MISS");
+    since(u, 0, 16, got, sizeof(got));
+    assert_string_equal(got, "0-17,0-18,0-19,0-20,0-21,0-22,0-23,0-24,0-25");
+    replay_prune(u, 5000, 0);
+    assert_int_equal(replay_count(u), 0);
+    offer(u, "q", POPUP_SHOW, POPUP_RINGING, 0, 30, 6000, 30);
+    offer(u, "q", POPUP_CLOSE, POPUP_CLOSED, 0, 31, 6001, 31);
+    since(u, 0, 30, got, sizeof(got));
+    assert_string_equal(got, "0-31");
+    replay_user_free(u);
+}
+
 static void test_empty_snapshot(void **state)
 {
     struct replay_user *u = replay_user_new(3, 16);
@@ -240,6 +266,7 @@ int main(void)
         cmocka_unit_test(test_order_is_by_timestamp_across_partitions),
         cmocka_unit_test(test_late_arrival_is_replayed),
         cmocka_unit_test(test_bounded_and_snapshot),
+        cmocka_unit_test(test_ring_grows_to_its_cap),
         cmocka_unit_test(test_empty_snapshot),
         cmocka_unit_test(test_prune),
         cmocka_unit_test(test_popup_memory_bound),
