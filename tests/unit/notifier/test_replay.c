@@ -181,7 +181,7 @@ static void test_ring_grows_to_its_cap(void **state)
     (void)state;
     for (int i = 1; i <= 25; i++) {
         snprintf(pid, sizeof(pid), "p%d", i);
-        offer(u, pid, POPUP_SHOW, POPUP_RINGING, 0, i, 1000 + i, (uint64_t)i);
+        offer(u, pid, POPUP_SHOW, POPUP_STATE_RINGING, 0, i, 1000 + i, (uint64_t)i);
         assert_int_equal(replay_count(u), i < 10 ? i : 10);
     }
     since(u, 0, 15, got, sizeof(got));
@@ -190,8 +190,8 @@ static void test_ring_grows_to_its_cap(void **state)
     assert_string_equal(got, "0-17,0-18,0-19,0-20,0-21,0-22,0-23,0-24,0-25");
     replay_prune(u, 5000, 0);
     assert_int_equal(replay_count(u), 0);
-    offer(u, "q", POPUP_SHOW, POPUP_RINGING, 0, 30, 6000, 30);
-    offer(u, "q", POPUP_CLOSE, POPUP_CLOSED, 0, 31, 6001, 31);
+    offer(u, "q", POPUP_SHOW, POPUP_STATE_RINGING, 0, 30, 6000, 30);
+    offer(u, "q", POPUP_CLOSE, POPUP_STATE_CLOSED, 0, 31, 6001, 31);
     since(u, 0, 30, got, sizeof(got));
     assert_string_equal(got, "0-31");
     replay_user_free(u);
