@@ -120,30 +120,63 @@ static int pass_budget(struct pass_ctx *ctx, struct pass_memory *mem)
     return -1;
 }
 
+/* Every employee of the account into *all (a new array), page by page: the sync replaces the
+ * tenant's employees, so a list cut at one page would drop the links of the rest. */
+static enum pass_result pass_employees_fetch(struct pass_ctx *ctx, const struct store_tenant *t,
+                                             struct pass_memory *mem, json_t **all)
+{
+    long offset = 0;
+
+    *all = json_array();
+    if (!*all)
+        return PASS_WAITING;
+    for (;;) {
+        struct uis_api_answer ans;
+        json_t *params, *rows;
+        enum pass_result r;
+        int last;
+
+        params = json_pack("{s:I, s:I, s:[ssss]}", "offset", (json_int_t)offset, "limit",
+                           (json_int_t)ctx->cfg->page_limit, "fields", "id", "full_name", "status",
+                           "extension");
+        uis_api_call(ctx->uis, UIS_API_DATA, "get.employees", t->key, params, &ans);
+        json_decref(params);
+        r = pass_answer(ctx, t, mem, "get.employees", &ans);
+        rows = json_object_get(ans.result, "data");
+        if (r == PASS_WORKED && (!json_is_array(rows) || json_array_extend(*all, rows) < 0)) {
+            log_warn("UIS employees not read: no data array, or out of memory",
+                     json_pack("{s:s, s:I}", "tenant", t->id, "offset", (json_int_t)offset));
+            mem->backoff_until_us = ids_mono_us() + 5000000;
+            r = PASS_WAITING;
+        }
+        offset += (long)json_array_size(rows);
+        last = json_array_size(rows) == 0 || ans.total_items < 0 || offset >= ans.total_items;
+        uis_api_answer_release(&ans);
+        if (r != PASS_WORKED || last) {
+            if (r != PASS_WORKED) {
+                json_decref(*all);
+                *all = NULL;
+            }
+            return r;
+        }
+    }
+}
+
 static enum pass_result pass_employees(struct pass_ctx *ctx, const struct store_tenant *t,
                                        struct pass_memory *mem)
 {
-    struct uis_api_answer ans;
     struct admin_uis_employee *e = NULL;
     struct admin_uis_sync sync = {0};
-    json_t *rows, *params;
+    json_t *rows;
     enum pass_result r;
     char err[512];
     PGconn *conn;
     size_t n;
 
-    /* One page of 10,000 employees covers any account; a second page is not worth a point. */
-    params = json_pack("{s:i, s:i, s:[ssss]}", "offset", 0, "limit", 10000, "fields", "id",
-                       "full_name", "status", "extension");
-    uis_api_call(ctx->uis, UIS_API_DATA, "get.employees", t->key, params, &ans);
-    json_decref(params);
-    r = pass_answer(ctx, t, mem, "get.employees", &ans);
-    if (r != PASS_WORKED) {
-        uis_api_answer_release(&ans);
+    r = pass_employees_fetch(ctx, t, mem, &rows);
+    if (r != PASS_WORKED)
         return r;
-    }
-    rows = json_object_get(ans.result, "data");
-    e = admin_uis_employees_from_json(rows, &n);
+    e = admin_uis_employees_from_json(rows, &n); /* borrows rows' strings */
     conn = pgconn_get(ctx->pg, err, sizeof(err));
     if (!e || !conn || admin_uis_employees_sync(conn, t->id, e, n, &sync, err, sizeof(err)) < 0) {
         if (conn)
@@ -178,7 +211,7 @@ static enum pass_result pass_employees(struct pass_ctx *ctx, const struct store_
     }
     json_decref(sync.conflicts);
     free(e);
-    uis_api_answer_release(&ans);
+    json_decref(rows);
     return r;
 }
 

@@ -149,7 +149,8 @@ int store_known(PGconn *conn, const char *tenant, const char *const *call_ids, s
         " JOIN router_calls c ON c.tenant_id = $1 AND c.call_id = p.call_id"
         " LEFT JOIN LATERAL jsonb_array_elements_text(c.facts->'urls') AS u(url) ON true"
         " ORDER BY p.i";
-    size_t cap = 2 + n * (RM_CALL_ID_LEN + 1);
+    /* "{", the ids and their commas, "}" and the NUL: "{}" when the page is empty. */
+    size_t cap = 3 + n * (RM_CALL_ID_LEN + 1);
     char *arr = malloc(cap);
     const char *p[2] = {tenant, arr};
     const char **urls;

@@ -12,6 +12,7 @@ import uuid
 
 import pytest
 
+from crm_writer_support import query
 from pipeline_stack import CRMCTL, Pipeline, wait_until
 from pipeline_support import REPO, Service, consume
 from uis_support import FakeUis, new_key, uis_calls
@@ -282,3 +283,32 @@ def test_refused_key_marks_the_tenant_and_others_go_on(world):
     logs = rec.logs()
     assert "reconciliation stopped" in logs and bad.key not in logs
     assert rec.stop() == 0
+
+
+def test_employees_sync_reads_every_page(world):
+    """The employees sync replaces the tenant's UIS employees, so it must read them all: 10,002
+    employees are two pages of get.employees (10,000 rows at most each), and those of the second
+    page are kept, not dropped."""
+    pipe = world
+    t = uis_tenant(pipe, app_id=509)
+    pipe.fake.employees(t.key, [{"id": 1000 + i, "full_name": f"Сотрудник {i}",
+                                 "extension": str(20000 + i)} for i in range(10_000)])
+    start_reconciler(pipe, [t])
+
+    def stored():
+        return query(pipe.stack, "SELECT count(*), max(employee_id) FROM uis_employees"
+                     " WHERE tenant_id = %s", t.id)[0]
+    wait_until(lambda: stored()[0] == 10_002, timeout=90, what=f"10,002 employees ({stored()})")
+    assert stored()[1] == 10_999
+
+
+def test_a_tenant_without_calls_is_reconciled(world):
+    """A quiet tenant (no call in the window: an empty page of the calls report) completes its
+    passes: the watermark moves. The empty page once stalled the pass for good ("known calls:
+    malformed array literal")."""
+    pipe = world
+    t = uis_tenant(pipe, app_id=510)
+    start_reconciler(pipe, [t])
+    wait_until(lambda: query(pipe.stack, "SELECT watermark IS NOT NULL AND last_pass_at IS NOT"
+                             " NULL FROM uis_reconcile WHERE tenant_id = %s", t.id) == [(True,)],
+               timeout=60, what="a completed pass of a tenant without calls")
