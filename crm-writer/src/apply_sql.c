@@ -144,9 +144,12 @@ const char APPLY_SQL_TASK[] =
     " VALUES ($1, $2, 'missed_call', $3, $4, $5::bigint, $6::bigint)"
     " ON CONFLICT (tenant_id, call_id, kind) DO NOTHING";
 
-/* A manager may have started on the task already: a done task stays. */
+/* A task a person closed stays: a manager may have worked on it. One that a later talked call
+ * of the same number closed (closed_by_call_id) goes like an open one, since the call it was
+ * written for turned out talked and so never had a missed-call task at all. */
 const char APPLY_SQL_TASK_CANCEL[] = "DELETE FROM tasks WHERE tenant_id = $1 AND call_id = $2"
-                                     " AND kind = 'missed_call' AND NOT done";
+                                     " AND kind = 'missed_call'"
+                                     " AND (NOT done OR closed_by_call_id IS NOT NULL)";
 
 void sqlp_release(struct sqlp *p)
 {

@@ -331,7 +331,8 @@ static const char ctl_call_tasks_sql[] =
     "SELECT to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"
     " AS \"CREATED (UTC)\", t.kind AS \"KIND\", t.title AS \"TITLE\","
     " CASE WHEN t.done THEN 'done' ELSE 'open' END AS \"STATE\","
-    " cp.name AS \"COUNTERPARTY\", u.login AS \"ASSIGNEE\" FROM tasks t"
+    " cp.name AS \"COUNTERPARTY\", u.login AS \"ASSIGNEE\","
+    " t.closed_by_call_id AS \"CLOSED BY CALL\" FROM tasks t"
     " LEFT JOIN counterparties cp ON cp.tenant_id = t.tenant_id AND cp.id = t.counterparty_id"
     " LEFT JOIN users u ON u.tenant_id = t.tenant_id AND u.id = t.assignee_user_id"
     " WHERE t.tenant_id = $1 AND t.call_id = $2 ORDER BY t.created_at, t.id";
@@ -406,10 +407,11 @@ static int ctl_call_kafka(const char *brokers, const struct ctl_call_cfg *cfg, P
     static const char *const ev_k[] = {
         "call_state",  "from_number", "user_extension", "call_record_urls",
         "received_at", "event_id",    "source"};
-    static const char *const ac_h[] = {"ACTION", "STATE",    "COUNTERPARTY",
-                                       "DEAL",   "ASSIGNEE", "EVENT"};
+    /* CANCEL: a task.missed_call withdrawn because the call turned out talked. */
+    static const char *const ac_h[] = {"ACTION",   "STATE",  "COUNTERPARTY", "DEAL",
+                                       "ASSIGNEE", "CANCEL", "EVENT"};
     static const char *const ac_k[] = {
-        "type", "state", "counterparty.mode", "deal_id", "assignee_user_id", "event_id"};
+        "type", "state", "counterparty.mode", "deal_id", "assignee_user_id", "cancel", "event_id"};
     static const char *const pu_h[] = {"USER", "ACTION", "STATE", "COUNTERPARTY", "DEAL"};
     static const char *const pu_k[] = {"user", "action", "state", "counterparty.name",
                                        "deal.title"};
@@ -419,7 +421,7 @@ static int ctl_call_kafka(const char *brokers, const struct ctl_call_cfg *cfg, P
         size_t n;
     } topics[] = {
         {"notifications received", cfg->topic_call_events, ev_h, ev_k, 7},
-        {"router's decisions: actions for crm-writer", cfg->topic_actions, ac_h, ac_k, 6},
+        {"router's decisions: actions for crm-writer", cfg->topic_actions, ac_h, ac_k, 7},
         {"popups sent", cfg->topic_popups, pu_h, pu_k, 5},
     };
     char err[512];

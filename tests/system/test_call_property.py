@@ -234,8 +234,12 @@ def test_outcome_is_a_function_of_the_set_of_notifications(pipe):
     try:
         wait_until(settled, timeout=90, interval=2, what="the model's rows and popups")
     except AssertionError:
+        # Each differing call's whole story (crmctl call) says which stage went astray.
+        by_id = {c["cid"]: c for c in calls}
+        stories = [by_id[b[0]]["t"].ctl("call", b[0], by_id[b[0]]["t"].id) for b in last[:3]]
         pytest.fail(f"PROPERTY_SEED={SEED}: {len(last)} of {len(calls)} calls differ from the "
-                    f"model:\n" + "\n".join(map(repr, last[:10])), pytrace=False)
+                    f"model:\n" + "\n".join(map(repr, last[:10])) + "\n" + "\n".join(stories),
+                    pytrace=False)
     # One auto-created counterparty per unknown number, whatever the timing.
     for t, _, _, _ in tenants:
         auto = [c["mobile_phone"] for c in t.list("counterparties") if c["auto_created"]]
