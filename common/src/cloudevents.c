@@ -3,17 +3,24 @@
 #include <stdio.h>
 #include <string.h>
 
+/* A bounded copy with strlen and memcpy: ce_attrs_init runs once per message on ingest's HTTP
+ * thread, where three snprintf calls and a memset of the whole struct were ~1 % of its CPU. */
 static int ce_copy(char *dst, size_t dstlen, const char *src)
 {
-    int n = snprintf(dst, dstlen, "%s", src ? src : "");
+    size_t n = src ? strlen(src) : 0;
 
-    return (n < 0 || (size_t)n >= dstlen) ? -1 : 0;
+    if (n >= dstlen)
+        return -1;
+    memcpy(dst, src ? src : "", n);
+    dst[n] = '\0';
+    return 0;
 }
 
 int ce_attrs_init(struct ce_attrs *ce, const char *id, const char *type, const char *source,
                   const struct traceparent *tp)
 {
-    memset(ce, 0, sizeof(*ce));
+    /* No memset: every field is written below (up to its NUL, all that is read of it). */
+    ce->traceparent[0] = '\0';
     if (id) {
         if (ce_copy(ce->id, sizeof(ce->id), id) < 0)
             return -1;
@@ -24,7 +31,7 @@ int ce_attrs_init(struct ce_attrs *ce, const char *id, const char *type, const c
         ce_copy(ce->source, sizeof(ce->source), source) < 0)
         return -1;
     ids_rfc3339(ids_now_us(), ce->time);
-    strcpy(ce->content_type, "application/json");
+    memcpy(ce->content_type, "application/json", sizeof("application/json"));
     if (tp)
         tp_format(tp, ce->traceparent);
     return 0;
