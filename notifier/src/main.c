@@ -29,6 +29,7 @@ struct notifier_cfg {
     const char *http_addr;
     long http_port;
     const char *topic_popups;
+    long fetch_wait_ms;
     const char *jwt_secret;
     const char *topic_popup_users;
     const char *cors_origin;
@@ -61,6 +62,10 @@ static const struct cfg_var notifier_vars[] = {
     {"HTTP_PORT", CFG_INT, "8090", "stream and page port", NCFG(http_port), 1, 65535},
     {"TOPIC_POPUPS", CFG_STR, "crm.popups.v1", "popup messages topic (every partition is read)",
      NCFG(topic_popups), 0, 0},
+    {"FETCH_WAIT_MAX_MS", CFG_INT, "100",
+     "longest wait of an empty popup fetch (a message is answered at once; shorter: lower "
+     "latency for broker CPU)",
+     NCFG(fetch_wait_ms), 1, 500},
     {"POPUP_JWT_SECRET", CFG_SECRET, NULL,
      "HS256 keys of popup tokens: kid:base64key,... (a token's kid picks the key; a plain "
      "base64 key checks tokens without kid)",
@@ -262,7 +267,7 @@ static int notifier_open(const struct notifier_cfg *cfg, struct notifier_state *
         .open_max_s = cfg->open_max_s,
     };
     const struct feed_cfg fcfg = {cfg->common.kafka_brokers, cfg->topic_popups, client_id,
-                                  cfg->window_s};
+                                  cfg->window_s, cfg->fetch_wait_ms};
     struct http_cfg wcfg = {
         .addr = cfg->http_addr,
         .port = (unsigned)cfg->http_port,

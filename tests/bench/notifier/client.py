@@ -2,14 +2,15 @@
 latency (send time stamped in the message → bytes received by the stream's reader).
 
   client.py notifier --port P[,P2...] --n N --m M --rate R --brokers B --topic T --key-b64 K --pid PID
+                     --hop BUILD_DIR/tests/bench/kafka_hop
   client.py nchan    --port P --n N --m M --rate R --pid PID[,PID...]
 
 --procs K splits the streams over K client processes (each may hold at most 20,000 open files
 here); user u connects to port number u % len(ports) (one replica each, as a load balancer
 would spread them).
 
-notifier: the messages are crm.popups.v1 messages produced to Kafka (the stamp is taken just
-before produce()); nchan: the same JSON POSTed to nchan's publisher location (stamped just
+notifier: the messages are crm.popups.v1 messages produced to Kafka by a producer set up as the
+router's (the stamp is taken just before produce()); nchan: the same JSON POSTed to nchan's publisher location (stamped just
 before the POST). Prints one JSON line of results."""
 import argparse
 import asyncio
@@ -22,6 +23,7 @@ import random
 import re
 import resource
 import statistics
+import subprocess
 import threading
 import time
 
@@ -108,36 +110,42 @@ async def hold(port, path, stats, ready, sem):
         return
 
 
-def kafka_floor(args, out, started, stop):
-    """The Kafka hop alone: a librdkafka consumer of the same topic, tuned as the notifier's,
-    stamping each message on arrival (what any Kafka-fed server pays before its own work)."""
-    from confluent_kafka import Consumer, TopicPartition, OFFSET_END
-    c = Consumer({"bootstrap.servers": args.brokers, "group.id": f"bench-floor-{time.time()}",
-                  "enable.auto.commit": False, "fetch.wait.max.ms": 100})
-    md = c.list_topics(args.topic, timeout=10).topics[args.topic]
-    c.assign([TopicPartition(args.topic, p, OFFSET_END) for p in md.partitions])
-    c.poll(0.5)
-    started.set()
-    while not stop.is_set():
-        m = c.poll(0.1)
-        if m is None or m.error():
-            continue
-        now = time.time()
-        mm = STAMP.search(m.value())
-        if mm:
-            out.append(now - float(mm.group(1)))
-    c.close()
+def kafka_floor(args):
+    """The Kafka hop alone: kafka_hop (tests/bench/notifier/kafka_hop.c), a consumer of the same
+    topic with the notifier's librdkafka and settings in a process of its own, stamping each
+    message on arrival (what any Kafka-fed server pays before its own work). Returns the
+    process, reading once this returns."""
+    p = subprocess.Popen([args.hop, args.brokers, args.topic, "0"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True)
+    p.stdout.readline()  # assigned
+    time.sleep(1)  # its first fetch waiting
+    return p
+
+
+def kafka_floor_result(p):
+    p.stdin.close()
+    out = json.loads(p.stdout.readline() or "{}")
+    p.wait(10)
+    return out
 
 
 def kafka_sender(args, stop):
     from confluent_kafka import Producer
-    p = Producer({"bootstrap.servers": args.brokers, "linger.ms": 0, "acks": "1"})
-    for i in range(args.m):
-        u = random.randint(1, args.n)
+    # The router's popups producer (common/src/kafka.c kafka_producer_new, PRODUCER_LINGER_MS 0).
+    p = Producer({"bootstrap.servers": args.brokers, "acks": "all", "enable.idempotence": True,
+                  "compression.type": "lz4", "linger.ms": 0, "message.timeout.ms": 30000})
+    for i in range(-1, args.m):
+        # -1: a popup to a user without a stream, so that the producer id and the partitions'
+        # leaders are known before the first measured one
+        u = random.randint(1, args.n) if i >= 0 else args.n + 1
         msg = {"popup_id": f"bench:{i}:{u}", "tenant": "bench", "user_id": u,
                "call_id": str(i), "action": "show", "state": "ringing", "event_id": str(i),
                "caller": {"number": "+79031112233", "formatted": "+7 (903) 111-22-33"},
                "counterparty": None, "direction": "in", "seq": i}
+        if i < 0:
+            p.produce(args.topic, key="bench:warm-up", value=json.dumps(msg))
+            p.flush(10)
+            continue
         msg["bench_ts"] = time.time()
         p.produce(args.topic, key=f"bench:{i}", value=json.dumps(msg))
         p.poll(0)
@@ -205,6 +213,7 @@ async def main():
     ap.add_argument("--brokers")
     ap.add_argument("--topic")
     ap.add_argument("--key-b64")
+    ap.add_argument("--hop", help="kafka_hop binary (the Kafka hop alone)")
     args = ap.parse_args()
 
     rss_idle = rss_kib(args.pid)
@@ -227,13 +236,7 @@ async def main():
     await asyncio.sleep(2)
     rss_held = rss_kib(args.pid)
 
-    floor, floor_stop, floor_th = [], threading.Event(), None
-    if args.target == "notifier":
-        started = threading.Event()
-        floor_th = threading.Thread(target=kafka_floor, args=(args, floor, started, floor_stop),
-                                    daemon=True)
-        floor_th.start()
-        started.wait(15)
+    floor_p = kafka_floor(args) if args.target == "notifier" else None
     sender = kafka_sender if args.target == "notifier" else nchan_sender
     th = threading.Thread(target=sender, args=(args, None), daemon=True)
     th.start()
@@ -243,9 +246,7 @@ async def main():
     while counter.value < args.m and time.time() < deadline:
         await asyncio.sleep(0.1)
     rss_after = rss_kib(args.pid)
-    floor_stop.set()
-    if floor_th:
-        floor_th.join(5)
+    floor = kafka_floor_result(floor_p) if floor_p else {}
     lat = []
     for c in conns:
         c.send("stop")
@@ -253,7 +254,6 @@ async def main():
         lat += await loop.run_in_executor(None, c.recv)
     for p in procs:
         p.join(10)
-    fl = sorted(floor)
     lat.sort()
     q = (lambda p: round(lat[min(len(lat) - 1, int(p * len(lat)))] * 1000, 2)) if lat else None
     print(json.dumps({
@@ -263,9 +263,7 @@ async def main():
         "p50_ms": q(0.50) if lat else None, "p99_ms": q(0.99) if lat else None,
         "max_ms": round(lat[-1] * 1000, 2) if lat else None,
         "mean_ms": round(statistics.mean(lat) * 1000, 2) if lat else None,
-        "kafka_floor_p50_ms": round(fl[len(fl) // 2] * 1000, 2) if fl else None,
-        "kafka_floor_p99_ms": round(fl[min(len(fl) - 1, int(0.99 * len(fl)))] * 1000, 2)
-        if fl else None,
+        "kafka_floor_p50_ms": floor.get("p50_ms"), "kafka_floor_p99_ms": floor.get("p99_ms"),
         "rss_idle_mib": round(rss_idle / 1024, 1), "rss_streams_mib": round(rss_held / 1024, 1),
         "rss_after_mib": round(rss_after / 1024, 1),
     }))
