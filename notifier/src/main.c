@@ -345,19 +345,23 @@ static int notifier_open(const struct notifier_cfg *cfg, struct notifier_state *
 static int notifier_run(const struct notifier_cfg *cfg, struct notifier_state *st)
 {
     int64_t next_tick = 0, deadline;
+    int ticking = 0; /* the last tick left heartbeats due */
 
     while (!sig_stop_requested()) {
         int64_t now;
 
-        if (feed_poll(st->feeds.popups, 100) < 0)
+        /* A popup never waits for a tick: librdkafka wakes the poll when one arrives, and a
+         * tick with many heartbeats due is written in slices with a poll between them. */
+        if (feed_poll(st->feeds.popups, ticking ? 0 : 100) < 0)
             break;
         ops_http_heartbeat(st->ops.http);
         now = ids_now_ms();
-        if (now >= next_tick) {
-            hub_tick(st->hub, now);
+        if (ticking || now >= next_tick) {
+            ticking = hub_tick(st->hub, now);
             /* Often, so that each tick's heartbeats (written under the hub lock, on this
-             * thread: a popup waits for them) are a quarter of a second's worth. */
-            next_tick = now + 250;
+             * thread) are a quarter of a second's worth. */
+            if (now >= next_tick)
+                next_tick = now + 250;
         }
     }
     log_info("stopping", json_pack("{s:i}", "streams", (int)hub_stream_count(st->hub)));
