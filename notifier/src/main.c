@@ -63,8 +63,8 @@ static const struct cfg_var notifier_vars[] = {
     {"TOPIC_POPUPS", CFG_STR, "crm.popups.v1", "popup messages topic (every partition is read)",
      NCFG(topic_popups), 0, 0},
     {"FETCH_WAIT_MAX_MS", CFG_INT, "100",
-     "longest wait of an empty popup fetch (a message is answered at once; shorter: lower "
-     "latency for broker CPU)",
+     "longest wait of a popup fetch with nothing to read (a popup is answered at once; lower "
+     "trades broker CPU for latency)",
      NCFG(fetch_wait_ms), 1, 500},
     {"POPUP_JWT_SECRET", CFG_SECRET, NULL,
      "HS256 keys of popup tokens: kid:base64key,... (a token's kid picks the key; a plain "
