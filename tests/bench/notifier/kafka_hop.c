@@ -73,6 +73,7 @@ static int64_t hop_stamp(const rd_kafka_message_t *m)
 }
 
 static struct kafka_delivery delivered[HOP_MAX];
+static char *pcopy, *ccopy; /* the property lists' strings (hop_props) */
 
 /* Fills kv (room for max pairs and the terminator) from "k=v,k=v" in the environment variable
  * name, after the pairs already there (n of them). The strings stay in the environment's copy,
@@ -141,6 +142,19 @@ static void *hop_reader(void *rk)
     return NULL;
 }
 
+static double hop_ms(int64_t us)
+{
+    return (double)us / 1000.0;
+}
+
+/* The element of sorted d[n] at fraction num/den. */
+static int64_t hop_at(const int64_t *d, int n, int num, int den)
+{
+    int i = n * num / den;
+
+    return d[i < n ? i : n - 1];
+}
+
 static int hop_cmp(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -163,12 +177,12 @@ static void hop_print(const char *what, const int64_t *end, int m)
         return;
     }
     printf("%-26s p50 %.2f  p90 %.2f  p99 %.2f  max %.2f ms  (%d of %d)\n", what,
-           (double)d[n / 2] / 1000, (double)d[n * 9 / 10] / 1000, (double)d[n * 99 / 100] / 1000,
-           (double)d[n - 1] / 1000, n, m);
+           hop_ms(hop_at(d, n, 1, 2)), hop_ms(hop_at(d, n, 9, 10)), hop_ms(hop_at(d, n, 99, 100)),
+           hop_ms(d[n - 1]), n, m);
 }
 
 /* Reads until standard input ends, then prints the stamps' percentiles. */
-static int hop_read_only(rd_kafka_t *cons, char *ccopy)
+static int hop_read_only(rd_kafka_t *cons)
 {
     pthread_t reader;
     char buf[64];
@@ -186,7 +200,7 @@ static int hop_read_only(rd_kafka_t *cons, char *ccopy)
     qsort(stamped_us, (size_t)n, sizeof(stamped_us[0]), hop_cmp);
     if (n > 0)
         printf("{\"n\": %d, \"p50_ms\": %.2f, \"p99_ms\": %.2f}\n", n,
-               (double)stamped_us[n / 2] / 1000, (double)stamped_us[n * 99 / 100] / 1000);
+               hop_ms(hop_at(stamped_us, n, 1, 2)), hop_ms(hop_at(stamped_us, n, 99, 100)));
     else
         printf("{\"n\": 0}\n");
     rd_kafka_consumer_close(cons);
@@ -203,7 +217,7 @@ int main(int argc, char **argv)
                                {"enable.auto.commit", "false"},
                                {"fetch.wait.max.ms", wait && *wait ? wait : "100"},
                                {"socket.nagle.disable", "true"}};
-    char err[512], *pcopy = NULL, *ccopy = NULL, val[320];
+    char err[512], val[320];
     rd_kafka_t *prod, *cons;
     rd_kafka_conf_t *cconf;
     rd_kafka_topic_partition_list_t *parts;
@@ -223,8 +237,11 @@ int main(int argc, char **argv)
         return 2;
     }
     if (hop_props("PRODUCER_PROPS", pkv, 1, 16, &pcopy) < 0 ||
-        hop_props("CONSUMER_PROPS", ckv, 4, 16, &ccopy) < 0)
+        hop_props("CONSUMER_PROPS", ckv, 4, 16, &ccopy) < 0) {
+        free(pcopy);
+        free(ccopy);
         return 2;
+    }
     /* The consumer as the notifier's feed sets it up (notifier/src/feed.c). */
     cconf = kafka_conf_new(argv[1], "kafka-hop", ckv, err, sizeof(err));
     if (!cconf) {
@@ -254,7 +271,7 @@ int main(int argc, char **argv)
     rd_kafka_topic_partition_list_destroy(parts);
     if (m == 0) {
         free(pcopy);
-        return hop_read_only(cons, ccopy);
+        return hop_read_only(cons);
     }
     /* The producer as the router makes its popups producer (router/src/main.c). */
     prod = kafka_producer_new(argv[1], "kafka-hop", pkv, err, sizeof(err));
