@@ -14,7 +14,8 @@ struct feed_cfg {
     const char *brokers;
     const char *topic;
     const char *client_id;
-    long window_s; /* read back this far at start */
+    long window_s;      /* read back this far at start */
+    long fetch_wait_ms; /* fetch.wait.max.ms: the broker answers at once when data is there */
 };
 
 /* A new consumer; partitions are assigned by feed_poll once the topic's metadata is known.

@@ -619,10 +619,11 @@ static void hub_prune(struct hub *h, int64_t now_ms)
     }
 }
 
-void hub_tick(struct hub *h, int64_t now_ms)
+int hub_tick(struct hub *h, int64_t now_ms)
 {
     struct hub_wake w;
     int64_t now = now_ms;
+    int writes = 0, more = 0;
 
     HUB_WAKE_INIT(w);
     pthread_mutex_lock(&h->mu);
@@ -636,17 +637,27 @@ void hub_tick(struct hub *h, int64_t now_ms)
             continue;
         if (hub_expired(c, now_ms, &w))
             continue;
+        /* Streams that connected together fall due together (10,000 within a second after a
+         * deploy): a popup waits for at most one slice of their heartbeats, not all. */
+        if (writes == HUB_TICK_SLICE) {
+            more = 1;
+            break;
+        }
         /* A suspended stream never notices a vanished client: the heartbeat's write does,
          * and lets the library release it. */
-        if (c->qn == 0 && hub_deliver(h, c, h->heartbeat, HUB_START, &w, &now) == 0 && !c->closing)
-            hub_wrote(h, c, now_ms);
+        if (c->qn == 0) {
+            writes++;
+            if (hub_deliver(h, c, h->heartbeat, HUB_START, &w, &now) == 0 && !c->closing)
+                hub_wrote(h, c, now_ms);
+        }
     }
-    if (now_ms - h->last_prune_ms >= HUB_PRUNE_EVERY) {
+    if (!more && now_ms - h->last_prune_ms >= HUB_PRUNE_EVERY) {
         h->last_prune_ms = now_ms;
         hub_prune(h, now_ms);
     }
     pthread_mutex_unlock(&h->mu);
     hub_wake_run(h, &w);
+    return more;
 }
 
 int hub_user_tokens(struct hub *h, const char *tenant, const char *user, long generation,

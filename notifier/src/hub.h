@@ -87,8 +87,11 @@ ssize_t hub_read(struct hub *h, struct hub_conn *c, char *buf, size_t max);
 void hub_disconnect(struct hub *h, struct hub_conn *c);
 
 /* Every quarter of a second or so: heartbeats for idle streams, the end of streams whose token
- * expired, and forgetting users with nothing left to remember. */
-void hub_tick(struct hub *h, int64_t now_ms);
+ * expired, and forgetting users with nothing left to remember. Writes one slice of the
+ * heartbeats due and returns 1 when more are due (call again once the popups that arrived
+ * meanwhile are published), else 0. */
+int hub_tick(struct hub *h, int64_t now_ms);
+#define HUB_TICK_SLICE 64 /* heartbeats a hub_tick call writes at most (≈ 0.2 ms of sendmsg) */
 
 /* A popup-users record (revoke.h): remember the user's lowest accepted token generation and
  * whether the user is active, and end the user's open streams whose token it refuses (their

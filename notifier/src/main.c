@@ -29,6 +29,7 @@ struct notifier_cfg {
     const char *http_addr;
     long http_port;
     const char *topic_popups;
+    long fetch_wait_ms;
     const char *jwt_secret;
     const char *topic_popup_users;
     const char *cors_origin;
@@ -61,6 +62,10 @@ static const struct cfg_var notifier_vars[] = {
     {"HTTP_PORT", CFG_INT, "8090", "stream and page port", NCFG(http_port), 1, 65535},
     {"TOPIC_POPUPS", CFG_STR, "crm.popups.v1", "popup messages topic (every partition is read)",
      NCFG(topic_popups), 0, 0},
+    {"FETCH_WAIT_MAX_MS", CFG_INT, "100",
+     "longest wait of a popup fetch with nothing to read (a popup is answered at once; lower "
+     "trades broker CPU for latency)",
+     NCFG(fetch_wait_ms), 1, 500},
     {"POPUP_JWT_SECRET", CFG_SECRET, NULL,
      "HS256 keys of popup tokens: kid:base64key,... (a token's kid picks the key; a plain "
      "base64 key checks tokens without kid)",
@@ -262,7 +267,7 @@ static int notifier_open(const struct notifier_cfg *cfg, struct notifier_state *
         .open_max_s = cfg->open_max_s,
     };
     const struct feed_cfg fcfg = {cfg->common.kafka_brokers, cfg->topic_popups, client_id,
-                                  cfg->window_s};
+                                  cfg->window_s, cfg->fetch_wait_ms};
     struct http_cfg wcfg = {
         .addr = cfg->http_addr,
         .port = (unsigned)cfg->http_port,
@@ -340,19 +345,23 @@ static int notifier_open(const struct notifier_cfg *cfg, struct notifier_state *
 static int notifier_run(const struct notifier_cfg *cfg, struct notifier_state *st)
 {
     int64_t next_tick = 0, deadline;
+    int ticking = 0; /* the last tick left heartbeats due */
 
     while (!sig_stop_requested()) {
         int64_t now;
 
-        if (feed_poll(st->feeds.popups, 100) < 0)
+        /* A popup never waits for a tick: librdkafka wakes the poll when one arrives, and a
+         * tick with many heartbeats due is written in slices with a poll between them. */
+        if (feed_poll(st->feeds.popups, ticking ? 0 : 100) < 0)
             break;
         ops_http_heartbeat(st->ops.http);
         now = ids_now_ms();
-        if (now >= next_tick) {
-            hub_tick(st->hub, now);
+        if (ticking || now >= next_tick) {
+            ticking = hub_tick(st->hub, now);
             /* Often, so that each tick's heartbeats (written under the hub lock, on this
-             * thread: a popup waits for them) are a quarter of a second's worth. */
-            next_tick = now + 250;
+             * thread) are a quarter of a second's worth. */
+            if (now >= next_tick)
+                next_tick = now + 250;
         }
     }
     log_info("stopping", json_pack("{s:i}", "streams", (int)hub_stream_count(st->hub)));

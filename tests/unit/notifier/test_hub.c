@@ -101,6 +101,19 @@ static int setup_direct(void **state)
     return f.hub ? 0 : -1;
 }
 
+/* Direct writes, room for more streams than a tick's slice. */
+static int setup_many(void **state)
+{
+    static struct fixture f;
+    struct hub_cfg many = cfg;
+
+    many.max_conns = 2 * HUB_TICK_SLICE;
+    f.reg = metrics_registry_new();
+    f.hub = hub_new(&many, &direct_ops, f.reg);
+    *state = &f;
+    return f.hub ? 0 : -1;
+}
+
 static int teardown(void **state)
 {
     struct fixture *f = *state;
@@ -466,6 +479,39 @@ static void test_tick_order_and_expiry_at_write(void **state)
     hub_disconnect(f->hub, c2);
 }
 
+/* Streams that fell due together get their heartbeats over several calls, a slice each, with
+ * the popups that arrived in between written at once. */
+static void test_tick_in_slices(void **state)
+{
+    enum { N = HUB_TICK_SLICE + 6 };
+    struct fixture *f = *state;
+    static struct fake_stream s[N];
+    struct hub_conn *c[N];
+    char buf[4096], user[16];
+    int64_t t = now_ms();
+    size_t beats = 0;
+
+    for (int i = 0; i < N; i++) {
+        snprintf(user, sizeof(user), "%d", 100 + i);
+        c[i] = connect_as(f->hub, "acme", user, NULL, &s[i], HUB_CONNECTED);
+        drain(f->hub, c[i], buf, sizeof(buf));
+        s[i].socket = 1;
+    }
+    assert_int_equal(hub_tick(f->hub, t + cfg.heartbeat_ms + 100), 1);
+    for (int i = 0; i < N; i++)
+        beats += s[i].wired / strlen(": hb\n\n");
+    assert_int_equal(beats, HUB_TICK_SLICE);
+    /* the last stream is still due; its popup goes now, not after the others' heartbeats */
+    publish(f->hub, "acme", 100 + N - 1, "acme:c9:1", "show", "ringing", 0, 1, POPUP_ACCEPT);
+    assert_int_equal(count(s[N - 1].wire, "event: popup"), 1);
+    assert_int_equal(hub_tick(f->hub, t + cfg.heartbeat_ms + 101), 0);
+    for (int i = 0; i < N; i++) {
+        /* one each, but the last: its popup was the write that keeps it alive */
+        assert_int_equal(count(s[i].wire, ": hb\n\n"), i < N - 1);
+        hub_disconnect(f->hub, c[i]);
+    }
+}
+
 /* Ending a stream (expiry, revocation, shutdown) still resumes it: only the HTTP library can
  * end the response. */
 static void test_direct_streams_still_end(void **state)
@@ -496,6 +542,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_direct_write_keeps_stream_suspended, setup_direct,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_direct_streams_still_end, setup_direct, teardown),
+        cmocka_unit_test_setup_teardown(test_tick_in_slices, setup_many, teardown),
         cmocka_unit_test_setup_teardown(test_tick_order_and_expiry_at_write, setup_direct,
                                         teardown),
     };
