@@ -4,6 +4,7 @@ latency (send time stamped in the message → bytes received by the stream's rea
   client.py notifier --port P[,P2...] --n N --m M --rate R --brokers B --topic T --key-b64 K --pid PID
                      --hop BUILD_DIR/tests/bench/kafka_hop
   client.py nchan    --port P --n N --m M --rate R --pid PID[,PID...]
+  client.py nchan-kafka --port P --n N --m M --rate R --pid PID[,PID...] --brokers B --topic T
 
 --procs K splits the streams over K client processes (each may hold at most 20,000 open files
 here); user u connects to port number u % len(ports) (one replica each, as a load balancer
@@ -11,7 +12,9 @@ would spread them).
 
 notifier: the messages are crm.popups.v1 messages produced to Kafka by a producer set up as the
 router's (the stamp is taken just before produce()); nchan: the same JSON POSTed to nchan's publisher location (stamped just
-before the POST). Prints one JSON line of results."""
+before the POST); nchan-kafka: nchan's streams, the notifier's messages and publisher, carried
+from the topic to nchan's publisher location by nchan_bridge (the run starts it; no Kafka hop's
+pass: --hop is not given). Prints one JSON line of results."""
 import argparse
 import asyncio
 import base64
@@ -163,6 +166,8 @@ def kafka_sender(args, out):
     for i in range(args.m):
         send(i, random.randint(1, args.n), str(i))
     p.flush(10)
+    if not args.hop:
+        return
     floor = kafka_floor(args)
     for i in range(min(args.m, FLOOR_M)):
         send(i, args.n + 1, f"floor-{i}")
@@ -218,7 +223,7 @@ def worker(args, users, conn, counter):
 
 async def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("target", choices=["notifier", "nchan"])
+    ap.add_argument("target", choices=["notifier", "nchan", "nchan-kafka"])
     ap.add_argument("--port", required=True, help="server port(s), comma-separated (replicas)")
     ap.add_argument("--n", type=int, default=10000)
     ap.add_argument("--m", type=int, default=1000)
@@ -252,7 +257,7 @@ async def main():
     rss_held = rss_kib(args.pid)
 
     sent = {}
-    sender = kafka_sender if args.target == "notifier" else nchan_sender
+    sender = nchan_sender if args.target == "nchan" else kafka_sender
     th = threading.Thread(target=sender, args=(args, sent), daemon=True)
     th.start()
     while th.is_alive():
