@@ -2,13 +2,14 @@
  * consumer set up exactly as the notifier's feed (notifier/src/feed.c: its properties, assign at
  * the partitions' ends, the same poll) reads each popup and POSTs its value to nchan's publisher
  * location of the popup's user, /pub/u<user_id> (the channel the nchan run uses for that user),
- * over one keep-alive HTTP/1.1 connection with Nagle off, reading and checking every answer
+ * over one keep-alive HTTP/1.1 connection with Nagle off (opened again as soon as nginx closes
+ * it: keepalive_requests), reading and checking every answer
  * (201 or 202) before the next poll. It adds to nchan the hop the notifier pays and nothing
  * more: the bench measures the publisher's stamp → the client's read as for the notifier.
  *
  *   nchan_bridge BROKERS TOPIC PORT
  * FETCH_WAIT_MAX_MS as the notifier's (default 100). Prints {"ready": true} once assigned, and
- * on SIGTERM or SIGINT {"posted": n, "skipped": n}, then exits (1 on the first error). */
+ * on SIGTERM or SIGINT {"posted": n, "skipped": n, "connections": n}, then exits (1 on the first error). */
 #include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -30,6 +31,7 @@
 #define BRIDGE_TIMEOUT_MS 10000
 
 static volatile sig_atomic_t bridge_stop;
+static long bridge_connections;
 
 static void bridge_on_signal(int sig)
 {
@@ -54,6 +56,7 @@ static int bridge_connect(int port, char *err, size_t errlen)
         close(fd);
         return -1;
     }
+    bridge_connections++;
     return fd;
 }
 
@@ -83,13 +86,13 @@ static int bridge_write(int fd, struct iovec *iov, int n, char *err, size_t errl
 }
 
 /* Reads one answer (a head with Content-Length, then that body) and checks its status: 201 or
- * 202 (nchan: the message was queued, with or without subscribers). 0, or -1 with the reason in
- * err. */
+ * 202 (nchan: the message was queued, with or without subscribers). 0, 1 when nginx closes the
+ * connection after it (keepalive_requests, 1,000 by default), or -1 with the reason in err. */
 static int bridge_answer(int fd, char *err, size_t errlen)
 {
     char buf[4096], *end = NULL, *cl;
     size_t have = 0, head, body;
-    int status;
+    int status, closing;
 
     while (!end) {
         ssize_t r;
@@ -122,10 +125,11 @@ static int bridge_answer(int fd, char *err, size_t errlen)
     for (char *c = buf; *c; c++) /* header names are case-insensitive */
         *c = (char)tolower((unsigned char)*c);
     cl = strstr(buf, "\r\ncontent-length:");
-    if (!cl || strstr(buf, "\r\nconnection: close")) {
-        snprintf(err, errlen, "answer without content-length or not kept alive");
+    if (!cl) {
+        snprintf(err, errlen, "answer without content-length");
         return -1;
     }
+    closing = strstr(buf, "\r\nconnection: close") != NULL;
     body = strtoul(cl + 17, NULL, 10);
     for (size_t got = have - head; got < body;) {
         ssize_t r = read(fd, buf, sizeof(buf) < body - got ? sizeof(buf) : body - got);
@@ -142,7 +146,7 @@ static int bridge_answer(int fd, char *err, size_t errlen)
         snprintf(err, errlen, "answer longer than its content-length");
         return -1;
     }
-    return 0;
+    return closing;
 }
 
 /* The popup's user (its "user_id", a positive integer), or -1. */
@@ -156,8 +160,8 @@ static long long bridge_user(const rd_kafka_message_t *m)
     return u > 0 ? u : -1;
 }
 
-/* POSTs m's value to /pub/u<its user> and checks the answer. 0, 1 when m is no popup of a user
- * (skipped), or -1 with the reason in err. */
+/* POSTs m's value to /pub/u<its user> and checks the answer. 0, 1 when nginx closes the
+ * connection after it, 2 when m is no popup of a user (skipped), or -1 with the reason in err. */
 static int bridge_post(int fd, const rd_kafka_message_t *m, char *err, size_t errlen)
 {
     long long u = bridge_user(m);
@@ -166,7 +170,7 @@ static int bridge_post(int fd, const rd_kafka_message_t *m, char *err, size_t er
     struct iovec iov[2];
 
     if (u < 0)
-        return 1;
+        return 2;
     n = snprintf(head, sizeof(head),
                  "POST /pub/u%lld HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                  "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
@@ -230,9 +234,10 @@ static int bridge_assign(rd_kafka_t *rk, const char *topic, char *err, size_t er
     return 0;
 }
 
-/* The notifier's feed: polls, drains what is already there, POSTs each popup. Returns 0 when
- * stopped, or -1 with the reason in err. */
-static int bridge_run(rd_kafka_t *rk, int fd, long *posted, long *skipped, char *err,
+/* The notifier's feed: polls, drains what is already there, POSTs each popup over *fd (to
+ * port), connecting again at once when nginx closes it (as its keepalive_requests asks: not
+ * while a popup waits). Returns 0 when stopped, or -1 with the reason in err. */
+static int bridge_run(rd_kafka_t *rk, int *fd, int port, long *posted, long *skipped, char *err,
                       size_t errlen)
 {
     while (!bridge_stop) {
@@ -247,8 +252,13 @@ static int bridge_run(rd_kafka_t *rk, int fd, long *posted, long *skipped, char 
             } else if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
                 fprintf(stderr, "nchan_bridge: consumer: %s\n", rd_kafka_message_errstr(m));
             } else if (!m->err) {
-                r = bridge_post(fd, m, err, errlen);
-                *(r == 0 ? posted : skipped) += r >= 0;
+                r = bridge_post(*fd, m, err, errlen);
+                *(r == 2 ? skipped : posted) += r >= 0;
+            }
+            if (r == 1) {
+                close(*fd);
+                *fd = bridge_connect(port, err, errlen);
+                r = *fd < 0 ? -1 : 0;
             }
             rd_kafka_message_destroy(m);
             if (r < 0)
@@ -314,11 +324,13 @@ int main(int argc, char **argv)
     }
     printf("{\"ready\": true}\n");
     fflush(stdout);
-    rc = bridge_run(rk, fd, &posted, &skipped, err, sizeof(err));
+    rc = bridge_run(rk, &fd, port, &posted, &skipped, err, sizeof(err));
     if (rc < 0)
         fprintf(stderr, "nchan_bridge: %s\n", err);
-    printf("{\"posted\": %ld, \"skipped\": %ld}\n", posted, skipped);
-    close(fd);
+    printf("{\"posted\": %ld, \"skipped\": %ld, \"connections\": %ld}\n", posted, skipped,
+           bridge_connections);
+    if (fd >= 0)
+        close(fd);
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);
     return rc < 0 ? 1 : 0;
