@@ -9,7 +9,8 @@
  *
  *   nchan_bridge BROKERS TOPIC PORT
  * FETCH_WAIT_MAX_MS as the notifier's (default 100). Prints {"ready": true} once assigned, and
- * on SIGTERM or SIGINT {"posted": n, "skipped": n, "connections": n}, then exits (1 on the first error). */
+ * on SIGTERM or SIGINT {"posted": n, "skipped": n, "connections": n}, then exits (1 on the first
+ * error). */
 #include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -105,7 +106,8 @@ static int bridge_answer(int fd, char *err, size_t errlen)
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0) {
-            snprintf(err, errlen, "read: %s", r < 0 ? strerror(errno) : "nginx closed the connection");
+            snprintf(err, errlen, "read: %s",
+                     r < 0 ? strerror(errno) : "nginx closed the connection");
             return -1;
         }
         have += (size_t)r;
@@ -137,7 +139,8 @@ static int bridge_answer(int fd, char *err, size_t errlen)
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0) {
-            snprintf(err, errlen, "read: %s", r < 0 ? strerror(errno) : "nginx closed the connection");
+            snprintf(err, errlen, "read: %s",
+                     r < 0 ? strerror(errno) : "nginx closed the connection");
             return -1;
         }
         got += (size_t)r;
@@ -204,11 +207,14 @@ static int bridge_assign(rd_kafka_t *rk, const char *topic, char *err, size_t er
     }
     e = rd_kafka_metadata(rk, 0, rkt, &md, BRIDGE_TIMEOUT_MS);
     rd_kafka_topic_destroy(rkt);
-    if (e || md->topic_cnt != 1 || md->topics[0].err || md->topics[0].partition_cnt <= 0) {
-        snprintf(err, errlen, "no metadata for %s: %s", topic,
-                 rd_kafka_err2str(e ? e : md->topics[0].err));
-        if (md)
-            rd_kafka_metadata_destroy(md);
+    if (e) {
+        snprintf(err, errlen, "no metadata for %s: %s", topic, rd_kafka_err2str(e));
+        return -1;
+    }
+    if (md->topic_cnt != 1 || md->topics[0].err || md->topics[0].partition_cnt <= 0) {
+        snprintf(err, errlen, "no partitions of %s: %s", topic,
+                 md->topic_cnt == 1 ? rd_kafka_err2str(md->topics[0].err) : "not in the answer");
+        rd_kafka_metadata_destroy(md);
         return -1;
     }
     nparts = md->topics[0].partition_cnt;
