@@ -86,6 +86,21 @@ static int bridge_write(int fd, struct iovec *iov, int n, char *err, size_t errl
     return 0;
 }
 
+/* Reads at most len bytes: how many (> 0), or -1 with the reason in err (nginx closed too). */
+static ssize_t bridge_read(int fd, char *buf, size_t len, char *err, size_t errlen)
+{
+    for (;;) {
+        ssize_t r = read(fd, buf, len);
+
+        if (r > 0)
+            return r;
+        if (r < 0 && errno == EINTR)
+            continue;
+        snprintf(err, errlen, "read: %s", r < 0 ? strerror(errno) : "nginx closed the connection");
+        return -1;
+    }
+}
+
 /* Reads one answer (a head with Content-Length, then that body) and checks its status: 201 or
  * 202 (nchan: the message was queued, with or without subscribers). 0, 1 when nginx closes the
  * connection after it (keepalive_requests, 1,000 by default), or -1 with the reason in err. */
@@ -102,14 +117,9 @@ static int bridge_answer(int fd, char *err, size_t errlen)
             snprintf(err, errlen, "answer head longer than %zu bytes", sizeof(buf));
             return -1;
         }
-        r = read(fd, buf + have, sizeof(buf) - 1 - have);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            snprintf(err, errlen, "read: %s",
-                     r < 0 ? strerror(errno) : "nginx closed the connection");
+        r = bridge_read(fd, buf + have, sizeof(buf) - 1 - have, err, errlen);
+        if (r < 0)
             return -1;
-        }
         have += (size_t)r;
         buf[have] = '\0';
         end = strstr(buf, "\r\n\r\n");
@@ -134,15 +144,11 @@ static int bridge_answer(int fd, char *err, size_t errlen)
     closing = strstr(buf, "\r\nconnection: close") != NULL;
     body = strtoul(cl + 17, NULL, 10);
     for (size_t got = have - head; got < body;) {
-        ssize_t r = read(fd, buf, sizeof(buf) < body - got ? sizeof(buf) : body - got);
+        ssize_t r =
+            bridge_read(fd, buf, sizeof(buf) < body - got ? sizeof(buf) : body - got, err, errlen);
 
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            snprintf(err, errlen, "read: %s",
-                     r < 0 ? strerror(errno) : "nginx closed the connection");
+        if (r < 0)
             return -1;
-        }
         got += (size_t)r;
     }
     if (have - head > body) {
